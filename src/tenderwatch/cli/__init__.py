@@ -1,0 +1,49 @@
+"""The ``tenderwatch`` command-line interface: one module per command, each a thin layer over the library.
+
+Errors a user can cause are printed as one line (``error: what went wrong: what to do``) with exit code 1;
+no stack trace.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from tenderwatch.cli import demo, export, load, rebuild, status
+from tenderwatch.cli.output import error_console
+from tenderwatch.exceptions import TenderwatchError
+
+app = typer.Typer(
+    name="tenderwatch",
+    help="Follow public money into outsourced public services: load open contracting (OCDS) data into a local "
+    "store, compiled and normalised, and see what it holds.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+# Alphabetical; each module holds one command.
+COMMANDS = {
+    "demo": demo.command,
+    "load": load.command,
+    "rebuild": rebuild.command,
+    "status": status.command,
+}
+for name, function in COMMANDS.items():
+    app.command(name)(function)
+app.add_typer(export.app, name="export")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and turn expected errors into one line and an exit code."""
+    try:
+        app(args=argv)
+    except TenderwatchError as error:
+        error_console.print(f"error: {error}", markup=False)
+        sys.exit(1)
+    except BrokenPipeError:
+        # The reader of our output went away (e.g. `| head`); that is not an error of ours.
+        sys.stderr.close()
+        sys.exit(0)

@@ -1,0 +1,1 @@
+"""Reading inputs and checking releases before they reach the raw store."""

@@ -1,0 +1,286 @@
+"""Read OCDS in every shape publishers use, yielding one candidate release at a time.
+
+Shapes: a release package; a record package (records with embedded releases, linked releases and/or a
+``compiledRelease``); a bare release, record or compiled release; a JSON array of any of these; JSON lines of
+any of these. Whether a stream is JSON lines or one document is decided from its first lines.
+
+Documents up to ``document_in_memory_limit`` bytes are parsed in one go with orjson; larger ones are
+streamed release by release with ijson, so memory stays flat however large the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import ijson
+import orjson
+
+from tenderwatch.ingest.inputs import Input
+
+# The lines tried when deciding whether a stream is JSON lines.
+SNIFF_LINES = 3
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A JSON value found where a release (or a compiled release) should be."""
+
+    line: int | None
+    byte_offset: int | None
+    pointer: str
+    kind: str
+    value: Any
+    package: dict[str, Any] | None
+
+
+@dataclass(slots=True)
+class Broken:
+    """Input that could not be parsed or is not OCDS; it becomes a reject with this reason."""
+
+    line: int | None
+    byte_offset: int | None
+    pointer: str
+    code: str
+    reason: str
+    data: bytes
+
+
+def read_input(source: Input, in_memory_limit: int) -> Iterator[Candidate | Broken]:
+    """Yield every candidate release of one input, and every part of it that could not be read."""
+    with source.opener() as stream:
+        first = _first_bytes(stream)
+        if not first:
+            yield Broken(None, 0, "", "empty", "the input is empty", b"")
+            return
+        if first[:1] not in b"{[":
+            yield Broken(
+                None,
+                0,
+                "",
+                "not-json",
+                f"not JSON (it starts with {first[:40]!r}); tenderwatch reads OCDS JSON, JSON lines, gzip and zip",
+                first[:200],
+            )
+            return
+        head: list[bytes] = []
+        is_lines = False
+        while len(head) < SNIFF_LINES:
+            line = stream.readline(in_memory_limit + 1)
+            if not line:
+                break
+            head.append(line)
+            if len(line) > in_memory_limit:
+                break
+            stripped = line.strip()
+            if stripped and _parses_as_container(stripped):
+                is_lines = True
+                break
+        if is_lines:
+            yield from _read_lines(stream, head, in_memory_limit)
+        else:
+            yield from _read_document(source, stream, head, in_memory_limit)
+
+
+def _first_bytes(stream: BinaryIO) -> bytes:
+    """Return the first bytes of the stream after any whitespace or byte-order mark, without consuming them."""
+    head = stream.peek(64)[:64]  # type: ignore[attr-defined]
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")
+
+
+def _parses_as_container(text: bytes) -> bool:
+    try:
+        return isinstance(orjson.loads(text), (dict, list))
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _read_lines(stream: BinaryIO, head: list[bytes], in_memory_limit: int) -> Iterator[Candidate | Broken]:
+    offset = 0
+    number = 0
+
+    def lines() -> Iterator[bytes]:
+        yield from head
+        while True:
+            line = stream.readline(in_memory_limit + 1)
+            if not line:
+                return
+            yield line
+
+    for line in lines():
+        number += 1
+        start = offset
+        offset += len(line)
+        if len(line) > in_memory_limit:
+            # Skip the rest of this over-long line.
+            while not line.endswith(b"\n"):
+                line = stream.readline(in_memory_limit + 1)
+                if not line:
+                    break
+                offset += len(line)
+            yield Broken(
+                number,
+                start,
+                "",
+                "too-long",
+                f"line is longer than the document_in_memory_limit setting ({in_memory_limit:,} bytes); raise the "
+                "setting or give the document as a file of its own",
+                b"",
+            )
+            continue
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError as error:
+            yield Broken(number, start, "", "invalid-json", f"invalid JSON: {error}", line.rstrip(b"\r\n"))
+            continue
+        for candidate in expand(value, ""):
+            candidate.line = number
+            candidate.byte_offset = start
+            yield candidate
+
+
+def _read_document(
+    source: Input, stream: BinaryIO, head: list[bytes], in_memory_limit: int
+) -> Iterator[Candidate | Broken]:
+    prefix = b"".join(head)
+    rest = stream.read(max(in_memory_limit + 1 - len(prefix), 0))
+    data = prefix + rest
+    if len(data) <= in_memory_limit:
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            yield Broken(None, None, "", "invalid-json", f"invalid JSON: {error}", data)
+            return
+        yield from expand(value, "")
+        return
+    del data, rest, prefix
+    yield from _stream_document(source)
+
+
+def _stream_document(source: Input) -> Iterator[Candidate | Broken]:
+    """Read a document too large for memory: first its package metadata, then its releases or records one by one.
+
+    The first pass builds every top-level value except the ``releases`` or ``records`` array (wherever it is in
+    the document); the second streams the items of that array.
+    """
+    metadata: dict[str, Any] = {}
+    array_key = None
+    top_is_array = False
+    try:
+        with source.opener() as stream:
+            builder: ijson.ObjectBuilder | None = None
+            current_key = None
+            for prefix, event, value in ijson.parse(stream, use_float=True):
+                if prefix == "":
+                    if event == "start_array":
+                        top_is_array = True
+                        break
+                    if event in ("map_key", "end_map"):
+                        if builder is not None:
+                            metadata[current_key] = builder.value
+                        builder = None
+                        if event == "map_key":
+                            current_key = value
+                            if value in ("releases", "records") and array_key is None:
+                                array_key = value
+                            else:
+                                builder = ijson.ObjectBuilder()
+                    continue
+                if builder is not None:
+                    builder.event(event, value)
+    except (ijson.JSONError, ijson.IncompleteJSONError) as error:
+        yield Broken(None, None, "", "invalid-json", f"invalid JSON: {error}", b"")
+        return
+
+    try:
+        with source.opener() as stream:
+            if top_is_array:
+                for index, item in enumerate(ijson.items(stream, "item", use_float=True)):
+                    yield from expand(item, f"/{index}")
+            elif array_key == "releases":
+                package = metadata
+                for index, item in enumerate(ijson.items(stream, "releases.item", use_float=True)):
+                    yield Candidate(None, None, f"/releases/{index}", _kind(item), item, package)
+            elif array_key == "records":
+                for index, item in enumerate(ijson.items(stream, "records.item", use_float=True)):
+                    yield from _expand_record(item, f"/records/{index}", metadata)
+            else:
+                for item in ijson.items(stream, "", use_float=True):
+                    yield from expand(item, "")
+    except (ijson.JSONError, ijson.IncompleteJSONError) as error:
+        yield Broken(None, None, "", "invalid-json", f"invalid JSON: {error}", b"")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        tag = value.get("tag")
+        if (isinstance(tag, list) and "compiled" in tag) or tag == "compiled":
+            return "compiled"
+    return "release"
+
+
+def expand(value: Any, pointer: str) -> Iterator[Candidate | Broken]:
+    """Yield the candidate releases inside one parsed JSON value, whatever OCDS shape it has."""
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from expand(item, f"{pointer}/{index}")
+        return
+    if not isinstance(value, dict):
+        yield Candidate(None, None, pointer, "release", value, None)
+        return
+    releases = value.get("releases")
+    records = value.get("records")
+    if isinstance(records, list) and "ocid" not in value:
+        package = {key: item for key, item in value.items() if key != "records"}
+        for index, record in enumerate(records):
+            yield from _expand_record(record, f"{pointer}/records/{index}", package)
+    elif "compiledRelease" in value or "versionedRelease" in value:
+        yield from _expand_record(value, pointer, None)
+    elif isinstance(releases, list) and "ocid" not in value:
+        package = {key: item for key, item in value.items() if key != "releases"}
+        for index, release in enumerate(releases):
+            yield Candidate(None, None, f"{pointer}/releases/{index}", _kind(release), release, package)
+    elif isinstance(releases, list) and "id" not in value:
+        yield from _expand_record(value, pointer, None)
+    else:
+        yield Candidate(None, None, pointer, _kind(value), value, None)
+
+
+def _is_linked(release: Any) -> bool:
+    return isinstance(release, dict) and "url" in release and not ({"ocid", "id"} & release.keys())
+
+
+def _expand_record(record: Any, pointer: str, package: dict[str, Any] | None) -> Iterator[Candidate | Broken]:
+    if not isinstance(record, dict):
+        yield Candidate(None, None, pointer, "release", record, package)
+        return
+    found = False
+    linked = []
+    releases = record.get("releases")
+    if isinstance(releases, list):
+        for index, release in enumerate(releases):
+            if _is_linked(release):
+                linked.append(release.get("url"))
+                continue
+            found = True
+            yield Candidate(None, None, f"{pointer}/releases/{index}", _kind(release), release, package)
+    compiled = record.get("compiledRelease")
+    if compiled is not None:
+        found = True
+        yield Candidate(None, None, f"{pointer}/compiledRelease", "compiled", compiled, package)
+    if not found:
+        ocid = record.get("ocid")
+        where = f" (first: {linked[0]})" if linked else ""
+        yield Broken(
+            None,
+            None,
+            pointer,
+            "linked-only",
+            f"the record for {ocid!r} has only linked releases and no compiledRelease, so it holds no data; load the "
+            f"release packages it links to{where}",
+            orjson.dumps(record)[:4096],
+        )

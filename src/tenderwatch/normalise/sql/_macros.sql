@@ -1,0 +1,33 @@
+-- Helpers shared by the normalisation queries. Values that fail a check become NULL here; the loader has
+-- already recorded each such value, with its reason, in the rejects table.
+
+CREATE OR REPLACE TEMP MACRO tw_number(j) AS
+    CASE WHEN json_type(j) IN ('UBIGINT', 'BIGINT', 'HUGEINT', 'DOUBLE') THEN TRY_CAST(j::VARCHAR AS DOUBLE) END;
+
+CREATE OR REPLACE TEMP MACRO tw_amount(j) AS
+    CASE WHEN abs(tw_number(j)) <= getvariable('tw_max_amount') THEN TRY_CAST(j::VARCHAR AS DECIMAL(38, 6)) END;
+
+CREATE OR REPLACE TEMP MACRO tw_value(j) AS
+    CASE WHEN tw_number(j) >= 0 THEN tw_amount(j) END;
+
+CREATE OR REPLACE TEMP MACRO tw_int(j) AS
+    CASE WHEN tw_number(j) BETWEEN -2147483648 AND 2147483647 THEN TRY_CAST(round(tw_number(j)) AS INTEGER) END;
+
+CREATE OR REPLACE TEMP MACRO tw_bool(j) AS
+    CASE WHEN json_type(j) = 'BOOLEAN' THEN j::VARCHAR = 'true' END;
+
+CREATE OR REPLACE TEMP MACRO tw_ts(s) AS
+    CASE
+        WHEN regexp_matches(s, '^\d{4}-\d{2}-\d{2}')
+            AND TRY_CAST(substr(s, 1, 4) AS INTEGER) BETWEEN getvariable('tw_min_year') AND getvariable('tw_max_year')
+        THEN TRY_CAST(s AS TIMESTAMPTZ)
+    END;
+
+CREATE OR REPLACE TEMP MACRO tw_strings(j) AS
+    CASE
+        WHEN json_type(j) = 'ARRAY' THEN list_filter(json_extract_string(j, '$[*]'), lambda x: x IS NOT NULL)
+        WHEN json_type(j) = 'VARCHAR' THEN [json_extract_string(j, '$')]
+    END;
+
+CREATE OR REPLACE TEMP MACRO tw_cpv(scheme, code) AS
+    CASE WHEN upper(trim(scheme)) = 'CPV' THEN nullif(regexp_extract(code, '^\s*(\d{8})', 1), '') END;

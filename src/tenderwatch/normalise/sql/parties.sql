@@ -1,0 +1,21 @@
+WITH u AS (
+    SELECT ocid, unnest(r.parties) AS x, generate_subscripts(r.parties, 1) AS position
+    FROM tmp_releases
+)
+SELECT
+    ocid,
+    x.id AS party_id,
+    position,
+    x.name AS name,
+    tw_strings(x.roles) AS roles,
+    x.identifier.scheme AS identifier_scheme,
+    x.identifier.id AS identifier_id,
+    x.identifier.legalName AS identifier_legal_name,
+    x.address.streetAddress AS street_address,
+    x.address.locality AS locality,
+    x.address.region AS region,
+    x.address.postalCode AS postal_code,
+    x.address.countryName AS country_name,
+    json_extract_string(x.details, '$.scale') AS scale,
+    x.details AS details
+FROM u

@@ -1,0 +1,189 @@
+"""The DuckDB store: opening it, its schema, and the documented columns of every table.
+
+Tables in two groups:
+
+- the raw store (``raw_releases``, ``rejects``, ``packages``, ``pending``, ``loads``, ``compiled_releases``),
+  created by the numbered migrations in ``store/migrations`` and never rewritten by a load;
+- the normalised tables (``processes``, ``tenders``, ``awards``, …), whose columns are defined, with a
+  description each, in ``normalise/columns/<table>.csv`` and built by ``normalise/sql/<table>.sql``.
+  They can always be rebuilt from the raw store (``tenderwatch rebuild``).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from tenderwatch.exceptions import StoreError
+from tenderwatch.settings import Settings
+
+NORMALISED_TABLES = (
+    "processes",
+    "parties",
+    "party_identifiers",
+    "party_roles",
+    "tenders",
+    "lots",
+    "tenderers",
+    "bids",
+    "bid_statistics",
+    "awards",
+    "award_suppliers",
+    "contracts",
+    "amendments",
+    "items",
+    "item_classifications",
+    "documents",
+    "milestones",
+    "transactions",
+    "related_processes",
+)
+RAW_TABLES = ("loads", "packages", "raw_releases", "rejects", "pending", "compiled_releases")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A documented column of a table."""
+
+    name: str
+    type: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A documented table."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    group: str
+
+
+def _read_csv(package: str, name: str) -> list[dict[str, str]]:
+    text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+def tables() -> dict[str, Table]:
+    """Return every table of the store with its documented columns, raw store first."""
+    result = {}
+    for group, package in (("raw", "tenderwatch.store"), ("normalised", "tenderwatch.normalise")):
+        for row in _read_csv(package, "tables.csv"):
+            columns = tuple(
+                Column(item["column"], item["type"], item["description"])
+                for item in _read_csv(package, f"columns/{row['table']}.csv")
+            )
+            result[row["table"]] = Table(row["table"], row["description"], columns, group)
+    return result
+
+
+def normalised_schema_hash() -> str:
+    """Return a fingerprint of the normalised tables' definitions, to tell when a rebuild is needed."""
+    digest = hashlib.sha256()
+    for name in NORMALISED_TABLES:
+        digest.update(name.encode())
+        for column in tables()[name].columns:
+            digest.update(f"{column.name} {column.type};".encode())
+    return digest.hexdigest()[:16]
+
+
+class Store:
+    """An open tenderwatch store (one DuckDB file)."""
+
+    def __init__(self, path: Path, settings: Settings, *, read_only: bool = False) -> None:
+        self.path = path
+        self.settings = settings
+        self.read_only = read_only
+        if read_only and not path.exists():
+            raise StoreError(f"there is no store at {path}", "load some data first with `tenderwatch load`, or give --db")
+        try:
+            self.con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as error:
+            message = str(error)
+            if "lock" in message.lower():
+                raise StoreError(f"the store {path} is in use by another tenderwatch process") from error
+            raise StoreError(f"{path} cannot be opened as a store ({message.splitlines()[0]})") from error
+        except duckdb.Error as error:
+            raise StoreError(f"{path} is not a DuckDB store ({str(error).splitlines()[0]})") from error
+        self._configure(self.con)
+        if not read_only:
+            self._migrate()
+        elif "raw_releases" not in self.table_names():
+            raise StoreError(f"{path} is not a tenderwatch store (it has no raw_releases table)")
+
+    def _configure(self, con: duckdb.DuckDBPyConnection) -> None:
+        settings = self.settings
+        con.execute(f"SET memory_limit = '{settings.memory_limit}'")
+        if settings.threads:
+            con.execute(f"SET threads = {int(settings.threads)}")
+        con.execute("SET TimeZone = ?", [settings.naive_timezone])
+        con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET VARIABLE tw_max_amount = ?", [float(settings.max_amount)])
+        con.execute("SET VARIABLE tw_min_year = ?", [int(settings.min_year)])
+        con.execute("SET VARIABLE tw_max_year = ?", [int(settings.max_year)])
+        macros = resources.files("tenderwatch.normalise").joinpath("sql/_macros.sql").read_text(encoding="utf-8")
+        con.execute(macros)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """Return a second connection to the same store (for reading while this one writes)."""
+        con = self.con.cursor()
+        self._configure(con)
+        return con
+
+    def table_names(self) -> set[str]:
+        """Return the names of the tables in the store."""
+        return {row[0] for row in self.con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
+
+    def _migrate(self) -> None:
+        existing = self.table_names()
+        if existing and "meta" not in existing:
+            raise StoreError(f"{self.path} is a DuckDB database but not a tenderwatch store", "give another --db path")
+        self.con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        version = int(self.meta("schema_version") or 0)
+        folder = resources.files("tenderwatch.store").joinpath("migrations")
+        migrations = sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".sql"))
+        for name in migrations:
+            number = int(name.split("_", 1)[0])
+            if number <= version:
+                continue
+            self.con.execute("BEGIN TRANSACTION")
+            self.con.execute(folder.joinpath(name).read_text(encoding="utf-8"))
+            self.set_meta("schema_version", str(number))
+            self.con.execute("COMMIT")
+        if not (set(NORMALISED_TABLES) <= self.table_names()):
+            self.create_normalised_tables()
+
+    def meta(self, key: str) -> str | None:
+        """Return a value from the store's meta table."""
+        rows = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a value in the store's meta table."""
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    def create_normalised_tables(self) -> None:
+        """Drop and create every normalised table from its documented columns (their rows must then be rebuilt)."""
+        described = tables()
+        self.con.execute("BEGIN TRANSACTION")
+        for name in NORMALISED_TABLES:
+            columns = ", ".join(f'"{column.name}" {column.type}' for column in described[name].columns)
+            self.con.execute(f"DROP TABLE IF EXISTS {name}")
+            self.con.execute(f"CREATE TABLE {name} ({columns})")
+        self.set_meta("normalised_schema", normalised_schema_hash())
+        self.con.execute("COMMIT")
+
+    def needs_rebuild(self) -> bool:
+        """Return whether the normalised tables were made by another version of tenderwatch."""
+        return self.meta("normalised_schema") != normalised_schema_hash()
+
+    def close(self) -> None:
+        """Close the store (a checkpoint is written)."""
+        self.con.close()

@@ -1,0 +1,274 @@
+"""Loading every shape of OCDS, idempotently, with every bad input recorded rather than lost."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tenderwatch import Workspace, load_settings
+from tests import query, run_cli, table_contents
+
+
+def load(db: Path, *paths: Path | str, **settings: object):
+    with Workspace.open(load_settings(db=db, **settings)) as workspace:
+        return workspace.load([str(path) for path in paths])
+
+
+def release(ocid: str, release_id: str, date: str, **sections: object) -> dict:
+    return {"ocid": ocid, "id": release_id, "date": date, "tag": ["tender"], "initiationType": "tender", **sections}
+
+
+# ------------------------------------------------------------------------------------------------ shapes
+
+
+def test_release_package(db: Path, real: Path) -> None:
+    result = load(db, real / "uk_fts_2026-10-06_release_package_limit4.json")
+    assert (result.loaded, result.rejected) == (4, 0)
+    rows = query(db, "SELECT pointer, package_hash IS NOT NULL, line FROM raw_releases ORDER BY pointer")
+    assert [row[0] for row in rows] == [f"/releases/{index}" for index in range(4)]
+    assert all(row[1] for row in rows) and all(row[2] is None for row in rows)
+    publisher = query(db, "SELECT DISTINCT publisher_name FROM processes")
+    assert publisher == [("Cabinet Office",)]
+
+
+def test_record_packages_with_linked_releases_use_the_publishers_compiled_release(db: Path, real: Path) -> None:
+    result = load(db, real / "paraguay_dncp_2017_record_packages.jsonl")
+    # 15 record packages with linked releases and a compiledRelease, plus 4 bare compiled releases.
+    assert result.loaded == 16
+    kinds = query(db, "SELECT kind, count(*) FROM raw_releases GROUP BY kind")
+    assert kinds == [("compiled", 16)]
+    methods = query(db, "SELECT DISTINCT compile_method FROM processes")
+    assert methods == [("publisher",)]
+    # Three records hold only linked releases and no compiled release: each is a reject with the reason.
+    reasons = query(db, "SELECT code, reason FROM rejects WHERE scope = 'release'")
+    assert len(reasons) == 3
+    assert all(code == "linked-only" and "load the release packages" in reason for code, reason in reasons)
+
+
+def test_records_with_embedded_releases_are_merged(db: Path, real: Path) -> None:
+    load(db, real / "ukraine_prozorro_2016-2017_records.jsonl")
+    assert query(db, "SELECT count(*) FROM processes WHERE compile_method = 'merge'") == [(11,)]
+    # The publisher's compiled releases are kept too, verbatim.
+    assert query(db, "SELECT count(*) FROM raw_releases WHERE kind = 'compiled'") == [(11,)]
+
+
+def test_json_lines_of_releases_and_of_packages(db: Path, real: Path) -> None:
+    result = load(db, real / "paraguay_dncp_2017_releases.jsonl")
+    # 70 bare releases and 20 packaged ones; 20 ids appear twice (bare and packaged) with the same content.
+    assert result.loaded + result.already_stored == 90
+    assert query(db, "SELECT count(DISTINCT ocid) FROM raw_releases") == [(17,)]
+    lines = query(db, "SELECT min(line), max(line), count(DISTINCT byte_offset) FROM raw_releases")
+    assert lines[0][0] == 1 and lines[0][1] == 90
+
+
+def test_json_array_of_bare_releases(db: Path, real: Path) -> None:
+    result = load(db, real / "uk_fts_2021_tender_releases.json")
+    assert result.loaded == 10
+    assert query(db, "SELECT count(*) FROM tenders") == [(10,)]
+
+
+def test_gzip_zip_and_standard_input_give_the_same_store(tmp_path: Path, real: Path) -> None:
+    source = real / "uk_cf_2019-2020_award_release_packages.jsonl"
+    gz = tmp_path / "data.jsonl.gz"
+    gz.write_bytes(gzip.compress(source.read_bytes()))
+    archive = tmp_path / "data.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as handle:
+        handle.write(source, "inner/cf.jsonl")
+    plain, zipped, gzipped, piped = (tmp_path / f"{name}.duckdb" for name in ("plain", "zip", "gz", "stdin"))
+    load(plain, source)
+    load(gzipped, gz)
+    load(zipped, archive)
+    result = run_cli("load", "-", db=piped, stdin=source.read_bytes())
+    assert result.returncode == 0, result.stderr
+    tables = ["processes", "awards", "award_suppliers", "items"]
+    expected = table_contents(plain, tables)
+    assert table_contents(gzipped, tables) == expected
+    assert table_contents(zipped, tables) == expected
+    assert table_contents(piped, tables) == expected
+    assert query(zipped, "SELECT DISTINCT member FROM raw_releases") == [("inner/cf.jsonl",)]
+    assert query(piped, "SELECT DISTINCT source FROM raw_releases") == [("-",)]
+
+
+def test_a_folder_loads_every_file_in_it(tmp_path: Path, db: Path, real: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("uk_fts_2026-09-03_page1_excerpt.json", "uk_fts_2026-09-03_page5_excerpt.json"):
+        shutil.copy(real / name, folder / name)
+    result = load(db, folder)
+    assert [summary.loaded for summary in result.files] == [5, 3]
+
+
+def test_streaming_a_large_document_gives_the_same_store_as_reading_it_whole(tmp_path: Path, real: Path) -> None:
+    whole, streamed = tmp_path / "whole.duckdb", tmp_path / "streamed.duckdb"
+    for name in ("armenia_2018_release_package.json", "uk_fts_2021_tender_releases.json"):
+        load(whole, real / name)
+        # A limit far below the document's size forces the streaming reader.
+        load(streamed, real / name, document_in_memory_limit=4096)
+    assert table_contents(streamed) == table_contents(whole)
+
+
+def test_streaming_reads_record_packages(tmp_path: Path, real: Path) -> None:
+    line = (real / "paraguay_dncp_2017_record_packages.jsonl").read_text().splitlines()[0]
+    path = tmp_path / "record-package.json"
+    path.write_text(json.dumps(json.loads(line), indent=2))
+    whole, streamed = tmp_path / "whole.duckdb", tmp_path / "streamed.duckdb"
+    load(whole, path)
+    load(streamed, path, document_in_memory_limit=1024)
+    assert table_contents(streamed, ["raw_releases", "processes"]) == table_contents(whole, ["raw_releases", "processes"])
+    assert query(streamed, "SELECT count(*) FROM raw_releases") == [(1,)]
+
+
+# ------------------------------------------------------------------------------------------- raw store
+
+
+def test_every_release_is_kept_verbatim_with_where_it_came_from(db: Path, real: Path) -> None:
+    source = real / "uk_fts_single_release_packages_2021-2026.jsonl"
+    load(db, source)
+    lines = source.read_text().splitlines()
+    rows = query(db, "SELECT source, line, byte_offset, pointer, data, hash, loaded_at FROM raw_releases ORDER BY line")
+    assert len(rows) == 7
+    offset = 0
+    for (stored_source, line, byte_offset, pointer, data, content_hash, loaded_at), text in zip(rows, lines, strict=True):
+        assert stored_source == str(source.resolve())
+        assert byte_offset == offset
+        offset += len(text.encode()) + 1
+        assert pointer == "/releases/0"
+        assert json.loads(data) == json.loads(text)["releases"][0]
+        assert len(content_hash) == 64 and loaded_at is not None
+        assert line == lines.index(text) + 1
+
+
+def test_loading_the_same_file_again_changes_nothing(db: Path, real: Path) -> None:
+    source = real / "uk_cf_2020_awards_openopps.jsonl"
+    first = load(db, source)
+    before = table_contents(db)
+    second = load(db, source)
+    assert (first.loaded, first.already_stored) == (500, 0)
+    assert (second.loaded, second.already_stored) == (0, 500)
+    assert table_contents(db) == before
+
+
+def test_a_release_seen_in_two_files_is_stored_once(db: Path, real: Path) -> None:
+    # The Open Opps tenders file repeats 173 releases of the awards file.
+    result = load(db, real / "uk_cf_2020_awards_openopps.jsonl", real / "uk_cf_2020_tenders_openopps.jsonl")
+    assert result.files[1].already_stored == 173
+    assert query(db, "SELECT count(*), count(DISTINCT hash) FROM raw_releases") == [(827, 827)]
+
+
+# ------------------------------------------------------------------------------------------ bad input
+
+
+def test_bad_lines_and_releases_are_rejected_with_position_and_reason(tmp_path: Path, db: Path) -> None:
+    good = release("ocds-aaaaaa-1", "1", "2021-03-01T00:00:00Z", tender={"id": "t", "value": {"amount": 10, "currency": "GBP"}})
+    lines = [
+        json.dumps(good),
+        '{"ocid": "ocds-aaaaaa-2", "id": "2", "date": ',  # invalid JSON
+        json.dumps({"id": "3", "date": "2021-03-01"}),  # no ocid
+        json.dumps({"ocid": "ocds-aaaaaa-4", "date": "2021-03-01"}),  # no id
+        json.dumps({"ocid": "ocds-aaaaaa-5", "id": "5", "date": "2021-02-30"}),  # impossible release date
+        json.dumps({"ocid": 6, "id": "6", "date": "2021-03-01"}),  # wrong type
+        json.dumps("just text"),  # not an object
+    ]
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    result = load(db, path)
+    assert (result.loaded, result.rejected) == (1, 6)
+    rejects = query(db, "SELECT line, byte_offset, code, reason FROM rejects ORDER BY line")
+    assert [(line, code) for line, _, code, _ in rejects] == [
+        (2, "invalid-json"), (3, "no-ocid"), (4, "no-id"), (5, "bad-date"), (6, "bad-ocid"), (7, "not-object"),
+    ]
+    offsets = [len("\n".join(lines[:index])) + 1 for index in range(1, 7)]
+    assert [offset for _, offset, _, _ in rejects] == offsets
+    reasons = dict((line, reason) for line, _, _, reason in rejects)
+    assert "invalid JSON" in reasons[2]
+    assert "has no ocid" in reasons[3]
+    assert "'2021-02-30' is not a real date" in reasons[5]
+    # The bad input itself is kept, so it can be fixed.
+    assert query(db, "SELECT data FROM rejects WHERE line = 2") == [(lines[1],)]
+
+
+def test_bad_values_are_set_aside_and_the_release_is_kept(tmp_path: Path, db: Path) -> None:
+    bad = release(
+        "ocds-aaaaaa-1",
+        "1",
+        "2021-03-01T00:00:00Z",
+        tender={
+            "id": "t",
+            "value": {"amount": "1,000", "currency": "GBP"},
+            "tenderPeriod": {"startDate": "0001-01-01T00:00:00Z", "endDate": "2021-04-31"},
+            "contractPeriod": {"startDate": "2021-05-01T00:00:00Z"},
+        },
+        awards=[{"id": "a", "value": {"amount": -5, "currency": "GBP"}, "date": "2021-03-02"}],
+        contracts=[{"id": "c", "value": {"amount": 1e18, "currency": "GBP"}}],
+    )
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+    result = load(db, path)
+    assert (result.loaded, result.rejected, result.set_aside) == (1, 0, 5)
+    fields = query(db, "SELECT field, code FROM rejects WHERE scope = 'field' ORDER BY field")
+    assert fields == [
+        ("/awards/0/value/amount", "field-amount"),
+        ("/contracts/0/value/amount", "field-amount"),
+        ("/tender/tenderPeriod/endDate", "field-date"),
+        ("/tender/tenderPeriod/startDate", "field-date"),
+        ("/tender/value/amount", "field-amount"),
+    ]
+    tender = query(db, "SELECT value_amount, tender_period_start, tender_period_end, contract_period_start FROM tenders")
+    assert tender[0][:3] == (None, None, None)
+    assert str(tender[0][3]).startswith("2021-05-01")
+    assert query(db, "SELECT value_amount FROM awards") == [(None,)]
+    assert query(db, "SELECT value_amount FROM contracts") == [(None,)]
+
+
+def test_not_json_at_all_is_one_reject_for_the_file(db: Path, real: Path) -> None:
+    result = load(db, real / "uk_cf_harvester_csv_2020-08-05.csv")
+    assert (result.loaded, result.rejected) == (0, 1)
+    assert query(db, "SELECT scope, code FROM rejects") == [("file", "not-json")]
+
+
+def test_the_same_bad_input_is_recorded_once(tmp_path: Path, db: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"ocid": "x"\n' + json.dumps(release("ocds-aaaaaa-1", "1", "2021-01-01")) + "\n")
+    load(db, path)
+    load(db, path)
+    assert query(db, "SELECT count(*) FROM rejects") == [(1,)]
+
+
+# ------------------------------------------------------------------------------------------ the command
+
+
+def test_each_file_ends_with_one_summary_line(db: Path, real: Path) -> None:
+    result = run_cli("load", str(real / "uk_fts_2026-09-03_page1_excerpt.json"), str(real / "SOURCES.md"), db=db)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("uk_fts_2026-09-03_page1_excerpt.json: 5 loaded, 0 already stored, 0 rejected")
+    assert lines[1].endswith("SOURCES.md: 0 loaded, 0 already stored, 1 rejected")
+    assert "\x1b[" not in result.stdout + result.stderr  # plain output when not on a terminal
+
+
+def test_exit_code_is_an_error_when_nothing_could_be_loaded(db: Path, real: Path) -> None:
+    result = run_cli("load", str(real / "uk_local_authorities.csv"), db=db)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("error: nothing could be loaded (1 rejected)")
+    assert "Traceback" not in result.stderr
+
+
+def test_strict_fails_when_anything_was_rejected(db: Path, real: Path) -> None:
+    source = real / "uk_cf_2019-2020_award_release_packages.jsonl"  # one release has an empty date
+    assert run_cli("load", str(source), db=db).returncode == 0
+    strict = run_cli("load", "--strict", str(source), db=db)
+    assert strict.returncode == 1
+    assert "--strict: 1 rejected" in strict.stderr
+
+
+def test_a_missing_file_is_one_line_and_the_others_still_load(db: Path, real: Path) -> None:
+    result = run_cli("load", "no-such-file.json", str(real / "uk_fts_2026-09-03_page5_excerpt.json"), db=db)
+    assert result.returncode == 1
+    assert "error: no-such-file.json: no such file or folder: check the path" in result.stderr
+    assert "3 loaded" in result.stdout
+    assert "Traceback" not in result.stderr
