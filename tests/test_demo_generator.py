@@ -122,7 +122,7 @@ def test_write_jsonl_writes_compact_json_lines(tmp_path):
     lines = path.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 50
     for line in lines:
-        assert json.dumps(json.loads(line), separators=(",", ":"), ensure_ascii=False) == line
+        assert json.dumps(json.loads(line), separators=(",", ":")) == line
 
 
 def test_every_release_has_the_required_fields_and_the_demo_marker(sample):

@@ -18,6 +18,7 @@ A run killed at any point leaves the store as the last commit left it; the next 
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import itertools
 from collections.abc import Iterable, Iterator
@@ -37,7 +38,7 @@ from tenderwatch.ingest.reader import Broken, Candidate, read_input
 from tenderwatch.normalise import normalise
 from tenderwatch.settings import Settings, load_settings
 from tenderwatch.store import NORMALISED_TABLES, Store
-from tenderwatch.util import ordered_map
+from tenderwatch.util import no_cyclic_gc, ordered_map
 
 # Processes handed to a worker at once, and releases at most in one hand-over.
 COMPILE_CHUNK_PROCESSES = 256
@@ -225,7 +226,10 @@ class Workspace:
 
     def load_inputs(self, inputs: Iterable[Input | InputError], *, reporter: Reporter | None = None) -> LoadResult:
         """Read, check and store every release of ``inputs``, then compile and normalise what changed."""
-        reporter = reporter or SilentReporter()
+        with no_cyclic_gc():
+            return self._load_inputs(inputs, reporter or SilentReporter())
+
+    def _load_inputs(self, inputs: Iterable[Input | InputError], reporter: Reporter) -> LoadResult:
         result = LoadResult()
         run = self._begin_run("load")
         writer = _BatchWriter(self.store, run, self.settings)
@@ -341,7 +345,8 @@ class Workspace:
         """Recompile and renormalise every process from the raw store, without reading any source again."""
         run = self._begin_run("rebuild")
         self._reset_derived()
-        result = self.process_pending(reporter=reporter, run=run)
+        with no_cyclic_gc():
+            result = self.process_pending(reporter=reporter, run=run)
         self._end_run(run)
         return result
 
@@ -634,6 +639,7 @@ _COMPILER: Compiler | None = None
 def _init_compiler(rules: dict[tuple[str, ...], str]) -> None:
     global _COMPILER  # noqa: PLW0603 - one compiler per worker process
     _COMPILER = Compiler(rules)
+    gc.disable()  # a worker only ever holds acyclic parsed JSON (see util.no_cyclic_gc)
 
 
 def _read_groups(con: Any) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:

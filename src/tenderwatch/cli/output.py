@@ -77,7 +77,7 @@ class ConsoleReporter:
                 TextColumn("{task.fields[rate]}"),
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
-                console=error_console,
+                console=Console(stderr=True, force_terminal=True) if settings.progress == "always" else error_console,
                 transient=True,
             )
 

@@ -1,0 +1,123 @@
+"""Benchmark: `tenderwatch load` end to end against `ocdskit compile`, on the same synthetic input, in one run.
+
+    python bench/load.py                 # 100,000 releases
+    python bench/load.py --n 1000000     # a million
+
+Both tools read the same file: JSON lines of release packages of 1,000 releases each, the shape of a bulk
+download. tenderwatch stores every release, compiles and
+normalises them; ocdskit compile (the OCDS reference merge) only compiles them. The script prints, for each,
+the wall time, releases per second, megabytes per second and the peak resident memory of the whole process
+tree (the command and any worker processes), and then the ratio of throughputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SCHEMA = ROOT.parent / "shared" / "data" / "schema" / "1.1.5" / "release-schema.json"
+
+
+def _tree_rss(pid: int) -> int:
+    """Return the resident memory (bytes) of a process and all its descendants, from /proc."""
+    total = 0
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/status", encoding="ascii") as handle:  # noqa: PTH123
+                for line in handle:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+            with open(f"/proc/{current}/task/{current}/children", encoding="ascii") as handle:  # noqa: PTH123
+                stack.extend(int(child) for child in handle.read().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def measure(command: list[str], stdin: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, int]:
+    """Run a command; return its wall time in seconds and the peak memory of its process tree in bytes."""
+    peak = 0
+    stop = threading.Event()
+    stdin_handle = stdin.open("rb") if stdin else subprocess.DEVNULL
+    started = time.perf_counter()
+    process = subprocess.Popen(  # noqa: S603 - the two tools being measured
+        command, stdin=stdin_handle, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}
+    )
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _tree_rss(process.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = process.communicate()
+    elapsed = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    if stdin:
+        stdin_handle.close()
+    if process.returncode != 0:
+        sys.exit(f"error: {' '.join(command)} failed: {stderr.decode()[-2000:]}")
+    return elapsed, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100_000, help="releases to generate (default 100,000)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic data")
+    parser.add_argument("--schema", type=Path, default=DEFAULT_SCHEMA, help="OCDS release schema for ocdskit")
+    parser.add_argument("--workdir", type=Path, default=None, help="folder for the input and the store")
+    parser.add_argument("--skip-ocdskit", action="store_true", help="measure tenderwatch only")
+    args = parser.parse_args()
+
+    from tenderwatch.demo.generator import write_release_packages  # noqa: PLC0415
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="tenderwatch-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    source = workdir / f"release-packages-{args.n}-{args.seed}.jsonl"
+    if not source.exists():
+        print(f"generating {args.n:,} releases ...", flush=True)
+        write_release_packages(source, args.n, args.seed, per_package=1000)
+    megabytes = source.stat().st_size / 1e6
+    print(f"input: {args.n:,} releases, {megabytes:,.1f} MB ({source})")
+
+    store = workdir / "bench.duckdb"
+    for path in (store, Path(f"{store}.wal")):
+        path.unlink(missing_ok=True)
+    tenderwatch = shutil.which("tenderwatch") or "tenderwatch"
+    ours = measure([tenderwatch, "load", str(source), "--db", str(store)], env={"TENDERWATCH_PROGRESS": "never"})
+    rows = [("tenderwatch load (store, compile, normalise)", *ours)]
+
+    if not args.skip_ocdskit:
+        if not args.schema.is_file():
+            sys.exit(f"error: {args.schema} does not exist: give --schema PATH to an OCDS 1.1 release schema")
+        ocdskit = shutil.which("ocdskit") or "ocdskit"
+        theirs = measure([ocdskit, "compile", "--schema", str(args.schema)], stdin=source)
+        rows.append(("ocdskit compile (compile only)", *theirs))
+
+    print()
+    print(f"{'tool':<46} {'wall s':>8} {'releases/s':>11} {'MB/s':>7} {'peak RSS MB':>12}")
+    for name, elapsed, peak in rows:
+        print(f"{name:<46} {elapsed:>8.2f} {args.n / elapsed:>11,.0f} {megabytes / elapsed:>7.1f} {peak / 1e6:>12,.0f}")
+    if len(rows) == 2:
+        print(f"\nthroughput ratio, tenderwatch / ocdskit: {rows[1][1] / rows[0][1]:.2f}x")
+    print(f"\nreproduce: python bench/load.py --n {args.n} --seed {args.seed}")
+    if args.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""The status, rebuild and export commands, and how every command finds its store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests import query, run_cli, table_contents
+
+
+def test_every_command_finds_the_store_by_option_then_environment_then_default(tmp_path: Path, real: Path) -> None:
+    source = str(real / "uk_fts_2026-09-03_page5_excerpt.json")
+    by_default = run_cli("load", source, cwd=tmp_path)
+    assert by_default.returncode == 0, by_default.stderr
+    assert (tmp_path / "tenderwatch.duckdb").is_file()
+
+    by_env = run_cli("load", source, cwd=tmp_path, env={"TENDERWATCH_DB": str(tmp_path / "env.duckdb")})
+    assert by_env.returncode == 0 and (tmp_path / "env.duckdb").is_file()
+
+    by_option = run_cli(
+        "status", "--json", db=tmp_path / "env.duckdb", cwd=tmp_path, env={"TENDERWATCH_DB": str(tmp_path / "nope.duckdb")}
+    )
+    assert by_option.returncode == 0, by_option.stderr
+    assert json.loads(by_option.stdout)["releases"] == 3
+    assert not (tmp_path / "nope.duckdb").exists()
+
+
+def test_status_shows_counts_by_publisher_dates_tables_and_rejects(real_store: Path) -> None:
+    result = run_cli("status", db=real_store)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "releases" in text and "processes" in text
+    assert "ocds-h6vhtk" in text and "Cabinet Office" in text  # Find a Tender
+    assert "ocds-b5fd17" in text  # Contracts Finder
+    assert "release dates: 2011-02-27 to 2026-10-06" in text
+    assert "awards" in text and "rejects:" in text and "no-ocid" in text
+
+    as_json = json.loads(run_cli("status", "--json", db=real_store).stdout)
+    assert as_json["processes"] == query(real_store, "SELECT count(*) FROM processes")[0][0]
+    assert as_json["rejects"]["release"] >= 900  # the ownership statements are not OCDS releases
+
+
+def test_status_lists_rejects_with_where_and_why(real_store: Path) -> None:
+    result = run_cli("status", "--rejects", "--limit", "500", db=real_store)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("- [")]
+    assert len(lines) == 500
+    csv_line = next(line for line in lines if "uk_local_authorities.csv" in line)
+    assert "[file/not-json]" in csv_line and "not JSON" in csv_line
+
+
+def test_status_of_a_missing_store_is_one_line(tmp_path: Path) -> None:
+    result = run_cli("status", db=tmp_path / "missing.duckdb")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"error: there is no store at {tmp_path / 'missing.duckdb'}: load some data first with `tenderwatch load`, "
+        "or give --db"
+    )
+
+
+def test_a_file_that_is_not_a_store_is_refused(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.duckdb"
+    bogus.write_text("not a database")
+    result = run_cli("status", db=bogus)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+
+
+def test_rebuild_gives_the_same_tables_without_reading_any_source(tmp_path: Path, real: Path) -> None:
+    source = tmp_path / "copy.jsonl"
+    source.write_bytes((real / "paraguay_dncp_2017_releases.jsonl").read_bytes())
+    db = tmp_path / "store.duckdb"
+    assert run_cli("load", str(source), db=db).returncode == 0
+    before = table_contents(db)
+    source.unlink()  # the source is gone: rebuild must not need it
+
+    result = run_cli("rebuild", db=db)
+
+    assert result.returncode == 0, result.stderr
+    assert "rebuilt 17 processes" in result.stdout
+    assert table_contents(db) == before
+
+
+def test_rebuild_applies_changed_settings(tmp_path: Path) -> None:
+    source = tmp_path / "naive.json"
+    source.write_text(json.dumps({
+        "ocid": "ocds-aaaaaa-1", "id": "1", "date": "2021-03-01T00:00:00Z", "tag": ["tender"],
+        "tender": {"id": "t", "tenderPeriod": {"endDate": "2021-04-01T09:00:00"}},
+    }))
+    db = tmp_path / "store.duckdb"
+    assert run_cli("load", str(source), db=db).returncode == 0
+    utc = query(db, "SELECT tender_period_end::VARCHAR FROM tenders")
+    result = run_cli("rebuild", db=db, env={"TENDERWATCH_NAIVE_TIMEZONE": "Europe/London"})
+    assert result.returncode == 0, result.stderr
+    london = query(db, "SELECT tender_period_end::VARCHAR FROM tenders")
+    assert (utc, london) == ([("2021-04-01 09:00:00+00",)], [("2021-04-01 08:00:00+00",)])  # British Summer Time
+
+
+def test_export_writes_one_compiled_release_per_line(tmp_path: Path, real_store: Path) -> None:
+    out = tmp_path / "compiled.jsonl"
+    result = run_cli("export", "compiled-releases", "--out", str(out), db=real_store)
+    assert result.returncode == 0, result.stderr
+    lines = out.read_text().splitlines()
+    assert len(lines) == query(real_store, "SELECT count(*) FROM compiled_releases")[0][0]
+    ocids = [json.loads(line)["ocid"] for line in lines]
+    assert ocids == sorted(ocids)
+    first = json.loads(lines[0])
+    stored = query(real_store, "SELECT data FROM compiled_releases WHERE ocid = ?", [first["ocid"]])[0][0]
+    assert first == json.loads(stored)
+
+
+def test_export_to_standard_output(real_store: Path) -> None:
+    result = run_cli("export", "compiled-releases", db=real_store)
+    assert result.returncode == 0, result.stderr
+    assert all(json.loads(line)["tag"] for line in result.stdout.splitlines()[:50])
+    assert "exported" in result.stderr
+
+
+def test_progress_bars_are_drawn_when_asked_and_absent_in_plain_output(tmp_path: Path, real: Path) -> None:
+    source = str(real / "uk_cf_2020_awards_openopps.jsonl")
+    plain = run_cli("load", source, db=tmp_path / "a.duckdb")
+    assert "\x1b[" not in plain.stderr + plain.stdout
+    drawn = run_cli("load", source, db=tmp_path / "b.duckdb", env={"TENDERWATCH_PROGRESS": "always"})
+    assert drawn.returncode == 0, drawn.stderr
+    assert "reading uk_cf_2020_awards_openopps.jsonl" in drawn.stderr
+    assert "releases/s" in drawn.stderr or "compiling" in drawn.stderr
