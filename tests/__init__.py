@@ -18,14 +18,19 @@ SCHEMA = SHARED / "data" / "schema"
 VOLATILE_COLUMNS = {"seq", "load_id", "loaded_at", "rejected_at", "started_at", "finished_at"}
 
 
-def run_cli(*args: str, db: Path | None = None, env: dict[str, str] | None = None, stdin: bytes | None = None,
-            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str,
+    db: Path | None = None,
+    env: dict[str, str] | None = None,
+    stdin: bytes | None = None,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run the real `tenderwatch` command in a subprocess and return its result (text)."""
     full_env = {**os.environ, "TENDERWATCH_WORKERS": "1", **(env or {})}
     command = [sys.executable, "-m", "tenderwatch", *args]
     if db is not None:
         command += ["--db", str(db)]
-    result = subprocess.run(  # noqa: S603 - our own CLI
+    result = subprocess.run(
         command,
         input=stdin,
         capture_output=True,
@@ -35,7 +40,10 @@ def run_cli(*args: str, db: Path | None = None, env: dict[str, str] | None = Non
         timeout=600,
     )
     return subprocess.CompletedProcess(
-        result.args, result.returncode, result.stdout.decode("utf-8", "replace"), result.stderr.decode("utf-8", "replace")
+        result.args,
+        result.returncode,
+        result.stdout.decode("utf-8", "replace"),
+        result.stderr.decode("utf-8", "replace"),
     )
 
 
@@ -44,13 +52,15 @@ def table_contents(path: Path, tables: list[str] | None = None) -> dict[str, lis
     con = duckdb.connect(str(path), read_only=True)
     try:
         names = tables or [
-            row[0] for row in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()
+            row[0]
+            for row in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()
             if row[0] not in ("loads", "meta")
         ]
         contents = {}
         for name in names:
             columns = [
-                row[0] for row in con.execute(
+                row[0]
+                for row in con.execute(
                     "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", [name]
                 ).fetchall()
                 if row[0] not in VOLATILE_COLUMNS

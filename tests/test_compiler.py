@@ -25,7 +25,7 @@ def reference(release_schema: Path) -> Merger:
 
 @pytest.fixture(scope="module")
 def release_schema() -> Path:  # module-scoped copy of the conftest fixture
-    from tests import SCHEMA  # noqa: PLC0415
+    from tests import SCHEMA
 
     path = SCHEMA / "1.1.5" / "release-schema.json"
     if not path.is_file():
@@ -81,8 +81,12 @@ def _random_release(rng: random.Random, index: int) -> dict:
     for key in rng.sample(["tender", "awards", "parties", "buyer", "x_ext", "contracts"], 3):
         if key in ("awards", "parties", "contracts"):
             release[key] = [
-                {"id": rng.choice(["a", "b", 1]), "title": _random_value(rng, 2), "items": _random_value(rng, 1),
-                 "roles": rng.choice([["buyer"], [], None, ["supplier", "payer"]])}
+                {
+                    "id": rng.choice(["a", "b", 1]),
+                    "title": _random_value(rng, 2),
+                    "items": _random_value(rng, 1),
+                    "roles": rng.choice([["buyer"], [], None, ["supplier", "payer"]]),
+                }
                 for _ in range(rng.randint(0, 3))
             ]
         else:
@@ -99,7 +103,7 @@ def _random_release(rng: random.Random, index: int) -> dict:
 
 def test_tricky_releases_compile_as_ocdsmerge(reference: Merger) -> None:
     """Nulls, empty containers, whole-list fields, id clashes and type clashes, in thousands of combinations."""
-    rng = random.Random(20261122)
+    rng = random.Random(20261122)  # noqa: S311 - test data, not secrets
     compiler = Compiler()
     failures_agreed = 0
     for case in range(3000):
@@ -135,16 +139,26 @@ def test_null_keeps_its_parent_and_empty_values_change_nothing() -> None:
 
 def test_objects_in_arrays_merge_by_id_and_whole_lists_are_replaced() -> None:
     releases = [
-        {"ocid": "o", "id": "1", "date": "2020-01-01",
-         "awards": [{"id": "a", "title": "A"}, {"id": "b", "title": "B"}],
-         "parties": [{"id": "p", "roles": ["buyer", "payer"]}]},
-        {"ocid": "o", "id": "2", "date": "2020-01-02",
-         "awards": [{"id": "b", "value": {"amount": 2}}, {"title": "no id"}],
-         "parties": [{"id": "p", "roles": ["buyer"]}]},
+        {
+            "ocid": "o",
+            "id": "1",
+            "date": "2020-01-01",
+            "awards": [{"id": "a", "title": "A"}, {"id": "b", "title": "B"}],
+            "parties": [{"id": "p", "roles": ["buyer", "payer"]}],
+        },
+        {
+            "ocid": "o",
+            "id": "2",
+            "date": "2020-01-02",
+            "awards": [{"id": "b", "value": {"amount": 2}}, {"title": "no id"}],
+            "parties": [{"id": "p", "roles": ["buyer"]}],
+        },
     ]
     compiled = Compiler().compile(releases)
     assert compiled["awards"] == [
-        {"id": "a", "title": "A"}, {"id": "b", "title": "B", "value": {"amount": 2}}, {"title": "no id"},
+        {"id": "a", "title": "A"},
+        {"id": "b", "title": "B", "value": {"amount": 2}},
+        {"title": "no id"},
     ]
     assert compiled["parties"] == [{"id": "p", "roles": ["buyer"]}]
 

@@ -8,8 +8,6 @@ import shutil
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from tenderwatch import Workspace, load_settings
 from tests import query, run_cli, table_contents
 
@@ -119,7 +117,9 @@ def test_streaming_reads_record_packages(tmp_path: Path, real: Path) -> None:
     whole, streamed = tmp_path / "whole.duckdb", tmp_path / "streamed.duckdb"
     load(whole, path)
     load(streamed, path, document_in_memory_limit=1024)
-    assert table_contents(streamed, ["raw_releases", "processes"]) == table_contents(whole, ["raw_releases", "processes"])
+    assert table_contents(streamed, ["raw_releases", "processes"]) == table_contents(
+        whole, ["raw_releases", "processes"]
+    )
     assert query(streamed, "SELECT count(*) FROM raw_releases") == [(1,)]
 
 
@@ -130,10 +130,14 @@ def test_every_release_is_kept_verbatim_with_where_it_came_from(db: Path, real: 
     source = real / "uk_fts_single_release_packages_2021-2026.jsonl"
     load(db, source)
     lines = source.read_text().splitlines()
-    rows = query(db, "SELECT source, line, byte_offset, pointer, data, hash, loaded_at FROM raw_releases ORDER BY line")
+    rows = query(
+        db, "SELECT source, line, byte_offset, pointer, data, hash, loaded_at FROM raw_releases ORDER BY line"
+    )
     assert len(rows) == 7
     offset = 0
-    for (stored_source, line, byte_offset, pointer, data, content_hash, loaded_at), text in zip(rows, lines, strict=True):
+    for (stored_source, line, byte_offset, pointer, data, content_hash, loaded_at), text in zip(
+        rows, lines, strict=True
+    ):
         assert stored_source == str(source.resolve())
         assert byte_offset == offset
         offset += len(text.encode()) + 1
@@ -164,7 +168,9 @@ def test_a_release_seen_in_two_files_is_stored_once(db: Path, real: Path) -> Non
 
 
 def test_bad_lines_and_releases_are_rejected_with_position_and_reason(tmp_path: Path, db: Path) -> None:
-    good = release("ocds-aaaaaa-1", "1", "2021-03-01T00:00:00Z", tender={"id": "t", "value": {"amount": 10, "currency": "GBP"}})
+    good = release(
+        "ocds-aaaaaa-1", "1", "2021-03-01T00:00:00Z", tender={"id": "t", "value": {"amount": 10, "currency": "GBP"}}
+    )
     lines = [
         json.dumps(good),
         '{"ocid": "ocds-aaaaaa-2", "id": "2", "date": ',  # invalid JSON
@@ -180,11 +186,16 @@ def test_bad_lines_and_releases_are_rejected_with_position_and_reason(tmp_path: 
     assert (result.loaded, result.rejected) == (1, 6)
     rejects = query(db, "SELECT line, byte_offset, code, reason FROM rejects ORDER BY line")
     assert [(line, code) for line, _, code, _ in rejects] == [
-        (2, "invalid-json"), (3, "no-ocid"), (4, "no-id"), (5, "bad-date"), (6, "bad-ocid"), (7, "not-object"),
+        (2, "invalid-json"),
+        (3, "no-ocid"),
+        (4, "no-id"),
+        (5, "bad-date"),
+        (6, "bad-ocid"),
+        (7, "not-object"),
     ]
     offsets = [len("\n".join(lines[:index])) + 1 for index in range(1, 7)]
     assert [offset for _, offset, _, _ in rejects] == offsets
-    reasons = dict((line, reason) for line, _, _, reason in rejects)
+    reasons = {line: reason for line, _, _, reason in rejects}
     assert "invalid JSON" in reasons[2]
     assert "has no ocid" in reasons[3]
     assert "'2021-02-30' is not a real date" in reasons[5]
@@ -218,7 +229,9 @@ def test_bad_values_are_set_aside_and_the_release_is_kept(tmp_path: Path, db: Pa
         ("/tender/tenderPeriod/startDate", "field-date"),
         ("/tender/value/amount", "field-amount"),
     ]
-    tender = query(db, "SELECT value_amount, tender_period_start, tender_period_end, contract_period_start FROM tenders")
+    tender = query(
+        db, "SELECT value_amount, tender_period_start, tender_period_end, contract_period_start FROM tenders"
+    )
     assert tender[0][:3] == (None, None, None)
     assert str(tender[0][3]).startswith("2021-05-01")
     assert query(db, "SELECT value_amount FROM awards") == [(None,)]

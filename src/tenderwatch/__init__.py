@@ -10,10 +10,10 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
 
-from tenderwatch.compiler import Compiler  # noqa: E402
-from tenderwatch.exceptions import TenderwatchError  # noqa: E402
-from tenderwatch.settings import Settings, load_settings  # noqa: E402
-from tenderwatch.workspace import FileSummary, LoadResult, Status, Workspace  # noqa: E402
+from tenderwatch.compiler import Compiler
+from tenderwatch.exceptions import TenderwatchError
+from tenderwatch.settings import Settings, load_settings
+from tenderwatch.workspace import FileSummary, LoadResult, Status, Workspace
 
 __all__ = [
     "Compiler",

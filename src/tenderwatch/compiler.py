@@ -34,22 +34,25 @@ RulesTree = dict[str, tuple[int, "RulesTree | None"]]
 
 
 class _Node(dict):
-    """An object being built by the merge (as opposed to a JSON object that is a whole value)."""
+    """An object built by the merge (as opposed to a JSON object that is a whole value)."""
 
     __slots__ = ()
 
 
-class _ArrayNode(dict):
-    """An array of objects being merged by ``id``: maps the text of each ``id`` to ``(id, _Node)``."""
+class _Array(list):
+    """An array of objects built by the merge; ``index`` maps the text of each ``id`` to ``(id, _Node)``."""
 
-    __slots__ = ("count",)
+    __slots__ = ("index",)
 
     def __init__(self) -> None:
         super().__init__()
-        self.count = 0  # objects without an id get keys of their own
+        self.index: dict[str, tuple[Any, _Node]] = {}
 
 
-class _Conflict(Exception):  # noqa: N818 - internal signal, never leaves this module
+_CONTAINERS = (_Node, _Array)
+
+
+class _Conflict(Exception):
     """Raised when the fast merge cannot promise ocdsmerge's result; the caller falls back to ocdsmerge."""
 
 
@@ -106,7 +109,9 @@ class Compiler:
             try:
                 releases = sorted(releases, key=lambda release: release["date"])
             except (KeyError, TypeError) as error:
-                raise CompileError("a release has no date, or a date that is not text, so they cannot be ordered") from error
+                raise CompileError(
+                    "a release has no date, or a date that is not text, so they cannot be ordered"
+                ) from error
         try:
             return _compile(releases, self.tree)
         except _Conflict:
@@ -129,27 +134,33 @@ class Compiler:
 
 
 def _compile(releases: list[dict[str, Any]], tree: RulesTree) -> dict[str, Any]:
+    """Merge releases (already in order) into a compiled release.
+
+    The state being built is the result itself: objects are :class:`_Node` and merged arrays :class:`_Array`,
+    subclasses that serialise as plain JSON. A field set to null is kept as ``None`` while merging (it holds its
+    parent in place, and its position if a value comes back) and removed at the end.
+    """
     root = _Node()
     root["tag"] = ["compiled"]
+    nulls: list[tuple[_Node, str]] = []
     for release in releases:
         ocid = release.get("ocid")
         date = release.get("date")
-        _set_leaf(root, "id", f"{ocid}-{date}")
-        _set_leaf(root, "date", date)
-        _set_leaf(root, "ocid", ocid)
-        _merge_object(root, release, tree)
-    return _output(root)
+        if type(root.get("ocid")) in _CONTAINERS or type(root.get("date")) in _CONTAINERS:
+            raise _Conflict
+        root["id"] = f"{ocid}-{date}"
+        root["date"] = date
+        root["ocid"] = ocid
+        _merge_object(root, release, tree, nulls)
+    for node, key in nulls:
+        if key in node and node[key] is None:
+            del node[key]
+    return root
 
 
-def _set_leaf(target: _Node, key: str, value: Any) -> None:
-    existing = target.get(key, _MISSING)
-    if existing is _MISSING or not isinstance(existing, (_Node, _ArrayNode)):
-        target[key] = value
-    elif value is not None:
-        raise _Conflict
-
-
-def _merge_object(target: _Node, source: dict[str, Any], tree: RulesTree | None) -> bool:
+def _merge_object(
+    target: _Node, source: dict[str, Any], tree: RulesTree | None, nulls: list[tuple[_Node, str]]
+) -> bool:
     """Merge ``source`` into ``target``; return whether any value (even a null) was written."""
     wrote = False
     for key, value in source.items():
@@ -158,100 +169,93 @@ def _merge_object(target: _Node, source: dict[str, Any], tree: RulesTree | None)
             if rule == OMIT:
                 continue
         else:
-            rule, subtree = 0, None
-
+            rule = 0
+            subtree = None
         value_type = type(value)
         if rule == WHOLE or (value_type is not dict and value_type is not list):
-            _set_leaf(target, key, value)
+            existing = target.get(key, _MISSING)
+            if existing is _MISSING or type(existing) not in _CONTAINERS:
+                target[key] = value
+                if value is None:
+                    nulls.append((target, key))
+            elif value is not None:
+                raise _Conflict
             wrote = True
-        elif value_type is dict:
-            if not value:
-                continue
+            continue
+        if not value:
+            continue  # an empty object or array changes nothing
+        if value_type is dict:
             child = target.get(key, _MISSING)
             if child is _MISSING or child is None:
                 if child is None:
-                    del target[key]  # a null leaf here is invisible; the object takes its place at the end
-                child = _Node()
-                target[key] = child
-                if _merge_object(child, value, subtree):
+                    del target[key]  # a null here is invisible; the object takes its place at the end
+                child = target[key] = _Node()
+                if _merge_object(child, value, subtree, nulls):
                     wrote = True
                 else:
                     del target[key]
             elif type(child) is _Node:
-                if _merge_object(child, value, subtree):
+                if _merge_object(child, value, subtree, nulls):
                     wrote = True
             else:
                 raise _Conflict
-        else:  # a list
-            if not value:
-                continue
-            for item in value:
-                if type(item) is not dict:
-                    _set_leaf(target, key, value)  # an array holding anything but objects is a whole value
-                    wrote = True
-                    break
-            else:
-                child = target.get(key, _MISSING)
-                if child is _MISSING or child is None:
-                    if child is None:
-                        del target[key]
-                    child = _ArrayNode()
-                    target[key] = child
-                    if _merge_array(child, value, subtree):
-                        wrote = True
-                    else:
-                        del target[key]
-                elif type(child) is _ArrayNode:
-                    if _merge_array(child, value, subtree):
-                        wrote = True
-                else:
+            continue
+        for item in value:
+            if type(item) is not dict:
+                # An array holding anything but objects is a whole value.
+                existing = target.get(key, _MISSING)
+                if existing is not _MISSING and type(existing) in _CONTAINERS:
                     raise _Conflict
+                target[key] = value
+                wrote = True
+                break
+        else:
+            child = target.get(key, _MISSING)
+            if child is _MISSING or child is None:
+                if child is None:
+                    del target[key]
+                child = target[key] = _Array()
+                if _merge_array(child, value, subtree, nulls):
+                    wrote = True
+                else:
+                    del target[key]
+            elif type(child) is _Array:
+                if _merge_array(child, value, subtree, nulls):
+                    wrote = True
+            else:
+                raise _Conflict
     return wrote
 
 
-def _merge_array(target: _ArrayNode, items: list[dict[str, Any]], tree: RulesTree | None) -> bool:
+def _merge_array(
+    target: _Array, items: list[dict[str, Any]], tree: RulesTree | None, nulls: list[tuple[_Node, str]]
+) -> bool:
     wrote = False
+    index = target.index
     for item in items:
         if not item:
             continue
         if "id" in item:
             identifier = item["id"]
-            if type(identifier) is not str and (
-                identifier is None or type(identifier) not in (int, float, bool)
-            ):
-                raise _Conflict
-            key = str(identifier)
-            entry = target.get(key)
+            identifier_type = type(identifier)
+            if identifier_type is not str and identifier_type is not int and identifier_type is not float:
+                raise _Conflict  # null, boolean, object or array ids: leave them to ocdsmerge
+            key = identifier if identifier_type is str else str(identifier)
+            entry = index.get(key)
             if entry is None:
                 node = _Node()
                 node["id"] = identifier
-                target[key] = (identifier, node)
-                if _merge_object(node, item, tree):
-                    wrote = True
-                else:
-                    del target[key]
+                index[key] = (identifier, node)
+                target.append(node)
+                _merge_object(node, item, tree, nulls)
             else:
-                if type(entry[0]) is not type(identifier) or entry[0] != identifier:
-                    raise _Conflict
-                if _merge_object(entry[1], item, tree):
-                    wrote = True
+                if type(entry[0]) is not identifier_type:
+                    raise _Conflict  # equal as text but not as JSON, such as 1 and "1"
+                _merge_object(entry[1], item, tree, nulls)
+            wrote = True
         else:
-            target.count += 1
             node = _Node()
-            if _merge_object(node, item, tree):
-                target[(target.count,)] = (None, node)  # a tuple key never collides with an id's text
+            if _merge_object(node, item, tree, nulls):
+                target.append(node)
                 wrote = True
     return wrote
-
-
-def _output(node: _Node) -> dict[str, Any]:
-    result = {}
-    for key, value in node.items():
-        value_type = type(value)
-        if value_type is _Node:
-            result[key] = _output(value)
-        elif value_type is _ArrayNode:
-            result[key] = [_output(item) for _, item in value.values()]
-        elif value is not None:
-            result[key] = value
-    return result

@@ -44,7 +44,14 @@ def data_model() -> str:
         for table in described.values():
             if table.group != group:
                 continue
-            lines += [f"### `{table.name}`", "", table.description, "", "| column | type | description |", "|---|---|---|"]
+            lines += [
+                f"### `{table.name}`",
+                "",
+                table.description,
+                "",
+                "| column | type | description |",
+                "|---|---|---|",
+            ]
             lines += [
                 f"| `{column.name}` | {column.type} | {column.description.replace('|', '&#124;')} |"
                 for column in table.columns
@@ -79,9 +86,8 @@ def settings_page() -> str:
     for name, field in Settings.model_fields.items():
         default = field.default
         shown = "empty" if default is None else f"`{default}`"
-        lines.append(
-            f"| `{name}` | `TENDERWATCH_{name.upper()}` | {shown} | {(field.description or '').replace('|', '&#124;')} |"
-        )
+        description = (field.description or "").replace("|", "&#124;")
+        lines.append(f"| `{name}` | `TENDERWATCH_{name.upper()}` | {shown} | {description} |")
     lines.append("")
     return "\n".join(lines)
 
@@ -112,8 +118,9 @@ def cli_page() -> str:
             return
         params = [param for param in command.params if param.name != "help"]  # type: ignore[attr-defined]
         arguments = [param for param in params if param.param_type_name == "argument"]
-        usage = path + "".join(f" {param.name.upper()}..." if param.nargs == -1 else f" {param.name.upper()}"
-                               for param in arguments)
+        usage = path + "".join(
+            f" {param.name.upper()}..." if param.nargs == -1 else f" {param.name.upper()}" for param in arguments
+        )
         options = [param for param in params if param.param_type_name == "option"]
         lines.extend([f"## `{path}`", "", "```", usage + (" [OPTIONS]" if options else ""), "```", ""])
         lines.append(inspect.cleandoc(command.help or ""))  # type: ignore[attr-defined]
@@ -121,7 +128,9 @@ def cli_page() -> str:
         if arguments or options:
             lines.extend(["| argument or option | description |", "|---|---|"])
             for param in arguments:
-                lines.append(f"| `{param.name.upper()}` | {(getattr(param, 'help', '') or '').replace('|', '&#124;')} |")
+                lines.append(
+                    f"| `{param.name.upper()}` | {(getattr(param, 'help', '') or '').replace('|', '&#124;')} |"
+                )
             for param in options:
                 names = ", ".join(f"`{opt}`" for opt in param.opts)
                 text = (param.help or "").replace("|", "&#124;")

@@ -7,7 +7,7 @@ CLI prints both on one line and exits with a non-zero code, without a stack trac
     ├── SettingsError      a setting or the settings file is invalid
     ├── StoreError         the store cannot be opened or is not a tenderwatch store
     ├── InputError         an input path or stream cannot be read at all
-    ├── CompileError       the releases of one process cannot be merged (recorded as a reject, never raised to the user)
+    ├── CompileError       the releases of one process cannot be merged (recorded as a reject, not shown)
     └── NothingLoadedError a load read its inputs but stored nothing (everything was rejected)
 
     TenderwatchWarning (UserWarning)

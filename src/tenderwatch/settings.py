@@ -33,12 +33,10 @@ class Settings(BaseSettings):
         description="Path of the DuckDB store. Every command takes `--db PATH`, which wins over this setting.",
     )
     memory_limit: str = Field(
-        default="1GB",
+        default="256MB",
         description="Most memory DuckDB may use before it spills to disk (DuckDB's `memory_limit`, e.g. `512MB`).",
     )
-    threads: int = Field(
-        default=0, ge=0, description="Threads DuckDB may use; 0 means one per CPU core."
-    )
+    threads: int = Field(default=0, ge=0, description="Threads DuckDB may use; 0 means one per CPU core.")
     workers: int = Field(
         default=0,
         ge=0,
@@ -48,8 +46,8 @@ class Settings(BaseSettings):
     batch_size: int = Field(
         default=20_000,
         ge=1,
-        description="Releases stored per transaction. A killed load loses at most the batch in flight, which the "
-        "next load stores again.",
+        description="Releases stored per transaction. A killed load loses at most the transaction in flight, which "
+        "the next load stores again.",
     )
     release_schema: Path | None = Field(
         default=None,
@@ -110,8 +108,8 @@ class Settings(BaseSettings):
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
-        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _FileSource(settings_cls))
 
@@ -125,7 +123,7 @@ class _FileSource(PydanticBaseSettingsSource):
 
     path: Path | None = None
 
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # noqa: ARG002
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
@@ -138,7 +136,9 @@ class _FileSource(PydanticBaseSettingsSource):
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as error:
-            raise SettingsError(f"settings file {path} does not exist", "create it or unset TENDERWATCH_SETTINGS") from error
+            raise SettingsError(
+                f"settings file {path} does not exist", "create it or unset TENDERWATCH_SETTINGS"
+            ) from error
         except tomllib.TOMLDecodeError as error:
             raise SettingsError(f"settings file {path} is not valid TOML ({error})") from error
         # Sections (such as the indicator settings of later versions) are read by their own modules.
@@ -146,7 +146,7 @@ class _FileSource(PydanticBaseSettingsSource):
 
 
 def load_settings(settings_file: Path | None = None, **overrides: Any) -> Settings:
-    """Build the settings from the environment, the settings file and ``overrides`` (options given on the command line).
+    """Build the settings from the environment, the settings file and ``overrides`` (command-line options).
 
     :raises SettingsError: if a value is invalid or the file has an unknown key
     """
@@ -157,7 +157,9 @@ def load_settings(settings_file: Path | None = None, **overrides: Any) -> Settin
         first = error.errors()[0]
         name = ".".join(str(part) for part in first["loc"]) or "settings"
         if first["type"] == "extra_forbidden":
-            raise SettingsError(f"unknown setting {name!r}", "see docs/settings.md for the settings that exist") from error
+            raise SettingsError(
+                f"unknown setting {name!r}", "see docs/settings.md for the settings that exist"
+            ) from error
         raise SettingsError(f"setting {name!r} is invalid: {first['msg']}") from error
     finally:
         _FileSource.path = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import multiprocessing
+import warnings
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -14,33 +15,57 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def ordered_map(
-    function: Callable[[T], R],
-    items: Iterable[T],
-    workers: int,
-    initializer: Callable[..., None] | None = None,
-    initargs: tuple[Any, ...] = (),
-) -> Iterator[R]:
-    """Apply ``function`` to ``items`` in worker processes and yield results in input order.
+class WorkerPool:
+    """Worker processes that map a function over a stream of items, yielding results in input order.
 
-    At most ``2 * workers`` items are in flight, so a long input never piles up in memory. With one
-    worker, everything runs in this process.
+    At most ``2 * workers`` items are in flight, so a long input never piles up in memory. With one worker,
+    everything runs in this process. Workers are forked where the platform allows (they start at once and
+    need no importable ``__main__``, so the library works from notebooks and piped scripts); they never touch
+    the store.
     """
-    if workers <= 1:
-        if initializer is not None:
-            initializer(*initargs)
-        for item in items:
-            yield function(item)
-        return
-    # Fork where the platform has it: workers start at once and need no importable __main__ (so the library
-    # works from notebooks and scripts read from standard input). They never touch DuckDB.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs) as pool:
+
+    def __init__(self, workers: int, initializer: Callable[..., None], initargs: tuple[Any, ...] = ()) -> None:
+        self.workers = workers
+        self.initializer = initializer
+        self.initargs = initargs
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> WorkerPool:
+        self.initializer(*self.initargs)  # the main process works too, on what is not worth sending
+        if self.workers > 1:
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            context = multiprocessing.get_context(method)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # fork while DuckDB's threads exist: see above
+                self._pool = ProcessPoolExecutor(
+                    self.workers, mp_context=context, initializer=self.initializer, initargs=self.initargs
+                )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def map(self, function: Callable[[T], R], items: Iterable[T | R], done: type | None = None) -> Iterator[R]:
+        """Apply ``function`` to every item, in the workers, and yield the results in order.
+
+        Items that are already instances of ``done`` are results computed by the caller; they keep their place
+        in the order without going to a worker.
+        """
+        if self._pool is None:
+            for item in items:
+                yield item if done is not None and isinstance(item, done) else function(item)
+            return
         window: deque[Future[R]] = deque()
         for item in items:
-            window.append(pool.submit(function, item))
-            if len(window) >= 2 * workers:
+            if done is not None and isinstance(item, done):
+                future: Future[R] = Future()
+                future.set_result(item)
+                window.append(future)
+            else:
+                window.append(self._pool.submit(function, item))
+            if len(window) >= 2 * self.workers:
                 yield window.popleft().result()
         while window:
             yield window.popleft().result()

@@ -6,10 +6,13 @@
 
 A load runs in three steps, each crash-safe:
 
-1. read and check releases, then store them in batches; each batch is one transaction that also records
-   its rejects and marks its processes as pending;
-2. compile every pending process (in worker processes), replacing its compiled release;
-3. normalise the pending processes and clear them from ``pending``, in one transaction.
+1. worker processes parse and check the releases, and compile each run of consecutive releases of one
+   process straight away (see :mod:`tenderwatch.pipeline`); the releases are stored in batches, each batch
+   one transaction that also records its rejects, its provisional compiled releases and its processes as
+   pending;
+2. every pending process whose provisional compiled release is not known to be complete is compiled again
+   from the store, in the workers;
+3. the pending processes are normalised and cleared from ``pending``, one transaction per slice.
 
 A run killed at any point leaves the store as the last commit left it; the next run skips what is stored
 (same content hash), finishes the pending processes, and ends with the same store as one clean run.
@@ -18,9 +21,10 @@ A run killed at any point leaves the store as the last commit left it; the next 
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import itertools
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,19 +34,34 @@ import orjson
 import pyarrow as pa
 
 from tenderwatch import __version__
-from tenderwatch.compiler import Compiler, packaged_rules, rules_from_schema
-from tenderwatch.exceptions import CompileError, InputError, SettingsError
-from tenderwatch.ingest.checks import Checked, Checker, Rejection
+from tenderwatch.compiler import packaged_rules, rules_from_schema
+from tenderwatch.exceptions import InputError, SettingsError
 from tenderwatch.ingest.inputs import Input, expand_inputs
-from tenderwatch.ingest.reader import Broken, Candidate, read_input
+from tenderwatch.ingest.reader import Broken, Candidate, LineChunk, read_input
 from tenderwatch.normalise import normalise
+from tenderwatch.pipeline import (
+    COMPILED_FIELDS,
+    REJECT_FIELDS,
+    RELEASE_FIELDS,
+    ChunkResult,
+    add_broken,
+    compile_chunk,
+    init_worker,
+    process_candidates,
+    process_lines,
+)
 from tenderwatch.settings import Settings, load_settings
 from tenderwatch.store import NORMALISED_TABLES, Store
-from tenderwatch.util import no_cyclic_gc, ordered_map
+from tenderwatch.util import WorkerPool, no_cyclic_gc
 
 # Processes handed to a worker at once, and releases at most in one hand-over.
 COMPILE_CHUNK_PROCESSES = 256
 COMPILE_CHUNK_RELEASES = 2048
+# Processes normalised per transaction.
+NORMALISE_SLICE = 20_000
+_COMMIT = object()  # tells the writing thread to commit
+# Releases handed to DuckDB at a time (a transaction holds batch_size of them, in several hand-overs).
+HAND_OVER_ROWS = 5_000
 
 
 class Task(Protocol):
@@ -85,7 +104,7 @@ class _SilentTask:
 class SilentReporter:
     """A reporter that reports nothing."""
 
-    def task(self, description: str, total: int | None = None, unit: str = "") -> Task:  # noqa: ARG002
+    def task(self, description: str, total: int | None = None, unit: str = "") -> Task:
         return _SilentTask()
 
     def file_done(self, summary: FileSummary) -> None:
@@ -110,7 +129,9 @@ class FileSummary:
         """Return the one-line summary printed after each input."""
         if self.error:
             return f"error: {self.error}"
-        text = f"{self.label}: {self.loaded:,} loaded, {self.already_stored:,} already stored, {self.rejected:,} rejected"
+        text = (
+            f"{self.label}: {self.loaded:,} loaded, {self.already_stored:,} already stored, {self.rejected:,} rejected"
+        )
         if self.set_aside:
             text += f" ({self.set_aside:,} bad values set aside in stored releases)"
         return text
@@ -158,6 +179,7 @@ class PublisherCount:
     publisher: str | None
     processes: int
     releases: int
+    is_demo: bool
 
 
 @dataclass
@@ -202,6 +224,12 @@ class Workspace:
         settings = settings or load_settings()
         return cls(Store(Path(settings.db), settings, read_only=read_only))
 
+    def drain(self) -> None:
+        """Hand over what is collected and wait until it is stored (without committing)."""
+        self.flush()
+        self._queue.join()
+        self._raise_failure()
+
     def close(self) -> None:
         """Close the store."""
         self.store.close()
@@ -233,41 +261,60 @@ class Workspace:
         result = LoadResult()
         run = self._begin_run("load")
         writer = _BatchWriter(self.store, run, self.settings)
-        checker = Checker(self.settings.max_amount, self.settings.min_year, self.settings.max_year)
-        for item in inputs:
-            if isinstance(item, InputError):
-                summary = FileSummary(label="", error=str(item))
+        with self._pool() as pool, contextlib.closing(writer):
+            for item in inputs:
+                if isinstance(item, InputError):
+                    summary = FileSummary(label="", error=str(item))
+                else:
+                    summary = self._load_input(item, pool, writer, reporter)
                 result.files.append(summary)
                 reporter.file_done(summary)
-                continue
-            summary = self._load_input(item, checker, writer, reporter)
-            result.files.append(summary)
-            reporter.file_done(summary)
-        result.processes, result.compile_errors = self.process_pending(reporter=reporter, run=run)
+            writer.commit()
+            result.processes, result.compile_errors = self._process_pending(pool, reporter, run, provisional=True)
         self._end_run(run)
         return result
 
-    def _load_input(self, source: Input, checker: Checker, writer: _BatchWriter, reporter: Reporter) -> FileSummary:
+    def _pool(self) -> WorkerPool:
+        settings = self.settings
+        return WorkerPool(
+            settings.worker_count(),
+            init_worker,
+            (
+                settings.max_amount,
+                settings.min_year,
+                settings.max_year,
+                self._compiler_rules(),
+                settings.reject_keep_bytes,
+            ),
+        )
+
+    def _load_input(self, source: Input, pool: WorkerPool, writer: _BatchWriter, reporter: Reporter) -> FileSummary:
         summary = FileSummary(label=source.label)
         writer.start_file(source, summary)
         task = reporter.task(f"reading {Path(source.label).name}", total=None, unit="releases")
-        keep = self.settings.reject_keep_bytes
-        for candidate in read_input(source, self.settings.document_in_memory_limit):
-            if isinstance(candidate, Broken):
-                scope = "file" if candidate.line is None and not candidate.pointer else ("line" if not candidate.pointer else "release")
-                writer.reject(scope, candidate.code, candidate.reason, candidate.line, candidate.byte_offset,
-                              candidate.pointer, data=candidate.data[:keep])
-                summary.rejected += 1
-                continue
-            checked = checker.check(candidate.value)
-            if isinstance(checked, Rejection):
-                writer.reject("release", checked.code, checked.reason, candidate.line, candidate.byte_offset,
-                              candidate.pointer, value=candidate.value, keep=keep)
-                summary.rejected += 1
-                continue
-            writer.add(checked, candidate)
-            task.advance()
-        writer.flush()
+
+        def units() -> Iterator[LineChunk | ChunkResult]:
+            # JSON lines go to the workers; a document's releases (already parsed) are checked here.
+            candidates: list[Candidate] = []
+            for item in read_input(source, self.settings.document_in_memory_limit):
+                if isinstance(item, LineChunk):
+                    yield item
+                elif isinstance(item, Broken):
+                    broken = ChunkResult()
+                    add_broken(broken, item)
+                    yield broken
+                else:
+                    candidates.append(item)
+                    if len(candidates) >= 1000:
+                        yield process_candidates(candidates, ChunkResult())
+                        candidates = []
+            if candidates:
+                yield process_candidates(candidates, ChunkResult())
+
+        for chunk in pool.map(_process_unit, units(), done=ChunkResult):
+            writer.add(chunk)
+            task.advance(len(chunk.releases))
+        writer.drain()  # the summary counts are complete once the last rows are stored
         task.done()
         return summary
 
@@ -284,50 +331,85 @@ class Workspace:
         except (ValueError, KeyError, OSError) as error:
             raise SettingsError(f"release_schema {schema} is not a usable OCDS release schema ({error})") from error
 
-    def process_pending(self, *, reporter: Reporter | None = None, run: int | None = None) -> tuple[int, int]:
+    def process_pending(self, *, reporter: Reporter | None = None) -> tuple[int, int]:
         """Compile and normalise every pending process; return how many were processed and how many failed."""
-        reporter = reporter or SilentReporter()
+        with no_cyclic_gc(), self._pool() as pool:
+            run = self._begin_run("compile")
+            result = self._process_pending(pool, reporter or SilentReporter(), run, provisional=False)
+            self._end_run(run)
+            return result
+
+    def _process_pending(
+        self, pool: WorkerPool, reporter: Reporter, run: int, *, provisional: bool
+    ) -> tuple[int, int]:
         con = self.store.con
         if self.store.needs_rebuild():
             reporter.note("the normalised tables were made by another version of tenderwatch: rebuilding them")
             self._reset_derived()
+            provisional = False
         total = con.execute("SELECT count(DISTINCT ocid) FROM pending").fetchall()[0][0]
         if not total:
             return 0, 0
-        own_run = run is None
-        if own_run:
-            run = self._begin_run("compile")
-        rules = self._compiler_rules()
-        task = reporter.task("compiling", total=total, unit="processes")
+        # The provisional compiled releases made while reading are right where their run of releases was all
+        # the process has: one run, as many releases as the store holds, all stored by this load.
+        con.execute("CREATE OR REPLACE TEMP TABLE tmp_valid (ocid VARCHAR)")
+        if provisional:
+            con.execute(
+                """
+                INSERT INTO tmp_valid
+                SELECT g.ocid
+                FROM (SELECT ocid, count(*) AS runs, any_value(n) AS n, bool_or(failed) AS failed
+                      FROM tmp_runs GROUP BY ocid) AS g
+                JOIN (SELECT ocid, count(*) AS n, bool_and(load_id = ?) AS fresh
+                      FROM raw_releases WHERE ocid IN (SELECT ocid FROM tmp_runs) GROUP BY ocid) AS r USING (ocid)
+                WHERE g.runs = 1 AND g.n = r.n AND r.fresh AND NOT g.failed
+                """,
+                [run],
+            )
+        remaining = con.execute(
+            "SELECT count(*) FROM (SELECT ocid FROM pending EXCEPT SELECT ocid FROM tmp_valid)"
+        ).fetchall()[0][0]
         errors = 0
-        reader = self.store.cursor()
-        try:
-            groups = _read_groups(reader)
-            chunks = _chunk_groups(groups)
-            results = ordered_map(_compile_chunk, chunks, self.settings.worker_count(), _init_compiler, (rules,))
-            batch: list[tuple[Any, ...]] = []
-            for chunk_result in results:
-                batch.extend(chunk_result)
-                if len(batch) >= self.settings.batch_size:
-                    errors += _write_compiled(con, batch, run)
+        if remaining:
+            task = reporter.task("compiling", total=remaining, unit="processes")
+            writer = self.store.cursor()
+            try:
+                batch: list[tuple[Any, ...]] = []
+                for chunk_result in pool.map(compile_chunk, _chunk_groups(_read_groups(con))):
+                    batch.extend(chunk_result)
+                    if len(batch) >= self.settings.batch_size:
+                        errors += _write_compiled(writer, batch, run)
+                        task.advance(len(batch))
+                        batch = []
+                if batch:
+                    errors += _write_compiled(writer, batch, run)
                     task.advance(len(batch))
-                    batch = []
-            if batch:
-                errors += _write_compiled(con, batch, run)
-                task.advance(len(batch))
-        finally:
-            reader.close()
+            finally:
+                writer.close()
+            task.done()
+        # Normalise in slices, one transaction each, so memory stays flat however many processes are pending.
+        task = reporter.task("normalising", total=total, unit="processes")
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE tmp_slices AS
+            SELECT ocid, (row_number() OVER (ORDER BY ocid) - 1) // ? AS slice FROM (SELECT DISTINCT ocid FROM pending)
+            """,
+            [NORMALISE_SLICE],
+        )
+        slices = con.execute("SELECT coalesce(max(slice), -1) + 1 FROM tmp_slices").fetchall()[0][0]
+        for number in range(slices):
+            con.execute("BEGIN TRANSACTION")
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE tmp_ocids AS SELECT ocid FROM tmp_slices WHERE slice = ?", [number]
+            )
+            normalise(con, "tmp_ocids")
+            con.execute("DELETE FROM pending WHERE ocid IN (SELECT ocid FROM tmp_ocids)")
+            done = con.execute("SELECT count(*) FROM tmp_ocids").fetchall()[0][0]
+            con.execute("DROP TABLE tmp_ocids")
+            con.execute("COMMIT")
+            task.advance(done)
+        con.execute("DROP TABLE tmp_slices")
         task.done()
-        task = reporter.task("normalising", total=None, unit="")
-        con.execute("BEGIN TRANSACTION")
-        con.execute("CREATE OR REPLACE TEMP TABLE tmp_ocids AS SELECT DISTINCT ocid FROM pending")
-        normalise(con, "tmp_ocids")
-        con.execute("DELETE FROM pending WHERE ocid IN (SELECT ocid FROM tmp_ocids)")
-        con.execute("DROP TABLE tmp_ocids")
-        con.execute("COMMIT")
-        task.done()
-        if own_run:
-            self._end_run(run)
         return total, errors
 
     def _reset_derived(self) -> None:
@@ -345,8 +427,8 @@ class Workspace:
         """Recompile and renormalise every process from the raw store, without reading any source again."""
         run = self._begin_run("rebuild")
         self._reset_derived()
-        with no_cyclic_gc():
-            result = self.process_pending(reporter=reporter, run=run)
+        with no_cyclic_gc(), self._pool() as pool:
+            result = self._process_pending(pool, reporter or SilentReporter(), run, provisional=False)
         self._end_run(run)
         return result
 
@@ -362,7 +444,8 @@ class Workspace:
                 """
                 SELECT nullif(regexp_extract(r.ocid, '^(ocds-[0-9a-z]{6})', 1), '') AS prefix,
                        json_extract_string(p.metadata, '$.publisher.name') AS publisher,
-                       count(DISTINCT r.ocid), count(*)
+                       count(DISTINCT r.ocid), count(*),
+                       bool_and(r.ocid LIKE 'ocds-twdemo-%' OR r.ocid LIKE 'ocds-twsynth-%')
                 FROM raw_releases AS r LEFT JOIN packages AS p USING (package_hash)
                 GROUP BY ALL ORDER BY 4 DESC, 1, 2
                 """
@@ -372,9 +455,7 @@ class Workspace:
             "SELECT min(tw_ts(release_date))::VARCHAR, max(tw_ts(release_date))::VARCHAR FROM raw_releases"
         ).fetchall()[0]
         rejects = dict(con.execute("SELECT scope, count(*) FROM rejects GROUP BY scope ORDER BY 2 DESC").fetchall())
-        codes = con.execute(
-            "SELECT scope, code, count(*) FROM rejects GROUP BY ALL ORDER BY 3 DESC, 1, 2"
-        ).fetchall()
+        codes = con.execute("SELECT scope, code, count(*) FROM rejects GROUP BY ALL ORDER BY 3 DESC, 1, 2").fetchall()
         return Status(
             path=str(self.store.path),
             releases=one("SELECT count(*) FROM raw_releases"),
@@ -449,134 +530,141 @@ class Workspace:
 
 
 class _BatchWriter:
-    """Collects checked releases and rejects, and stores them a batch at a time, one transaction per batch."""
+    """Stores the workers' results a batch at a time: releases, rejects, packages and provisional compiled releases,
+    one transaction per batch."""
 
     RELEASE_SCHEMA = pa.schema(
-        [
-            ("seq", pa.int64()),
-            ("hash", pa.string()),
-            ("ocid", pa.string()),
-            ("release_id", pa.string()),
-            ("release_date", pa.string()),
-            ("kind", pa.string()),
-            ("tags", pa.list_(pa.string())),
-            ("source", pa.string()),
-            ("member", pa.string()),
-            ("line", pa.int64()),
-            ("byte_offset", pa.int64()),
-            ("pointer", pa.string()),
-            ("package_hash", pa.string()),
-            ("data", pa.string()),
+        [("seq", pa.int64()), ("source", pa.string()), ("member", pa.string())]
+        + [
+            (
+                name,
+                pa.list_(pa.string())
+                if name == "tags"
+                else pa.int64()
+                if name in ("line", "byte_offset")
+                else pa.string(),
+            )
+            for name in RELEASE_FIELDS
         ]
     )
-    REJECT_FIELDS = (
-        "reject_key", "scope", "code", "source", "member", "line", "byte_offset", "pointer",
-        "ocid", "release_id", "field", "value", "reason", "data",
+    REJECT_SCHEMA = pa.schema(
+        [("reject_key", pa.string()), ("source", pa.string()), ("member", pa.string())]
+        + [(name, pa.int64() if name in ("line", "byte_offset") else pa.string()) for name in REJECT_FIELDS]
     )
 
     def __init__(self, store: Store, run: int, settings: Settings) -> None:
         self.store = store
         self.run = run
         self.batch_size = settings.batch_size
+        self.rows_in_transaction = 0
         self.next_seq = store.con.execute("SELECT coalesce(max(seq), 0) + 1 FROM raw_releases").fetchall()[0][0]
-        self.columns: dict[str, list[Any]] = {name: [] for name in self.RELEASE_SCHEMA.names}
+        self.releases: list[tuple[Any, ...]] = []
         self.rejects: list[tuple[Any, ...]] = []
         self.packages: dict[str, str] = {}
-        self._last_package: dict[str, Any] | None = None
-        self._last_hash: str | None = None
+        self.compiled: list[tuple[Any, ...]] = []
         self.source: Input | None = None
         self.summary: FileSummary | None = None
+        store.con.execute("CREATE OR REPLACE TEMP TABLE tmp_runs (ocid VARCHAR, n INTEGER, failed BOOLEAN)")
+        # Two batches may wait for the writing thread; more would only hold memory.
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=2)
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="tenderwatch-writer", daemon=True)
+        self._thread.start()
 
     def start_file(self, source: Input, summary: FileSummary) -> None:
         self.flush()
         self.source = source
         self.summary = summary
-        self._last_package = None
 
-    def _package_hash(self, package: dict[str, Any] | None) -> str | None:
-        if package is None:
-            return None
-        # The releases of one package arrive one after another and share the package object.
-        if package is not self._last_package:
-            text = orjson.dumps(package, option=orjson.OPT_NON_STR_KEYS)
-            self._last_hash = hashlib.sha256(text).hexdigest()
-            self._last_package = package
-            self.packages.setdefault(self._last_hash, text.decode())
-        return self._last_hash
+    def commit(self) -> None:
+        """Commit what has been handed to the store so far, and wait until it is done."""
+        self.flush()
+        self._queue.put(_COMMIT)
+        self._queue.join()
+        self._raise_failure()
 
-    def add(self, checked: Checked, candidate: Candidate) -> None:
-        columns = self.columns
-        columns["seq"].append(self.next_seq)
-        self.next_seq += 1
-        columns["hash"].append(checked.hash)
-        columns["ocid"].append(checked.ocid)
-        columns["release_id"].append(checked.release_id)
-        columns["release_date"].append(checked.date)
-        columns["kind"].append(candidate.kind)
-        columns["tags"].append(checked.tags)
-        columns["source"].append(self.source.source)
-        columns["member"].append(self.source.member)
-        columns["line"].append(candidate.line)
-        columns["byte_offset"].append(candidate.byte_offset)
-        columns["pointer"].append(candidate.pointer)
-        columns["package_hash"].append(self._package_hash(candidate.package))
-        columns["data"].append(checked.canonical.decode())
-        for problem in checked.problems:
-            self._reject_row(
-                "field", problem.code, problem.reason, candidate.line, candidate.byte_offset, candidate.pointer,
-                ocid=checked.ocid, release_id=checked.release_id, field=problem.field, value=problem.value, data=b"",
-            )
-            self.summary.set_aside += 1
-        if len(columns["seq"]) >= self.batch_size:
-            self.flush()
+    def drain(self) -> None:
+        """Hand over what is collected and wait until it is stored (without committing)."""
+        self.flush()
+        self._queue.join()
+        self._raise_failure()
 
-    def reject(
-        self,
-        scope: str,
-        code: str,
-        reason: str,
-        line: int | None,
-        offset: int | None,
-        pointer: str,
-        *,
-        value: Any = None,
-        keep: int = 0,
-        data: bytes | None = None,
-    ) -> None:
-        if data is None:
+    def close(self) -> None:
+        """Stop the writing thread (after a failure, without committing anything more)."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    def _run(self) -> None:
+        """The writing thread: DuckDB releases the interpreter while it works, so parsing goes on meanwhile."""
+        while True:
+            item = self._queue.get()
             try:
-                data = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)[:keep]
-            except orjson.JSONEncodeError:
-                data = repr(value).encode()[:keep]
-        ocid = value.get("ocid") if isinstance(value, dict) and isinstance(value.get("ocid"), str) else None
-        release_id = value.get("id") if isinstance(value, dict) and isinstance(value.get("id"), (str, int)) else None
-        self._reject_row(scope, code, reason, line, offset, pointer, ocid=ocid,
-                         release_id=None if release_id is None else str(release_id), data=data)
-        if len(self.rejects) >= self.batch_size:
-            self.flush()
+                if item is None:
+                    return
+                if self._failure is not None:
+                    continue  # after a failure, drop the rest; the caller raises it
+                if item is _COMMIT:
+                    if self.rows_in_transaction:
+                        self.store.con.execute("COMMIT")
+                        self.rows_in_transaction = 0
+                else:
+                    self._write(*item)
+            except BaseException as error:
+                self._failure = error
+            finally:
+                self._queue.task_done()
 
-    def _reject_row(self, scope: str, code: str, reason: str, line: int | None, offset: int | None, pointer: str,
-                    *, ocid: str | None = None, release_id: str | None = None, field: str | None = None,
-                    value: str | None = None, data: bytes = b"") -> None:
-        source = self.source.source if self.source else None
-        member = self.source.member if self.source else None
-        key_parts = (scope, code, source, member, line, offset, pointer, ocid, release_id, field, value, reason)
-        key = hashlib.sha256(orjson.dumps(key_parts) + data).hexdigest()
-        text = data.decode("utf-8", errors="replace")
-        self.rejects.append((key, scope, code, source, member, line, offset, pointer, ocid, release_id, field, value,
-                             reason, text))
+    def add(self, chunk: ChunkResult) -> None:
+        source, member = self.source.source, self.source.member
+        seq = self.next_seq
+        for row in chunk.releases:
+            self.releases.append((seq, source, member, *row))
+            seq += 1
+        self.next_seq = seq
+        for row in chunk.rejects:
+            key = hashlib.sha256(orjson.dumps((source, member, *row))).hexdigest()
+            self.rejects.append((key, source, member, *row))
+        self.packages.update(chunk.packages)
+        self.compiled.extend(chunk.compiled)
+        self.summary.rejected += chunk.rejected
+        self.summary.set_aside += chunk.set_aside
+        if len(self.releases) >= HAND_OVER_ROWS or len(self.rejects) >= HAND_OVER_ROWS:
+            self.flush()
 
     def flush(self) -> None:
-        """Store the collected releases and rejects in one transaction."""
-        columns = self.columns
-        if not columns["seq"] and not self.rejects:
+        """Hand the collected releases, rejects and provisional compiled releases to the writing thread."""
+        self._raise_failure()
+        if not self.releases and not self.rejects:
             return
+        self._queue.put((self.releases, self.rejects, self.packages, self.compiled, self.summary))
+        self.releases = []
+        self.rejects = []
+        self.packages = {}
+        self.compiled = []
+
+    def _write(
+        self,
+        releases: list[tuple[Any, ...]],
+        rejects: list[tuple[Any, ...]],
+        packages: dict[str, str],
+        compiled: list[tuple[Any, ...]],
+        summary: FileSummary,
+    ) -> None:
+        """Store a batch in the open transaction, and commit it once it holds ``batch_size`` rows (or more)."""
         con = self.store.con
-        con.execute("BEGIN TRANSACTION")
+        if not self.rows_in_transaction:
+            con.execute("BEGIN TRANSACTION")
+        self.rows_in_transaction += len(releases) + len(rejects)
         try:
-            if self.packages:
-                packages = pa.table({"package_hash": list(self.packages), "metadata": list(self.packages.values())})
-                con.register("tmp_packages", packages)
+            if packages:
+                con.register(
+                    "tmp_packages",
+                    pa.table({"package_hash": list(packages), "metadata": list(packages.values())}),
+                )
                 con.execute(
                     """
                     INSERT INTO packages
@@ -585,35 +673,55 @@ class _BatchWriter:
                     """
                 )
                 con.unregister("tmp_packages")
-            if columns["seq"]:
-                first_seq = columns["seq"][0]
-                batch = pa.table(columns, schema=self.RELEASE_SCHEMA)
-                con.register("tmp_batch", batch)
+            if releases:
+                # The first of several copies of a release in this batch is the one stored.
+                seen: set[str] = set()
+                hash_at = 3  # seq, source, member, then the RELEASE_FIELDS
+                unique = [row for row in releases if not (row[hash_at] in seen or seen.add(row[hash_at]))]
+                columns = list(zip(*unique, strict=True))
+                con.register(
+                    "tmp_batch",
+                    pa.Table.from_arrays(
+                        [
+                            pa.array(column, type=field.type)
+                            for column, field in zip(columns, self.RELEASE_SCHEMA, strict=True)
+                        ],
+                        schema=self.RELEASE_SCHEMA,
+                    ),
+                )
                 inserted = con.execute(
                     """
-                    INSERT INTO raw_releases
+                    INSERT INTO raw_releases BY NAME
                     SELECT b.*, ? AS load_id, now() AS loaded_at FROM tmp_batch AS b
                     WHERE NOT EXISTS (SELECT 1 FROM raw_releases AS r WHERE r.hash = b.hash)
-                    QUALIFY row_number() OVER (PARTITION BY b.hash ORDER BY b.seq) = 1
                     """,
                     [self.run],
                 ).fetchall()[0][0]
                 con.unregister("tmp_batch")
-                con.execute("INSERT INTO pending SELECT DISTINCT ocid FROM raw_releases WHERE seq >= ?", [first_seq])
-                self.summary.loaded += inserted
-                self.summary.already_stored += len(columns["seq"]) - inserted
-            if self.rejects:
-                rejects = pa.table(
-                    {name: [row[i] for row in self.rejects] for i, name in enumerate(self.REJECT_FIELDS)},
-                    schema=pa.schema(
-                        [(name, pa.int64() if name in ("line", "byte_offset") else pa.string())
-                         for name in self.REJECT_FIELDS]
+                con.execute(
+                    "INSERT INTO pending SELECT DISTINCT ocid FROM raw_releases WHERE seq >= ?", [releases[0][0]]
+                )
+                summary.loaded += inserted
+                summary.already_stored += len(releases) - inserted
+            if compiled:
+                _replace_compiled(con, compiled, pending_only=True)
+                con.execute("INSERT INTO tmp_runs SELECT ocid, release_count, error IS NOT NULL FROM tmp_compiled")
+                con.unregister("tmp_compiled")
+            if rejects:
+                columns = list(zip(*rejects, strict=True))
+                con.register(
+                    "tmp_rejects",
+                    pa.Table.from_arrays(
+                        [
+                            pa.array(column, type=field.type)
+                            for column, field in zip(columns, self.REJECT_SCHEMA, strict=True)
+                        ],
+                        schema=self.REJECT_SCHEMA,
                     ),
                 )
-                con.register("tmp_rejects", rejects)
                 con.execute(
                     """
-                    INSERT INTO rejects
+                    INSERT INTO rejects BY NAME
                     SELECT b.*, ? AS load_id, now() AS rejected_at FROM tmp_rejects AS b
                     WHERE NOT EXISTS (SELECT 1 FROM rejects AS r WHERE r.reject_key = b.reject_key)
                     QUALIFY row_number() OVER (PARTITION BY b.reject_key) = 1
@@ -621,39 +729,33 @@ class _BatchWriter:
                     [self.run],
                 )
                 con.unregister("tmp_rejects")
-            con.execute("COMMIT")
+            if self.rows_in_transaction >= self.batch_size:
+                con.execute("COMMIT")
+                self.rows_in_transaction = 0
         except BaseException:
+            self.rows_in_transaction = 0
             with contextlib.suppress(Exception):
                 con.execute("ROLLBACK")
             raise
-        self.columns = {name: [] for name in self.RELEASE_SCHEMA.names}
-        self.rejects = []
-        self.packages = {}
 
 
-# ----------------------------------------------------------------------------------------- compile workers
-
-_COMPILER: Compiler | None = None
-
-
-def _init_compiler(rules: dict[tuple[str, ...], str]) -> None:
-    global _COMPILER  # noqa: PLW0603 - one compiler per worker process
-    _COMPILER = Compiler(rules)
-    gc.disable()  # a worker only ever holds acyclic parsed JSON (see util.no_cyclic_gc)
+def _process_unit(unit: LineChunk) -> ChunkResult:
+    """Parse and check a chunk of JSON lines; runs in a worker process."""
+    return process_lines(unit.lines)
 
 
 def _read_groups(con: Any) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
-    """Yield (ocid, rows) for every pending process, rows in order of arrival."""
+    """Yield (ocid, rows) for every pending process still to compile, rows in order of arrival."""
     reader = con.sql(
         """
         SELECT r.ocid, r.kind, r.data, r.release_id, r.release_date, r.tags, r.package_hash
         FROM raw_releases AS r
-        WHERE r.ocid IN (SELECT ocid FROM pending)
+        WHERE r.ocid IN (SELECT ocid FROM pending EXCEPT SELECT ocid FROM tmp_valid)
         ORDER BY r.ocid, r.seq
         """
     ).to_arrow_reader(10_000)
     for ocid, rows in itertools.groupby(_rows(reader), key=lambda row: row[0]):
-        yield ocid, list(rows)
+        yield ocid, [row[1:] for row in rows]
 
 
 def _rows(reader: Any) -> Iterator[tuple[Any, ...]]:
@@ -661,7 +763,9 @@ def _rows(reader: Any) -> Iterator[tuple[Any, ...]]:
         yield from zip(*(column.to_pylist() for column in batch.columns), strict=True)
 
 
-def _chunk_groups(groups: Iterator[tuple[str, list[tuple[Any, ...]]]]) -> Iterator[list[tuple[str, list[tuple[Any, ...]]]]]:
+def _chunk_groups(
+    groups: Iterator[tuple[str, list[tuple[Any, ...]]]],
+) -> Iterator[list[tuple[str, list[tuple[Any, ...]]]]]:
     chunk: list[tuple[str, list[tuple[Any, ...]]]] = []
     releases = 0
     for group in groups:
@@ -675,64 +779,58 @@ def _chunk_groups(groups: Iterator[tuple[str, list[tuple[Any, ...]]]]) -> Iterat
         yield chunk
 
 
-def _compile_chunk(chunk: list[tuple[str, list[tuple[Any, ...]]]]) -> list[tuple[Any, ...]]:
-    """Compile a chunk of processes; runs in a worker process."""
-    results = []
-    for ocid, rows in chunk:
-        releases = [row for row in rows if row[1] == "release"]
-        error = None
-        if releases:
-            method = "merge"
-            ordered = sorted(releases, key=lambda row: row[4]) if len(releases) > 1 else releases
-            try:
-                compiled = _COMPILER.compile([orjson.loads(row[2]) for row in ordered])
-                data = orjson.dumps(compiled).decode()
-            except CompileError as exc:
-                data = None
-                error = str(exc)
-        else:
-            method = "publisher"
-            ordered = sorted(rows, key=lambda row: row[4])
-            data = ordered[-1][2]
-        tags: dict[str, None] = {}
-        for row in ordered:
-            for tag in row[5] or ():
-                tags.setdefault(tag, None)
-        latest = ordered[-1]
-        results.append(
-            (ocid, method, len(rows), [row[3] for row in ordered], ordered[0][4], latest[4], latest[3], latest[6],
-             list(tags), data, error)
+_COMPILED_SCHEMA = pa.schema(
+    [
+        (
+            name,
+            pa.list_(pa.string())
+            if name in ("release_ids", "release_tags")
+            else pa.int32()
+            if name == "release_count"
+            else pa.string(),
         )
-    return results
+        for name in COMPILED_FIELDS
+    ]
+)
+
+
+def _replace_compiled(con: Any, batch: list[tuple[Any, ...]], *, pending_only: bool = False) -> None:
+    """Replace the compiled releases of a batch of processes (in the caller's transaction); leaves tmp_compiled.
+
+    With ``pending_only``, only processes waiting in ``pending`` are touched: a provisional compile of a
+    process that gained nothing new must not replace its compiled release.
+    """
+    columns = list(zip(*batch, strict=True))
+    con.register(
+        "tmp_compiled",
+        pa.Table.from_arrays(
+            [pa.array(column, type=field.type) for column, field in zip(columns, _COMPILED_SCHEMA, strict=True)],
+            schema=_COMPILED_SCHEMA,
+        ),
+    )
+    chosen = "tmp_compiled" + (" WHERE ocid IN (SELECT ocid FROM pending)" if pending_only else "")
+    con.execute(f"DELETE FROM compiled_releases WHERE ocid IN (SELECT ocid FROM {chosen})")
+    con.execute(
+        f"""
+        INSERT INTO compiled_releases BY NAME
+        SELECT * EXCLUDE (error) FROM {chosen} {"AND" if pending_only else "WHERE"} error IS NULL
+        """
+    )
 
 
 def _write_compiled(con: Any, batch: list[tuple[Any, ...]], run: int) -> int:
     """Replace the compiled releases of a batch of processes; return how many could not be compiled."""
-    names = ("ocid", "method", "release_count", "release_ids", "first_release_date", "last_release_date",
-             "latest_release_id", "latest_package_hash", "release_tags", "data", "error")
-    schema = pa.schema(
-        [(name, pa.list_(pa.string()) if name in ("release_ids", "release_tags")
-          else pa.int32() if name == "release_count" else pa.string()) for name in names]
-    )
-    table = pa.table({name: [row[i] for row in batch] for i, name in enumerate(names)}, schema=schema)
-    con.register("tmp_compiled", table)
     con.execute("BEGIN TRANSACTION")
-    con.execute("DELETE FROM compiled_releases WHERE ocid IN (SELECT ocid FROM tmp_compiled)")
-    con.execute(
-        """
-        INSERT INTO compiled_releases
-        SELECT ocid, method, release_count, release_ids, first_release_date, last_release_date,
-               latest_release_id, latest_package_hash, release_tags, data
-        FROM tmp_compiled WHERE error IS NULL
-        """
-    )
+    _replace_compiled(con, batch)
     con.execute(
         """
         INSERT INTO rejects
         SELECT sha256(concat_ws('|', 'process', ocid, error)), 'process', 'compile', NULL, NULL, NULL, NULL, NULL,
                ocid, NULL, NULL, NULL, 'the releases of this process cannot be merged: ' || error, NULL, ?, now()
         FROM tmp_compiled AS c WHERE error IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM rejects AS r WHERE r.reject_key = sha256(concat_ws('|', 'process', c.ocid, c.error)))
+          AND NOT EXISTS (
+              SELECT 1 FROM rejects AS r WHERE r.reject_key = sha256(concat_ws('|', 'process', c.ocid, c.error))
+          )
         """,
         [run],
     )

@@ -7,6 +7,7 @@ no stack trace.
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -33,6 +34,25 @@ COMMANDS = {
 }
 for name, function in COMMANDS.items():
     app.command(name)(function)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from tenderwatch import __version__  # noqa: PLC0415
+
+        print(f"tenderwatch {__version__}")  # noqa: T201
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Follow public money into outsourced public services."""
+
+
 app.add_typer(export.app, name="export")
 
 

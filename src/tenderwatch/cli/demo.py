@@ -12,8 +12,12 @@ from tenderwatch.demo import DEFAULT_SEED, DEFAULT_SIZE, build_demo, stories
 
 
 def command(
-    size: Annotated[int, typer.Option("--size", help="Number of synthetic releases to generate.", min=0)] = DEFAULT_SIZE,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic population (same seed, same data).")] = DEFAULT_SEED,
+    size: Annotated[
+        int, typer.Option("--size", help="Number of synthetic releases to generate.", min=0)
+    ] = DEFAULT_SIZE,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the synthetic population (same seed, same data).")
+    ] = DEFAULT_SEED,
     db: DbOption = None,
     settings_file: SettingsOption = None,
 ) -> None:
@@ -48,6 +52,8 @@ def command(
     out("What to try next:", markup=False)
     out(f"  tenderwatch status{db_arg}                 what the store holds", markup=False)
     out(f"  tenderwatch export compiled-releases{db_arg} --out demo.jsonl", markup=False)
-    out(f"  tenderwatch load{db_arg} your-ocds-file.json   (real data belongs in another store: use --db)",
-        markup=False)
+    out(
+        f"  tenderwatch load{db_arg} your-ocds-file.json   (real data belongs in another store: use --db)",
+        markup=False,
+    )
     out("  docs/data-model.md lists every table and column to query with DuckDB.", markup=False)

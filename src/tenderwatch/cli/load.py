@@ -40,7 +40,8 @@ def command(
         console.print(f"compiled and normalised {result.processes:,} processes", markup=False)
     if result.compile_errors:
         console.print(
-            f"{result.compile_errors:,} processes could not be compiled (see tenderwatch status --rejects)", markup=False
+            f"{result.compile_errors:,} processes could not be compiled (see tenderwatch status --rejects)",
+            markup=False,
         )
     if result.input_errors:
         raise TenderwatchError(

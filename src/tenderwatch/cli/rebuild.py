@@ -16,5 +16,6 @@ def command(db: DbOption = None, settings_file: SettingsOption = None) -> None:
     settings = settings_for(db, settings_file)
     with open_workspace(settings) as workspace, ConsoleReporter(settings) as reporter:
         processes, errors = workspace.rebuild(reporter=reporter)
-    console.print(f"rebuilt {processes:,} processes" + (f" ({errors:,} could not be compiled)" if errors else ""),
-                  markup=False)
+    console.print(
+        f"rebuilt {processes:,} processes" + (f" ({errors:,} could not be compiled)" if errors else ""), markup=False
+    )

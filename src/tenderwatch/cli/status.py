@@ -49,8 +49,12 @@ def command(
         for item in status.publishers:
             prefix = item.ocid_prefix or "(no registered prefix)"
             publisher = item.publisher or "(no package)"
-            out(f"  {prefix:<14} {publisher[:60]:<60} {item.processes:>9,} processes {item.releases:>10,} releases",
-                markup=False)
+            if item.is_demo:
+                publisher = "DEMO DATA, fictional: " + publisher
+            out(
+                f"  {prefix:<14} {publisher[:60]:<60} {item.processes:>9,} processes {item.releases:>10,} releases",
+                markup=False,
+            )
     out("tables:", markup=False)
     for name, count in status.table_rows.items():
         out(f"  {name:<22} {count:>12,} rows", markup=False)
@@ -64,8 +68,10 @@ def command(
     else:
         out("rejects: none", markup=False)
     if status.pending:
-        out(f"{status.pending:,} processes wait to be compiled: run `tenderwatch rebuild` (or any load) to finish",
-            markup=False)
+        out(
+            f"{status.pending:,} processes wait to be compiled: run `tenderwatch rebuild` (or any load) to finish",
+            markup=False,
+        )
     if status.needs_rebuild:
         out("the normalised tables come from another version of tenderwatch: run `tenderwatch rebuild`", markup=False)
     for row in rows:

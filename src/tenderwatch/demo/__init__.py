@@ -93,7 +93,8 @@ def build_demo(
     ).fetchall()[0][0]
     if real:
         raise StoreError(
-            f"the store {workspace.store.path} already holds {real:,} real releases, and demo data must not mix with them",
+            f"the store {workspace.store.path} already holds {real:,} real releases, and demo data must not mix "
+            "with them",
             "give another store, e.g. `tenderwatch demo --db demo.duckdb`",
         )
     return workspace.load_inputs(demo_inputs(size, seed), reporter=reporter)

@@ -24,15 +24,15 @@ import orjson
 
 _DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}")
 # A scan of the canonical JSON text finds the few values that need a closer look: every value of a date field
-# that is not null, empty or plainly a good date (days 29 to 31 are checked exactly, as is every year when the
-# year limits are not the defaults).
-_DATE_KEYS = rb'"(?:date|date[A-Z][A-Za-z]*|[A-Za-z]+Date)":'
+# (``date``, ``dateXxx``, ``xxxDate``) that is not null, empty or plainly a good date. Days 29 to 31 are
+# checked exactly, as is every year when the year limits are not the defaults.
 _GOOD_DATE = (
-    rb'"(?:19|20|21)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])'
+    rb'null|""|"(?:19|20|21)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])'
     rb'(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,9})?)?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?)?"'
 )
-_DATE_VALUE = rb'("(?:[^"\\]|\\.)*"|[^",}\]]+)'
+_JSON_VALUE = re.compile(rb'"(?:[^"\\]|\\.)*"|[^,}\]]+')
 
+# Main sections of a release and the JSON type each must have; a section of another type is set aside.
 SECTION_TYPES = {"planning": dict, "tender": dict, "buyer": dict, "awards": list, "contracts": list, "parties": list}
 _VALUE_KEYS = ("value", "minValue")
 
@@ -98,8 +98,7 @@ class Checker:
         # An amount that is not a plain non-negative number, or has as many digits as max_amount, or an exponent.
         digits = len(str(int(max_amount)))
         self._suspect_amount = re.compile(rb'"amount":(?:"|\[|t|f|-|[0-9]{%d}|[0-9.]+[eE])' % digits)
-        good = _GOOD_DATE if (min_year <= 1900 and max_year >= 2199) else rb'"(?!)'
-        self._suspect_date = re.compile(_DATE_KEYS + rb"(?!null|\"\"|" + good + rb")" + _DATE_VALUE)
+        self._good_date = re.compile(_GOOD_DATE if (min_year <= 1900 and max_year >= 2199) else rb'null|""')
 
     def date_problem(self, text: str) -> str | None:
         """Return why a date text is impossible, or None if it is a real date and time."""
@@ -119,21 +118,35 @@ class Checker:
     def check(self, value: Any) -> Checked | Rejection:
         """Return the checked release, or the reason it must be rejected whole."""
         if not isinstance(value, dict):
-            return Rejection("not-object", f"this is {describe(value)}, not an object; a release must be a JSON object")
+            return Rejection(
+                "not-object", f"this is {describe(value)}, not an object; a release must be a JSON object"
+            )
         ocid = value.get("ocid")
         if ocid is None:
-            return Rejection("no-ocid", "the release has no ocid; every OCDS release needs the identifier of its contracting process")
+            return Rejection(
+                "no-ocid",
+                "the release has no ocid; every OCDS release needs the identifier of its contracting process",
+            )
         if not isinstance(ocid, str) or not ocid.strip():
             return Rejection("bad-ocid", f"the ocid is {describe(ocid) if ocid != '' else 'empty'}, not an identifier")
         release_id = value.get("id")
         if release_id is None:
             return Rejection("no-id", f"the release of {ocid} has no id; every OCDS release needs one")
         if isinstance(release_id, bool) or not isinstance(release_id, (str, int)) or release_id == "":
-            return Rejection("bad-id", f"the release id of {ocid} is {describe(release_id) if release_id != '' else 'empty'}, not text")
+            return Rejection(
+                "bad-id",
+                f"the release id of {ocid} is {describe(release_id) if release_id != '' else 'empty'}, not text",
+            )
         date = value.get("date")
         if not isinstance(date, str) or not date:
-            what = "has no date" if date is None else ("has an empty date" if date == "" else f"has {describe(date)} as date")
-            return Rejection("no-date", f"the release {release_id} of {ocid} {what}; OCDS needs a date to put releases in order")
+            what = (
+                "has no date"
+                if date is None
+                else ("has an empty date" if date == "" else f"has {describe(date)} as date")
+            )
+            return Rejection(
+                "no-date", f"the release {release_id} of {ocid} {what}; OCDS needs a date to put releases in order"
+            )
         reason = self.date_problem(date)
         if reason:
             return Rejection("bad-date", f"the date of release {release_id} of {ocid} is unusable: {reason}")
@@ -155,7 +168,12 @@ class Checker:
             if section is not None and not isinstance(section, expected):
                 wanted = "an object" if expected is dict else "an array"
                 problems.append(
-                    Problem("field-type", f"/{key}", _short(section), f"{key} must be {wanted}, but this is {describe(section)}")
+                    Problem(
+                        "field-type",
+                        f"/{key}",
+                        _short(section),
+                        f"{key} must be {wanted}, but this is {describe(section)}",
+                    )
                 )
         if self._suspect(canonical):
             self._walk(value, (), problems)
@@ -173,11 +191,37 @@ class Checker:
         """Return whether the release's JSON text holds any value that the full check could object to."""
         if self._suspect_amount.search(canonical):
             return True
-        for match in self._suspect_date.finditer(canonical):
-            raw = match.group(1)
-            if raw[:1] != b'"' or self.date_problem(orjson.loads(raw)) is not None:
+        good = self._good_date.match
+        # Keys ending in "Date".
+        position = canonical.find(b'Date":')
+        while position >= 0:
+            start = position + 6
+            if not good(canonical, start) and self._bad_date_at(canonical, start):
                 return True
+            position = canonical.find(b'Date":', start)
+        # "date" and keys starting with "date" and a capital letter.
+        position = canonical.find(b'"date')
+        while position >= 0:
+            after = canonical[position + 5 : position + 6]
+            if after == b'"':
+                start = position + 7
+            elif after.isupper():
+                start = canonical.find(b'":', position + 5) + 2
+            else:
+                start = -1
+            if start > 1 and not good(canonical, start) and self._bad_date_at(canonical, start):
+                return True
+            position = canonical.find(b'"date', position + 5)
         return False
+
+    def _bad_date_at(self, canonical: bytes, start: int) -> bool:
+        match = _JSON_VALUE.match(canonical, start)
+        if match is None:
+            return True
+        raw = match.group()
+        if raw[:1] != b'"':
+            return raw != b"null"
+        return raw != b'""' and self.date_problem(orjson.loads(raw)) is not None
 
     def _walk(self, node: dict[str, Any], path: tuple[Any, ...], problems: list[Problem]) -> None:
         for key, item in node.items():
@@ -203,7 +247,10 @@ class Checker:
                 else:
                     problems.append(
                         Problem(
-                            "field-date", _pointer((*path, key)), _short(item), f"a date is expected, but this is {describe(item)}"
+                            "field-date",
+                            _pointer((*path, key)),
+                            _short(item),
+                            f"a date is expected, but this is {describe(item)}",
                         )
                     )
 
@@ -231,4 +278,3 @@ def _is_headline_value(path: tuple[Any, ...]) -> bool:
 
 def _pointer(path: tuple[Any, ...]) -> str:
     return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in path)
-

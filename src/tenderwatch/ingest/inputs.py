@@ -56,7 +56,9 @@ def expand_inputs(paths: list[str], stdin: BinaryIO | None = None) -> Iterator[I
             continue
         path = Path(raw)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.parts))
+            files = sorted(
+                p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.parts)
+            )
             if not files:
                 yield InputError(f"{raw}: the folder holds no files", "give a folder with OCDS files in it")
             for file in files:

@@ -36,6 +36,13 @@ class Candidate:
 
 
 @dataclass(slots=True)
+class LineChunk:
+    """Consecutive JSON lines, as (line number, byte offset, text), to be parsed by a worker."""
+
+    lines: list[tuple[int, int, bytes]]
+
+
+@dataclass(slots=True)
 class Broken:
     """Input that could not be parsed or is not OCDS; it becomes a reject with this reason."""
 
@@ -47,8 +54,11 @@ class Broken:
     data: bytes
 
 
-def read_input(source: Input, in_memory_limit: int) -> Iterator[Candidate | Broken]:
-    """Yield every candidate release of one input, and every part of it that could not be read."""
+def read_input(
+    source: Input, in_memory_limit: int, chunk_bytes: int = 4 << 20
+) -> Iterator[Candidate | Broken | LineChunk]:
+    """Yield the content of one input: chunks of JSON lines (about ``chunk_bytes`` each) for workers to parse,
+    or the candidate releases of a document, and every part that could not be read."""
     with source.opener() as stream:
         first = _first_bytes(stream)
         if not first:
@@ -78,7 +88,7 @@ def read_input(source: Input, in_memory_limit: int) -> Iterator[Candidate | Brok
                 is_lines = True
                 break
         if is_lines:
-            yield from _read_lines(stream, head, in_memory_limit)
+            yield from _read_lines(stream, head, in_memory_limit, chunk_bytes)
         else:
             yield from _read_document(source, stream, head, in_memory_limit)
 
@@ -96,9 +106,13 @@ def _parses_as_container(text: bytes) -> bool:
         return False
 
 
-def _read_lines(stream: BinaryIO, head: list[bytes], in_memory_limit: int) -> Iterator[Candidate | Broken]:
+def _read_lines(
+    stream: BinaryIO, head: list[bytes], in_memory_limit: int, chunk_bytes: int
+) -> Iterator[LineChunk | Broken]:
     offset = 0
     number = 0
+    chunk: list[tuple[int, int, bytes]] = []
+    size = 0
 
     def lines() -> Iterator[bytes]:
         yield from head
@@ -114,11 +128,12 @@ def _read_lines(stream: BinaryIO, head: list[bytes], in_memory_limit: int) -> It
         offset += len(line)
         if len(line) > in_memory_limit:
             # Skip the rest of this over-long line.
-            while not line.endswith(b"\n"):
-                line = stream.readline(in_memory_limit + 1)
-                if not line:
+            rest = line
+            while not rest.endswith(b"\n"):
+                rest = stream.readline(in_memory_limit + 1)
+                if not rest:
                     break
-                offset += len(line)
+                offset += len(rest)
             yield Broken(
                 number,
                 start,
@@ -129,18 +144,17 @@ def _read_lines(stream: BinaryIO, head: list[bytes], in_memory_limit: int) -> It
                 b"",
             )
             continue
-        text = line.strip()
-        if not text:
+        text = line.rstrip(b"\r\n")
+        if not text.strip():
             continue
-        try:
-            value = orjson.loads(text)
-        except orjson.JSONDecodeError as error:
-            yield Broken(number, start, "", "invalid-json", f"invalid JSON: {error}", line.rstrip(b"\r\n"))
-            continue
-        for candidate in expand(value, ""):
-            candidate.line = number
-            candidate.byte_offset = start
-            yield candidate
+        chunk.append((number, start, text))
+        size += len(text)
+        if size >= chunk_bytes:
+            yield LineChunk(chunk)
+            chunk = []
+            size = 0
+    if chunk:
+        yield LineChunk(chunk)
 
 
 def _read_document(

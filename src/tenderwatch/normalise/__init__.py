@@ -43,6 +43,9 @@ def normalise(con: duckdb.DuckDBPyConnection, ocids_table: str) -> None:
 
     Runs inside the caller's transaction.
     """
+    seen_before = con.execute(
+        f"SELECT count(*) FROM {ocids_table} WHERE ocid IN (SELECT ocid FROM processes)"
+    ).fetchall()[0][0]
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE tmp_releases AS
@@ -55,6 +58,7 @@ def normalise(con: duckdb.DuckDBPyConnection, ocids_table: str) -> None:
         """
     )
     for table in NORMALISED_TABLES:
-        con.execute(f"DELETE FROM {table} WHERE ocid IN (SELECT ocid FROM {ocids_table})")
+        if seen_before:  # every normalised process has a row in processes, so new ones have nothing to delete
+            con.execute(f"DELETE FROM {table} WHERE ocid IN (SELECT ocid FROM {ocids_table})")
         con.execute(f"INSERT INTO {table} BY NAME ({table_sql(table)})")
     con.execute("DROP TABLE tmp_releases")

@@ -101,7 +101,9 @@ class Store:
         self.settings = settings
         self.read_only = read_only
         if read_only and not path.exists():
-            raise StoreError(f"there is no store at {path}", "load some data first with `tenderwatch load`, or give --db")
+            raise StoreError(
+                f"there is no store at {path}", "load some data first with `tenderwatch load`, or give --db"
+            )
         try:
             self.con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as error:
@@ -125,6 +127,8 @@ class Store:
         con.execute("SET TimeZone = ?", [settings.naive_timezone])
         con.execute("SET preserve_insertion_order = false")
         con.execute("SET enable_progress_bar = false")
+        # Commits append to the write-ahead log; the file is rewritten once it holds this much, not at every batch.
+        con.execute("SET checkpoint_threshold = '1GB'")
         con.execute("SET VARIABLE tw_max_amount = ?", [float(settings.max_amount)])
         con.execute("SET VARIABLE tw_min_year = ?", [int(settings.min_year)])
         con.execute("SET VARIABLE tw_max_year = ?", [int(settings.max_year)])
@@ -139,7 +143,9 @@ class Store:
 
     def table_names(self) -> set[str]:
         """Return the names of the tables in the store."""
-        return {row[0] for row in self.con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
+        return {
+            row[0] for row in self.con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()
+        }
 
     def _migrate(self) -> None:
         existing = self.table_names()

@@ -11,7 +11,7 @@ CREATE TABLE loads (
 
 CREATE TABLE packages (
     package_hash VARCHAR,
-    metadata VARCHAR
+    metadata VARCHAR USING COMPRESSION zstd
 );
 
 CREATE TABLE raw_releases (
@@ -28,7 +28,7 @@ CREATE TABLE raw_releases (
     byte_offset BIGINT,
     pointer VARCHAR,
     package_hash VARCHAR,
-    data VARCHAR,
+    data VARCHAR USING COMPRESSION zstd,
     load_id BIGINT,
     loaded_at TIMESTAMPTZ
 );
@@ -47,7 +47,7 @@ CREATE TABLE rejects (
     field VARCHAR,
     value VARCHAR,
     reason VARCHAR,
-    data VARCHAR,
+    data VARCHAR USING COMPRESSION zstd,
     load_id BIGINT,
     rejected_at TIMESTAMPTZ
 );
@@ -66,5 +66,5 @@ CREATE TABLE compiled_releases (
     latest_release_id VARCHAR,
     latest_package_hash VARCHAR,
     release_tags VARCHAR[],
-    data VARCHAR
+    data VARCHAR USING COMPRESSION zstd
 );
