@@ -6,7 +6,9 @@ Tables in two groups:
   created by the numbered migrations in ``store/migrations`` and never rewritten by a load;
 - the normalised tables (``processes``, ``tenders``, ``awards``, …), whose columns are defined, with a
   description each, in ``normalise/columns/<table>.csv`` and built by ``normalise/sql/<table>.sql``.
-  They can always be rebuilt from the raw store (``tenderwatch rebuild``).
+  They can always be rebuilt from the raw store (``tenderwatch rebuild``);
+- the analysis tables (``flags``, ``process_scores``, …), documented in ``analysis/columns`` and written by
+  the indicators (:mod:`tenderwatch.indicators`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ NORMALISED_TABLES = (
     "related_processes",
 )
 RAW_TABLES = ("loads", "packages", "raw_releases", "rejects", "pending", "compiled_releases")
+ANALYSIS_TABLES = ("flags", "flag_meta", "flag_runs", "process_scores", "organisation_scores")
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,11 @@ def _read_csv(package: str, name: str) -> list[dict[str, str]]:
 def tables() -> dict[str, Table]:
     """Return every table of the store with its documented columns, raw store first."""
     result = {}
-    for group, package in (("raw", "tenderwatch.store"), ("normalised", "tenderwatch.normalise")):
+    for group, package in (
+        ("raw", "tenderwatch.store"),
+        ("normalised", "tenderwatch.normalise"),
+        ("analysis", "tenderwatch.analysis"),
+    ):
         for row in _read_csv(package, "tables.csv"):
             columns = tuple(
                 Column(item["column"], item["type"], item["description"])
@@ -86,9 +93,10 @@ def tables() -> dict[str, Table]:
 def normalised_schema_hash() -> str:
     """Return a fingerprint of the normalised tables' definitions, to tell when a rebuild is needed."""
     digest = hashlib.sha256()
-    for name in NORMALISED_TABLES:
+    described = tables()
+    for name in NORMALISED_TABLES + ANALYSIS_TABLES:
         digest.update(name.encode())
-        for column in tables()[name].columns:
+        for column in described[name].columns:
             digest.update(f"{column.name} {column.type};".encode())
     return digest.hexdigest()[:16]
 
@@ -165,6 +173,8 @@ class Store:
             self.con.execute("COMMIT")
         if not (set(NORMALISED_TABLES) <= self.table_names()):
             self.create_normalised_tables()
+        if not (set(ANALYSIS_TABLES) <= self.table_names()):
+            self.create_tables(ANALYSIS_TABLES)
 
     def meta(self, key: str) -> str | None:
         """Return a value from the store's meta table."""
@@ -175,16 +185,21 @@ class Store:
         """Set a value in the store's meta table."""
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
-    def create_normalised_tables(self) -> None:
-        """Drop and create every normalised table from its documented columns (their rows must then be rebuilt)."""
+    def create_tables(self, names: tuple[str, ...]) -> None:
+        """Drop and create tables from their documented columns (their rows must then be rebuilt)."""
         described = tables()
         self.con.execute("BEGIN TRANSACTION")
-        for name in NORMALISED_TABLES:
+        for name in names:
             columns = ", ".join(f'"{column.name}" {column.type}' for column in described[name].columns)
             self.con.execute(f"DROP TABLE IF EXISTS {name}")
             self.con.execute(f"CREATE TABLE {name} ({columns})")
-        self.set_meta("normalised_schema", normalised_schema_hash())
+        if names == NORMALISED_TABLES:
+            self.set_meta("normalised_schema", normalised_schema_hash())
         self.con.execute("COMMIT")
+
+    def create_normalised_tables(self) -> None:
+        """Drop and create every normalised table (their rows must then be rebuilt)."""
+        self.create_tables(NORMALISED_TABLES)
 
     def needs_rebuild(self) -> bool:
         """Return whether the normalised tables were made by another version of tenderwatch."""

@@ -1,0 +1,261 @@
+"""Run indicators over a store, keep their results, and score processes, buyers and suppliers.
+
+Each indicator's SELECT runs once, set-based, over the normalised tables; its rows (every subject it
+evaluated, flagged or not) go to a temporary table, from which the flags, the per-indicator counts and the
+composite scores are derived. Results replace the previous ones in one transaction, so a reader never sees
+half a run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from tenderwatch.exceptions import SettingsError
+from tenderwatch.indicators import INDICATORS
+from tenderwatch.indicators.settings import FlagSettings
+from tenderwatch.indicators.views import create_views
+
+
+@dataclass
+class Flag:
+    """One red flag with its evidence."""
+
+    code: str
+    subject: str
+    subject_id: str
+    ocid: str | None
+    value: float | None
+    evidence: dict[str, Any]
+    sentence: str | None
+
+
+@dataclass
+class IndicatorRun:
+    """How one indicator fared in a run."""
+
+    code: str
+    title: str
+    evaluated: int
+    flagged: int
+    settings: dict[str, Any]
+
+
+@dataclass
+class FlagRun:
+    """The outcome of running indicators."""
+
+    runs: list[IndicatorRun] = field(default_factory=list)
+    meta: dict[str, dict[str, float | None]] = field(default_factory=dict)
+
+
+def selected_codes(settings: FlagSettings, codes: list[str] | None) -> list[str]:
+    """Return the indicator codes to run: those asked for, else those the settings name, else all.
+
+    :raises SettingsError: if a code is unknown
+    """
+    chosen = codes or settings.selected or list(INDICATORS)
+    unknown = [code for code in chosen if code.upper() not in INDICATORS]
+    if unknown:
+        raise SettingsError(
+            f"unknown indicator {unknown[0]!r}", "see `tenderwatch coverage` or docs/indicators/ for the codes"
+        )
+    return [code.upper() for code in chosen]
+
+
+def run_indicators(
+    con: duckdb.DuckDBPyConnection, settings: FlagSettings, codes: list[str] | None = None, *, store: bool = True
+) -> FlagRun:
+    """Run the indicators; with ``store``, replace their results in the analysis tables."""
+    chosen = selected_codes(settings, codes)
+    create_views(con, settings.common)
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_evaluations (
+            code VARCHAR, subject VARCHAR, subject_id VARCHAR, ocid VARCHAR, flagged BOOLEAN, value DOUBLE,
+            evidence JSON, sentence VARCHAR
+        )
+        """
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE tmp_meta (code VARCHAR, name VARCHAR, value DOUBLE)")
+    outcome = FlagRun()
+    for code in chosen:
+        indicator = INDICATORS[code]
+        indicator_settings = settings.for_indicator(code, indicator.settings)
+        sql = indicator.sql(indicator_settings, settings.common)
+        con.execute(
+            f"""
+            INSERT INTO tmp_evaluations
+            SELECT '{code}', subject, subject_id, ocid, flagged, value::DOUBLE, evidence::JSON,
+                   CASE WHEN flagged THEN sentence END
+            FROM ({sql})
+            """
+        )
+        if indicator.meta_sql is not None:
+            meta_sql = indicator.meta_sql(indicator_settings, settings.common)
+            con.execute(f"INSERT INTO tmp_meta SELECT '{code}', name, value::DOUBLE FROM ({meta_sql})")
+        evaluated, flagged = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE flagged) FROM tmp_evaluations WHERE code = ?", [code]
+        ).fetchall()[0]
+        outcome.runs.append(
+            IndicatorRun(code, indicator.title, evaluated, flagged, indicator_settings.model_dump(mode="json"))
+        )
+    for code, name, value in con.execute("SELECT code, name, value FROM tmp_meta ORDER BY code, name").fetchall():
+        outcome.meta.setdefault(code, {})[name] = value
+    if store:
+        _store(con, outcome, settings, complete=set(chosen) == set(INDICATORS))
+    return outcome
+
+
+def _store(con: duckdb.DuckDBPyConnection, outcome: FlagRun, settings: FlagSettings, *, complete: bool) -> None:
+    codes = [run.code for run in outcome.runs]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM flags WHERE list_contains(?, code)", [codes])
+        con.execute(
+            """
+            INSERT INTO flags
+            SELECT code, subject, subject_id, ocid, value, evidence, sentence FROM tmp_evaluations WHERE flagged
+            """
+        )
+        con.execute("DELETE FROM flag_meta WHERE list_contains(?, code)", [codes])
+        con.execute("INSERT INTO flag_meta SELECT code, name, value FROM tmp_meta")
+        con.execute("DELETE FROM flag_runs WHERE list_contains(?, code)", [codes])
+        for run in outcome.runs:
+            con.execute(
+                "INSERT INTO flag_runs VALUES (?, ?, ?, ?, now())",
+                [run.code, run.evaluated, run.flagged, json.dumps(run.settings)],
+            )
+        if complete:
+            _score(con, settings)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _score(con: duckdb.DuckDBPyConnection, settings: FlagSettings) -> None:
+    """Composite score per process: the weighted share of applicable process-level indicators that fired."""
+    weights = [{"code": code, "weight": weight} for code, weight in settings.weights.items()]
+    con.execute("CREATE OR REPLACE TEMP TABLE tmp_weights (code VARCHAR, weight DOUBLE)")
+    if weights:
+        con.executemany("INSERT INTO tmp_weights VALUES (?, ?)", [[w["code"], w["weight"]] for w in weights])
+    con.execute("DELETE FROM process_scores")
+    con.execute(
+        """
+        INSERT INTO process_scores
+        WITH per_process AS (
+            SELECT e.ocid,
+                   count(DISTINCT e.code) FILTER (WHERE e.flagged) AS flags_raised,
+                   count(DISTINCT e.code) AS flags_applicable,
+                   sum(coalesce(w.weight, 1.0)) FILTER (WHERE e.flagged) AS raised_weight,
+                   sum(coalesce(w.weight, 1.0)) AS applicable_weight,
+                   list(DISTINCT e.code ORDER BY e.code) FILTER (WHERE e.flagged) AS codes
+            FROM (SELECT DISTINCT code, ocid, bool_or(flagged) AS flagged FROM tmp_evaluations
+                  WHERE subject = 'process' GROUP BY code, ocid) AS e
+            LEFT JOIN tmp_weights AS w USING (code)
+            GROUP BY e.ocid
+        ),
+        stake AS (
+            SELECT p.ocid, p.buyer_id,
+                   coalesce(a.value_amount, c.value_amount, t.value_amount) AS value_amount,
+                   CASE WHEN a.value_amount IS NOT NULL THEN a.value_currency
+                        WHEN c.value_amount IS NOT NULL THEN c.value_currency ELSE t.value_currency END AS value_currency
+            FROM processes AS p
+            LEFT JOIN (SELECT ocid, sum(value_amount) AS value_amount, any_value(value_currency) AS value_currency
+                       FROM awards WHERE status IS DISTINCT FROM 'cancelled' AND status IS DISTINCT FROM 'unsuccessful'
+                       GROUP BY ocid) AS a USING (ocid)
+            LEFT JOIN (SELECT ocid, sum(value_amount) AS value_amount, any_value(value_currency) AS value_currency
+                       FROM contracts GROUP BY ocid) AS c USING (ocid)
+            LEFT JOIN tenders AS t USING (ocid)
+        )
+        SELECT q.ocid, q.flags_raised, q.flags_applicable,
+               coalesce(q.raised_weight, 0) / nullif(q.applicable_weight, 0) AS score,
+               coalesce(q.codes, []::VARCHAR[]), s.buyer_id, s.value_amount, s.value_currency
+        FROM per_process AS q LEFT JOIN stake AS s USING (ocid)
+        """
+    )
+    con.execute("DELETE FROM organisation_scores")
+    con.execute(
+        """
+        INSERT INTO organisation_scores
+        WITH members AS (
+            SELECT 'buyer' AS subject, s.buyer_id AS subject_id, p.buyer_name AS name, s.*
+            FROM process_scores AS s JOIN processes AS p USING (ocid) WHERE s.buyer_id IS NOT NULL
+            UNION ALL
+            SELECT DISTINCT ON (s.ocid, a.party_id) 'supplier', a.party_id, a.name, s.*
+            FROM process_scores AS s JOIN award_suppliers AS a USING (ocid) WHERE a.party_id IS NOT NULL
+        )
+        SELECT subject, subject_id, mode(name), count(*), count(*) FILTER (WHERE flags_raised > 0), avg(score),
+               sum(value_amount) FILTER (WHERE flags_raised > 0), value_currency
+        FROM members
+        GROUP BY subject, subject_id, value_currency
+        """
+    )
+
+
+def read_flags(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    codes: list[str] | None = None,
+    buyer: str | None = None,
+    supplier: str | None = None,
+    ocid: str | None = None,
+    limit: int | None = None,
+) -> list[Flag]:
+    """Return stored flags, filtered by indicator, buyer (party id), supplier (party id) or process."""
+    where = ["TRUE"]
+    params: list[Any] = []
+    if codes:
+        where.append("list_contains(?, f.code)")
+        params.append([code.upper() for code in codes])
+    if ocid:
+        where.append("(f.ocid = ? OR (f.subject = 'process' AND f.subject_id = ?))")
+        params += [ocid, ocid]
+    if buyer:
+        where.append(
+            "((f.subject IN ('buyer', 'procuring_entity') AND f.subject_id = ?)"
+            " OR f.ocid IN (SELECT ocid FROM processes WHERE buyer_id = ?))"
+        )
+        params += [buyer, buyer]
+    if supplier:
+        where.append(
+            "((f.subject IN ('supplier', 'tenderer') AND f.subject_id = ?)"
+            " OR f.ocid IN (SELECT ocid FROM award_suppliers WHERE party_id = ?))"
+        )
+        params += [supplier, supplier]
+    sql = f"""
+        SELECT code, subject, subject_id, ocid, value, evidence, sentence FROM flags AS f
+        WHERE {" AND ".join(where)}
+        ORDER BY code, subject, subject_id, ocid
+        {"LIMIT " + str(int(limit)) if limit else ""}
+    """
+    return [
+        Flag(code, subject, subject_id, flag_ocid, value, json.loads(evidence) if evidence else {}, sentence)
+        for code, subject, subject_id, flag_ocid, value, evidence, sentence in con.execute(sql, params).fetchall()
+    ]
+
+
+CARDINAL_GROUPS = {
+    "process": "OCID",
+    "buyer": "Buyer",
+    "procuring_entity": "ProcuringEntity",
+    "tenderer": "Tenderer",
+    "supplier": "Tenderer",
+}
+
+
+def cardinal_output(flags: list[Flag], meta: dict[str, dict[str, float | None]]) -> dict[str, Any]:
+    """Return flags in the shape of Cardinal's ``indicators`` output (groups, then ids, then code: value)."""
+    output: dict[str, Any] = {}
+    for flag in flags:
+        group = output.setdefault(CARDINAL_GROUPS[flag.subject], {})
+        group.setdefault(flag.subject_id, {})[flag.code] = float(flag.value) if flag.value is not None else 1.0
+    output["Meta"] = {
+        code: {name: (round(value, 4) if value is not None else None) for name, value in values.items()}
+        for code, values in meta.items()
+    }
+    return output
