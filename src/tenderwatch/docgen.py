@@ -143,15 +143,174 @@ def cli_page() -> str:
     return "\n".join(lines)
 
 
+SUBJECT_NAMES = {
+    "process": "contracting process",
+    "buyer": "buyer",
+    "procuring_entity": "procuring entity",
+    "tenderer": "tenderer",
+    "supplier": "supplier",
+}
+
+
+def _default(value: object) -> str:
+    if value in (None, [], {}):
+        return "empty"
+    return f"`{value}`"
+
+
+def indicator_page(code: str) -> str:
+    """Return one indicator's page, from the common template."""
+    from tenderwatch.indicators import INDICATORS  # noqa: PLC0415
+
+    indicator = INDICATORS[code]
+    title, _, body = indicator.methodology.partition("\n")
+    lines = [
+        f"# {indicator.code} {indicator.title}",
+        "",
+        GENERATED,
+        "",
+        indicator.description,
+        "",
+        "Flags: " + ", ".join(SUBJECT_NAMES[subject] for subject in indicator.subjects) + ".",
+        "",
+        "## Methodology",
+        "",
+        body.strip() or title,
+        "",
+        "## Why is this a red flag?",
+        "",
+        indicator.why,
+        "",
+        "## Output",
+        "",
+        "Each flag is a row of the `flags` table (and of `tenderwatch flags`): the subject, the process it arises",
+        "in, the number compared (`value`), the evidence (the values and the threshold, as JSON) and a sentence",
+        "saying why it fired.",
+        "",
+        "## Configuration",
+        "",
+    ]
+    fields = indicator.settings.model_fields
+    if fields:
+        lines += ["| setting | default | description |", "|---|---|---|"]
+        for name, field in fields.items():
+            default = field.default_factory() if field.default_factory is not None else field.default
+            lines.append(f"| `{name}` | {_default(default)} | {(field.description or '').replace('|', '&#124;')} |")
+        lines += ["", "In tenderwatch's settings file (TOML):", "", "```toml", f"[flags.{code}]"]
+        for name, field in fields.items():
+            default = field.default_factory() if field.default_factory is not None else field.default
+            if isinstance(default, (int, float)) and not isinstance(default, bool):
+                lines.append(f"{name} = {default}")
+        lines += ["```", ""]
+    else:
+        lines += ["This indicator takes no settings.", ""]
+    lines += ["## Data it needs", ""]
+    lines += [f"- `{need.replace('|', '` or `')}`" for need in indicator.needs] or ["- nothing beyond the process"]
+    lines.append("")
+    lines.append("`tenderwatch coverage` says whether a store holds them.")
+    lines.append("")
+    if indicator.differences:
+        heading = "Differences from Cardinal" if indicator.cardinal else "Differences from the source method"
+        lines += [f"## {heading}", ""] + [f"- {item}" for item in indicator.differences] + [""]
+    if indicator.references:
+        lines += ["## References", ""] + [f"- {item}" for item in indicator.references] + [""]
+    return "\n".join(lines)
+
+
+def indicators_index() -> str:
+    """Return the index of indicators."""
+    from tenderwatch.indicators import INDICATORS  # noqa: PLC0415
+    from tenderwatch.indicators.settings import CommonSettings  # noqa: PLC0415
+
+    lines = [
+        "# Red-flag indicators",
+        "",
+        GENERATED,
+        "",
+        "Each indicator looks for one pattern that, in public procurement, often goes with poor competition,",
+        "favouritism or a contract drifting from what was bought. A flag is a reason to ask a question, not proof",
+        "of wrongdoing: every flag comes with its evidence and a sentence saying why it fired.",
+        "",
+        "Codes `R###` follow the Open Contracting Partnership's red-flag catalogue (*Red Flags for Integrity*,",
+        "2024), and for the eleven that Cardinal implements, Cardinal's rules and defaults (each page lists where",
+        "tenderwatch deliberately differs). Codes `TW###` are tenderwatch's own series.",
+        "",
+        "Run them with `tenderwatch flags`; see which ones the data supports with `tenderwatch coverage`.",
+        "",
+        "| code | title | flags | Cardinal |",
+        "|---|---|---|---|",
+    ]
+    for code, indicator in INDICATORS.items():
+        subjects = ", ".join(SUBJECT_NAMES[subject] for subject in indicator.subjects)
+        lines.append(
+            f"| [{code}]({code}.md) | {indicator.title} | {subjects} | {'yes' if indicator.cardinal else ''} |"
+        )
+    lines += [
+        "",
+        "## Settings",
+        "",
+        "Indicator settings live in the `[flags]` table of the settings file, or in a file given with",
+        "`tenderwatch flags --settings FILE`: a TOML file in the same form, or a Cardinal settings file (INI), in",
+        "which case only the indicators it has sections for run, as in Cardinal. Unknown settings are errors.",
+        "",
+        "```toml",
+        "[flags]",
+        'currency = "GBP"',
+        'indicators = ["R003", "R018"]   # optional: run only these',
+        "",
+        "[flags.exclusions]",
+        'procurement_method_details = ["Call off from a Framework Agreement"]',
+        "",
+        "[flags.R003]",
+        "threshold = 20",
+        "",
+        "[flags.weights]                  # weights in the composite score",
+        "R018 = 2.0",
+        "```",
+        "",
+        "Settings shared by every indicator:",
+        "",
+        "| setting | default | description |",
+        "|---|---|---|",
+    ]
+    for name, field in CommonSettings.model_fields.items():
+        default = field.default_factory() if field.default_factory is not None else field.default
+        lines.append(f"| `{name}` | {_default(default)} | {(field.description or '').replace('|', '&#124;')} |")
+    lines += [
+        "",
+        "## Composite risk score",
+        "",
+        "After a run of every indicator, each process gets a score in the style of the Corruption Risk Index: the",
+        "weighted share of the process-level indicators that could be evaluated for it and fired (weights in",
+        "`[flags.weights]`, 1 by default), from 0 to 1 (`process_scores`). Buyers and suppliers get the count of",
+        "their flagged processes, their mean score and the value at risk, the total value at stake in their",
+        "flagged processes, per currency (`organisation_scores`).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 PAGES = {"data-model.md": data_model, "settings.md": settings_page, "cli.md": cli_page}
+
+
+def all_pages() -> dict[str, str]:
+    """Return every generated page by its path under docs/."""
+    from tenderwatch.indicators import INDICATORS  # noqa: PLC0415
+
+    pages = {name: build() for name, build in PAGES.items()}
+    pages["indicators/index.md"] = indicators_index()
+    for code in INDICATORS:
+        pages[f"indicators/{code}.md"] = indicator_page(code)
+    return pages
 
 
 def write_all(docs: Path, *, check: bool = False) -> list[Path]:
     """Write (or with ``check``, only compare) every generated page; return the pages that were out of date."""
     stale = []
-    for name, build in PAGES.items():
+    for name, built in all_pages().items():
         path = docs / name
-        text = build().rstrip("\n") + "\n"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = built.rstrip("\n") + "\n"
         current = path.read_text(encoding="utf-8") if path.exists() else None
         if current != text:
             stale.append(path)

@@ -127,22 +127,28 @@ class _FileSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        path = self.path
-        if path is None:
-            env = os.environ.get("TENDERWATCH_SETTINGS")
-            path = Path(env) if env else (DEFAULT_SETTINGS_FILE if DEFAULT_SETTINGS_FILE.is_file() else None)
-        if path is None:
-            return {}
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as error:
-            raise SettingsError(
-                f"settings file {path} does not exist", "create it or unset TENDERWATCH_SETTINGS"
-            ) from error
-        except tomllib.TOMLDecodeError as error:
-            raise SettingsError(f"settings file {path} is not valid TOML ({error})") from error
-        # Sections (such as the indicator settings of later versions) are read by their own modules.
-        return {key: value for key, value in data.items() if not isinstance(value, dict)}
+        # Tables (such as [flags], the indicator settings) are read by their own modules.
+        return {key: value for key, value in read_settings_file(self.path).items() if not isinstance(value, dict)}
+
+
+def read_settings_file(path: Path | None = None) -> dict[str, Any]:
+    """Return the whole settings file (``path``, else ``TENDERWATCH_SETTINGS``, else ./tenderwatch.toml), or {}.
+
+    :raises SettingsError: if the file named does not exist or is not valid TOML
+    """
+    if path is None:
+        env = os.environ.get("TENDERWATCH_SETTINGS")
+        path = Path(env) if env else (DEFAULT_SETTINGS_FILE if DEFAULT_SETTINGS_FILE.is_file() else None)
+    if path is None:
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise SettingsError(
+            f"settings file {path} does not exist", "create it or unset TENDERWATCH_SETTINGS"
+        ) from error
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"settings file {path} is not valid TOML ({error})") from error
 
 
 def load_settings(settings_file: Path | None = None, **overrides: Any) -> Settings:

@@ -211,6 +211,20 @@ class RejectRow:
     reason: str
 
 
+@dataclass
+class FlagsResult:
+    """Flags raised by a run of the indicators, and how each indicator fared."""
+
+    flags: list[Any]
+    run: Any
+
+    def cardinal(self) -> dict[str, Any]:
+        """Return the flags in the shape of Cardinal's output."""
+        from tenderwatch.indicators.engine import cardinal_output  # noqa: PLC0415
+
+        return cardinal_output(self.flags, self.run.meta)
+
+
 class Workspace:
     """One tenderwatch store with its settings: the façade every command uses."""
 
@@ -499,6 +513,50 @@ class Workspace:
                 where.append(field_)
             result.append(RejectRow(scope, code, ", ".join(where), reason))
         return result
+
+    # ------------------------------------------------------------------------------------------ red flags
+
+    def flags(
+        self,
+        codes: list[str] | None = None,
+        *,
+        settings_path: Path | None = None,
+        buyer: str | None = None,
+        supplier: str | None = None,
+        ocid: str | None = None,
+    ) -> FlagsResult:
+        """Run the indicators (all, those named, or those a Cardinal settings file names), keep the results in the
+        store, and return the flags, filtered by buyer, supplier or process, with each indicator's counts."""
+        from tenderwatch.indicators.engine import read_flags, run_indicators  # noqa: PLC0415
+        from tenderwatch.indicators.settings import load_flag_settings  # noqa: PLC0415
+        from tenderwatch.settings import read_settings_file  # noqa: PLC0415
+
+        flag_settings = load_flag_settings(settings_path, read_settings_file() if settings_path is None else None)
+        con = self.store.con
+        run = run_indicators(con, flag_settings, codes, store=not self.store.read_only)
+        chosen = [item.code for item in run.runs]
+        found = read_flags(con, codes=chosen, buyer=buyer, supplier=supplier, ocid=ocid)
+        return FlagsResult(found, run)
+
+    def stored_flags(
+        self,
+        *,
+        codes: list[str] | None = None,
+        buyer: str | None = None,
+        supplier: str | None = None,
+        ocid: str | None = None,
+        limit: int | None = None,
+    ) -> list[Any]:
+        """Return the flags kept by the last run, filtered by indicator, buyer, supplier or process."""
+        from tenderwatch.indicators.engine import read_flags  # noqa: PLC0415
+
+        return read_flags(self.store.con, codes=codes, buyer=buyer, supplier=supplier, ocid=ocid, limit=limit)
+
+    def coverage(self) -> tuple[int, list[Any]]:
+        """Return the number of processes and, per indicator, whether the data supports it."""
+        from tenderwatch.indicators.coverage import coverage  # noqa: PLC0415
+
+        return coverage(self.store.con)
 
     def export_compiled_releases(self, out: IO[bytes], *, reporter: Reporter | None = None) -> int:
         """Write every compiled release as one JSON line, ordered by ocid; return how many were written."""

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from tenderwatch.cli import demo, export, load, rebuild, status
+from tenderwatch.cli import demo, export, flags, load, rebuild, status
 from tenderwatch.cli.output import error_console
 from tenderwatch.exceptions import TenderwatchError
 
@@ -27,7 +27,9 @@ app = typer.Typer(
 
 # Alphabetical; each module holds one command.
 COMMANDS = {
+    "coverage": flags.coverage_command,
     "demo": demo.command,
+    "flags": flags.command,
     "load": load.command,
     "rebuild": rebuild.command,
     "status": status.command,

@@ -189,10 +189,16 @@ def _score(con: duckdb.DuckDBPyConnection, settings: FlagSettings) -> None:
             SELECT DISTINCT ON (s.ocid, a.party_id) 'supplier', a.party_id, a.name, s.*
             FROM process_scores AS s JOIN award_suppliers AS a USING (ocid) WHERE a.party_id IS NOT NULL
         )
-        SELECT subject, subject_id, mode(name), count(*), count(*) FILTER (WHERE flags_raised > 0), avg(score),
-               sum(value_amount) FILTER (WHERE flags_raised > 0), value_currency
-        FROM members
-        GROUP BY subject, subject_id, value_currency
+        , names AS (  -- the most common spelling, ties broken alphabetically
+            SELECT subject, subject_id, arg_min(name, (-n, name)) AS name
+            FROM (SELECT subject, subject_id, name, count(*) AS n FROM members WHERE name IS NOT NULL
+                  GROUP BY ALL)
+            GROUP BY subject, subject_id
+        )
+        SELECT m.subject, m.subject_id, any_value(n.name), count(*), count(*) FILTER (WHERE m.flags_raised > 0),
+               avg(m.score), sum(m.value_amount) FILTER (WHERE m.flags_raised > 0), m.value_currency
+        FROM members AS m LEFT JOIN names AS n USING (subject, subject_id)
+        GROUP BY m.subject, m.subject_id, m.value_currency
         """
     )
 

@@ -149,6 +149,12 @@ def from_toml(data: dict[str, Any], source: str) -> FlagSettings:
     return FlagSettings(_common(common, source), indicators, selected, weights, source)
 
 
+def _known_codes() -> set[str]:
+    from tenderwatch.indicators import INDICATORS  # noqa: PLC0415 - the registry imports this module's neighbours
+
+    return set(INDICATORS)
+
+
 def from_cardinal_ini(text: str, source: str) -> FlagSettings:
     """Read a Cardinal settings file: only the indicators it names will run, as in Cardinal."""
     parser = configparser.ConfigParser(interpolation=None, comment_prefixes=(";", "#"), inline_comment_prefixes=None)
@@ -173,7 +179,7 @@ def from_cardinal_ini(text: str, source: str) -> FlagSettings:
                 common["excluded_procurement_method_details"] = values["procurement_method_details"]
         elif name in CARDINAL_PREPARE_SECTIONS or base == "codelists":
             continue
-        elif base[:1] == "R" and base[1:].isdigit():
+        elif base in _known_codes():
             if sub:
                 indicators.setdefault(base, {})[sub] = values
             else:

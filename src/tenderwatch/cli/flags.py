@@ -1,0 +1,139 @@
+"""``tenderwatch flags`` and ``tenderwatch coverage``: red flags with their evidence, and what the data supports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tenderwatch.cli.options import DbOption, SettingsOption, open_workspace, settings_for
+from tenderwatch.cli.output import console, error_console
+from tenderwatch.exceptions import InputError
+
+
+class Format(str, Enum):
+    """Output formats of ``flags``."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    cardinal = "cardinal"
+
+
+def command(
+    indicator: Annotated[
+        list[str] | None,
+        typer.Option("--indicator", "-i", help="Run only this indicator (repeat for several), e.g. -i R018 -i TW106."),
+    ] = None,
+    buyer: Annotated[str | None, typer.Option("--buyer", help="Show only flags about this buyer (party id).")] = None,
+    supplier: Annotated[
+        str | None, typer.Option("--supplier", help="Show only flags about this supplier or tenderer (party id).")
+    ] = None,
+    output_format: Annotated[
+        Format, typer.Option("--format", help="table, json, csv, or cardinal (Cardinal's JSON shape).")
+    ] = Format.table,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the results to this file instead of standard output.")
+    ] = None,
+    flag_settings: Annotated[
+        Path | None,
+        typer.Option(
+            "--settings",
+            help="Indicator settings: a TOML file with a [flags] table, or a Cardinal INI file (then only the "
+            "indicators it names run, as in Cardinal). Default: the [flags] table of the main settings file.",
+            dir_okay=False,
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Run the red-flag indicators over the store, keep the results, and show the flags with their evidence.
+
+    Every flag says what was compared, the threshold, and why it matters, in one sentence. The results are
+    kept in the store (tables flags, flag_meta, flag_runs, process_scores, organisation_scores) for the web app.
+
+    Example: tenderwatch flags -i R018 -i TW106 --format csv --out flags.csv
+    """
+    settings = settings_for(db, None)
+    with open_workspace(settings) as workspace:
+        result = workspace.flags(indicator or None, settings_path=flag_settings, buyer=buyer, supplier=supplier)
+    if output_format is Format.table:
+        text = _table(result)
+    elif output_format is Format.json:
+        text = json.dumps(
+            {
+                "flags": [flag.__dict__ for flag in result.flags],
+                "indicators": [run.__dict__ for run in result.run.runs],
+                "meta": result.run.meta,
+            },
+            indent=1,
+            default=str,
+        )
+    elif output_format is Format.csv:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["code", "subject", "subject_id", "ocid", "value", "sentence", "evidence"])
+        for flag in result.flags:
+            writer.writerow(
+                [
+                    flag.code,
+                    flag.subject,
+                    flag.subject_id,
+                    flag.ocid,
+                    flag.value,
+                    flag.sentence,
+                    json.dumps(flag.evidence, default=str),
+                ]
+            )
+        text = buffer.getvalue()
+    else:
+        text = json.dumps(result.cardinal(), default=str)
+    if out is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        try:
+            out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"{out}: cannot be written ({error.strerror})", "check the folder exists") from error
+    counts = ", ".join(f"{run.code} {run.flagged:,}/{run.evaluated:,}" for run in result.run.runs)
+    error_console.print(f"flagged/evaluated: {counts}", markup=False)
+
+
+def _table(result: object) -> str:
+    lines = []
+    for flag in result.flags:  # type: ignore[attr-defined]
+        where = flag.subject_id if flag.subject == "process" else f"{flag.subject} {flag.subject_id}"
+        if flag.ocid and flag.subject != "process":
+            where += f" in {flag.ocid}"
+        lines.append(f"{flag.code:<6} {where}: {flag.sentence}")
+    if not lines:
+        lines.append("no flags raised")
+    return "\n".join(lines)
+
+
+def coverage_command(db: DbOption = None, settings_file: SettingsOption = None) -> None:
+    """Show, per indicator, whether the data in the store can support it and which fields are missing.
+
+    Example: tenderwatch coverage
+    """
+    settings = settings_for(db, settings_file)
+    with open_workspace(settings, read_only=True) as workspace:
+        processes, report = workspace.coverage()
+    out = console.print
+    out(f"{processes:,} processes in the store", markup=False)
+    for item in report:
+        state = "supported" if item.supported else "NOT SUPPORTED"
+        ran = ""
+        if item.evaluated is not None:
+            ran = f"; last run evaluated {item.evaluated:,}, flagged {item.flagged:,}"
+        out(f"{item.code:<6} {item.title:<36} {state}{ran}", markup=False)
+        for missing in item.missing:
+            out(f"         missing: {missing}", markup=False)
+        for measured in item.fields:
+            share = measured.processes / processes if processes else 0
+            out(f"         {measured.field:<48} in {measured.processes:>9,} processes ({share:.0%})", markup=False)

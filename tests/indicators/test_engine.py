@@ -1,0 +1,156 @@
+"""The indicator engine: settings from TOML or Cardinal INI, stored results, scores, output formats, and
+results that do not depend on row order or on the number of threads."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from tenderwatch import Workspace, load_settings
+from tenderwatch.demo.generator import generate_releases
+from tenderwatch.exceptions import SettingsError
+from tenderwatch.indicators import INDICATORS
+from tenderwatch.indicators.settings import from_cardinal_ini, from_toml, load_flag_settings
+from tests import query, run_cli, table_contents
+
+
+def test_every_indicator_is_complete() -> None:
+    for code, indicator in INDICATORS.items():
+        assert indicator.code == code
+        assert 1 <= len(indicator.title.split()) <= 5, code
+        assert indicator.methodology, f"{code} has no methodology docstring"
+        assert indicator.why and indicator.description, code
+        assert indicator.needs, f"{code} does not say which fields it reads"
+        for name, field in indicator.settings.model_fields.items():
+            assert field.description, f"{code}.{name} has no description"
+
+
+def test_a_cardinal_settings_file_runs_only_the_indicators_it_names(tmp_path: Path) -> None:
+    path = tmp_path / "settings.ini"
+    path.write_text(
+        "currency = GBP\n"
+        "no_price_comparison_procurement_methods = Direct award|Framework call-off|\n"
+        "\n[exclusions]\nprocurement_method_details = Call off from a Framework Agreement\n"
+        "\n[defaults]\ncurrency = GBP\n"
+        "\n[R003]\nthreshold = 20\n"
+        "\n[R003.procurement_method_details]\nOpen procedure = 30\n"
+        "\n[R018]\n"
+    )
+    settings = load_flag_settings(path)
+    assert settings.selected == ["R003", "R018"]
+    assert settings.common.currency == "GBP"
+    assert settings.common.no_price_comparison_procurement_methods == ["Direct award", "Framework call-off"]
+    assert settings.common.excluded_procurement_method_details == ["Call off from a Framework Agreement"]
+    r003 = settings.for_indicator("R003", INDICATORS["R003"].settings)
+    assert r003.threshold == 20
+    assert r003.procurement_method_details == {"Open procedure": 30}
+
+
+def test_unknown_settings_are_errors_naming_the_key() -> None:
+    with pytest.raises(SettingsError, match="unknown setting 'threshhold' in \\[R003\\]"):
+        from_cardinal_ini("[R003]\nthreshhold = 3\n", "x.ini").for_indicator("R003", INDICATORS["R003"].settings)
+    with pytest.raises(SettingsError, match="unknown section \\[R3\\]"):
+        from_cardinal_ini("[R3]\n", "x.ini")
+    with pytest.raises(SettingsError, match="invalid"):
+        from_toml({"flags": {"R003": {"threshold": "soon"}}}, "t").for_indicator("R003", INDICATORS["R003"].settings)
+    with pytest.raises(SettingsError, match="unknown setting 'currenzy'"):
+        from_toml({"flags": {"currenzy": "GBP"}}, "t")
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    return list(generate_releases(6000, seed=11))
+
+
+def _store(path: Path, releases: list[dict], threads: int) -> Path:
+    source = path.with_suffix(".jsonl")
+    source.write_text("".join(json.dumps(item) + "\n" for item in releases))
+    with Workspace.open(load_settings(db=path, workers=1, threads=threads)) as workspace:
+        workspace.load([str(source)])
+        workspace.flags()
+    return path
+
+
+def test_results_do_not_depend_on_row_order_or_threads(tmp_path: Path, synthetic: list[dict]) -> None:
+    shuffled = synthetic[:]
+    random.Random(5).shuffle(shuffled)  # noqa: S311 - test data
+    first = _store(tmp_path / "ordered.duckdb", synthetic, threads=1)
+    second = _store(tmp_path / "shuffled.duckdb", shuffled, threads=2)
+    tables = ["flags", "flag_meta", "process_scores", "organisation_scores"]
+    ours, theirs = table_contents(first, tables), table_contents(second, tables)
+    assert ours["flags"], "the synthetic data raised no flags at all"
+    for table in tables:
+        assert ours[table] == theirs[table], table
+
+
+def test_flags_are_stored_with_evidence_and_scores(tmp_path: Path, synthetic: list[dict]) -> None:
+    db = _store(tmp_path / "store.duckdb", synthetic[:3000], threads=1)
+    runs = dict(query(db, "SELECT code, evaluated FROM flag_runs"))
+    assert set(runs) == set(INDICATORS)
+    flag = query(db, "SELECT code, evidence, sentence FROM flags WHERE code = 'R018' LIMIT 1")[0]
+    assert json.loads(flag[1])["bids"] == 1 and flag[2].startswith("Only one bid")
+    score = query(
+        db,
+        "SELECT flags_raised, flags_applicable, score FROM process_scores WHERE flags_raised > 0 ORDER BY ocid LIMIT 1",
+    )[0]
+    assert 0 < score[2] <= 1 and score[0] <= score[1]
+    buyers = query(db, "SELECT count(*) FROM organisation_scores WHERE subject = 'buyer' AND flagged_processes > 0")
+    assert buyers[0][0] > 0
+
+
+def test_flags_command_formats(tmp_path: Path, synthetic: list[dict]) -> None:
+    db = _store(tmp_path / "store.duckdb", synthetic[:3000], threads=1)
+    table = run_cli("flags", "-i", "R018", db=db)
+    assert table.returncode == 0, table.stderr
+    assert "R018" in table.stdout and "Only one bid" in table.stdout
+    assert "flagged/evaluated: R018" in table.stderr
+
+    as_csv = run_cli("flags", "-i", "R018", "--format", "csv", db=db)
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert rows and {row["code"] for row in rows} == {"R018"}
+    assert json.loads(rows[0]["evidence"])["bids"] == 1
+
+    cardinal = json.loads(run_cli("flags", "-i", "R018", "--format", "cardinal", db=db).stdout)
+    ocid = rows[0]["ocid"]
+    assert cardinal["OCID"][ocid] == {"R018": 1.0}
+    assert "Meta" in cardinal
+
+    out = tmp_path / "flags.json"
+    assert run_cli("flags", "-i", "R003", "--format", "json", "--out", str(out), db=db).returncode == 0
+    assert {item["code"] for item in json.loads(out.read_text())["indicators"]} == {"R003"}
+
+
+def test_flags_for_one_buyer(tmp_path: Path, synthetic: list[dict]) -> None:
+    db = _store(tmp_path / "store.duckdb", synthetic[:3000], threads=1)
+    buyer = query(db, "SELECT p.buyer_id FROM flags JOIN processes AS p USING (ocid) WHERE code = 'R018' LIMIT 1")[0][
+        0
+    ]
+    result = run_cli("flags", "-i", "R018", "--buyer", buyer, "--format", "csv", db=db)
+    ocids = {row["ocid"] for row in csv.DictReader(io.StringIO(result.stdout))}
+    expected = {row[0] for row in query(db, "SELECT ocid FROM processes WHERE buyer_id = ?", [buyer])}
+    assert ocids and ocids <= expected
+
+
+def test_unknown_indicator_is_one_line(tmp_path: Path, synthetic: list[dict]) -> None:
+    db = _store(tmp_path / "store.duckdb", synthetic[:200], threads=1)
+    result = run_cli("flags", "-i", "R999", db=db)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: unknown indicator 'R999'")
+
+
+def test_coverage_names_missing_fields(tmp_path: Path, real: Path) -> None:
+    db = tmp_path / "cf.duckdb"
+    assert run_cli("load", str(real / "uk_cf_2020_tenders_openopps.jsonl"), db=db).returncode == 0
+    result = run_cli("coverage", db=db)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    r018 = next(index for index, line in enumerate(lines) if line.startswith("R018"))
+    r003 = next(line for line in lines if line.startswith("R003"))
+    assert "supported" in r003
+    assert any("missing" in line or "supported" in line for line in lines[r018 : r018 + 2])
+    assert "processes" in lines[0]
