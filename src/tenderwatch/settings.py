@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         description="Time zone given to dates that carry no offset (such as `2021-04-01T09:00:00`) when they "
         "become timestamps. Use `Europe/London` for UK data published in local time.",
     )
+    analyse_after_load: bool = Field(
+        default=True,
+        description="After a load or rebuild that changed anything, rebuild the contract lifecycle table and run "
+        "every red-flag indicator (with the [flags] settings), so the results are never stale.",
+    )
     progress: Literal["auto", "always", "never"] = Field(
         default="auto",
         description="Progress bars: `auto` shows them only on a terminal; `always` and `never` force the choice.",

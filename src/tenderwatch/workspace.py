@@ -285,8 +285,17 @@ class Workspace:
                 reporter.file_done(summary)
             writer.commit()
             result.processes, result.compile_errors = self._process_pending(pool, reporter, run, provisional=True)
+        if result.processes and self.settings.analyse_after_load:
+            self.analyse(reporter=reporter)
         self._end_run(run)
         return result
+
+    def analyse(self, *, reporter: Reporter | None = None) -> None:
+        """Rebuild the contract lifecycle table and run every indicator with the settings file's [flags] table."""
+        reporter = reporter or SilentReporter()
+        task = reporter.task("finding red flags", total=None, unit="")
+        self._run_flags(None, None)
+        task.done()
 
     def _pool(self) -> WorkerPool:
         settings = self.settings
@@ -444,6 +453,8 @@ class Workspace:
         self._reset_derived()
         with no_cyclic_gc(), self._pool() as pool:
             result = self._process_pending(pool, reporter or SilentReporter(), run, provisional=False)
+        if self.settings.analyse_after_load:
+            self.analyse(reporter=reporter)
         self._end_run(run)
         return result
 
@@ -527,16 +538,37 @@ class Workspace:
     ) -> FlagsResult:
         """Run the indicators (all, those named, or those a Cardinal settings file names), keep the results in the
         store, and return the flags, filtered by buyer, supplier or process, with each indicator's counts."""
-        from tenderwatch.indicators.engine import read_flags, run_indicators  # noqa: PLC0415
+        from tenderwatch.indicators.engine import read_flags  # noqa: PLC0415
+
+        run = self._run_flags(codes, settings_path)
+        chosen = [item.code for item in run.runs]
+        found = read_flags(self.store.con, codes=chosen, buyer=buyer, supplier=supplier, ocid=ocid)
+        return FlagsResult(found, run)
+
+    def _run_flags(self, codes: list[str] | None, settings_path: Path | None) -> Any:
+        from tenderwatch.indicators.engine import run_indicators  # noqa: PLC0415
         from tenderwatch.indicators.settings import load_flag_settings  # noqa: PLC0415
         from tenderwatch.settings import read_settings_file  # noqa: PLC0415
 
         flag_settings = load_flag_settings(settings_path, read_settings_file() if settings_path is None else None)
         con = self.store.con
-        run = run_indicators(con, flag_settings, codes, store=not self.store.read_only)
-        chosen = [item.code for item in run.runs]
-        found = read_flags(con, codes=chosen, buyer=buyer, supplier=supplier, ocid=ocid)
-        return FlagsResult(found, run)
+        if not self.store.read_only:
+            self._build_lifecycle()
+        return run_indicators(con, flag_settings, codes, store=not self.store.read_only)
+
+    def _build_lifecycle(self) -> None:
+        try:
+            from tenderwatch.analysis.lifecycle import build_lifecycle  # noqa: PLC0415
+        except ImportError:
+            return
+        con = self.store.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            build_lifecycle(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     def stored_flags(
         self,
