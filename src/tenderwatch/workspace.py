@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import itertools
 import queue
 import threading
@@ -211,6 +212,50 @@ class RejectRow:
     reason: str
 
 
+class IngestSession:
+    """Stores documents one at a time for :meth:`Workspace.session`."""
+
+    def __init__(self, writer: _BatchWriter, reporter: Reporter) -> None:
+        self.writer = writer
+        self.reporter = reporter
+        self.files: list[FileSummary] = []
+        self.processes = 0
+        self.compile_errors = 0
+
+    def add_document(
+        self,
+        source: str,
+        data: bytes,
+        statements: list[tuple[str, list[Any]]] | None = None,
+        *,
+        member: str | None = None,
+    ) -> FileSummary:
+        """Parse one JSON document (a release or record package, a release, an array, or JSON lines), check and
+        store its releases, run ``statements`` in the same transaction, and commit. Returns its summary.
+
+        ``source`` is what is stored as the releases' source (a URL for the live sources).
+        """
+        summary = FileSummary(label=source)
+        item = Input(source, member, lambda: io.BufferedReader(io.BytesIO(data)), len(data))  # type: ignore[arg-type]
+        self.writer.start_file(item, summary)
+        candidates: list[Candidate] = []
+        for part in read_input(item, max(len(data), 1)):
+            if isinstance(part, LineChunk):
+                self.writer.add(process_lines(part.lines))
+            elif isinstance(part, Broken):
+                broken = ChunkResult()
+                add_broken(broken, part)
+                self.writer.add(broken)
+            else:
+                candidates.append(part)
+        if candidates:
+            self.writer.add(process_candidates(candidates, ChunkResult()))
+        self.writer.commit(statements)
+        self.files.append(summary)
+        self.reporter.file_done(summary)
+        return summary
+
+
 @dataclass
 class FlagsResult:
     """Flags raised by a run of the indicators, and how each indicator fared."""
@@ -296,6 +341,26 @@ class Workspace:
         task = reporter.task("finding red flags", total=None, unit="")
         self._run_flags(None, None)
         task.done()
+
+    @contextlib.contextmanager
+    def session(self, command: str = "sync", *, reporter: Reporter | None = None) -> Iterator[IngestSession]:
+        """Open a session that stores documents one at a time, each committed with its own extra statements (such
+        as a sync checkpoint), then compiles, normalises and analyses what changed when it closes.
+
+        Used by the live sources: a page of an API is one document, and its releases and the checkpoint that says
+        it was read commit together, so an interrupted sync resumes exactly where it stopped.
+        """
+        reporter = reporter or SilentReporter()
+        run = self._begin_run(command)
+        writer = _BatchWriter(self.store, run, self.settings)
+        with no_cyclic_gc(), self._pool() as pool, contextlib.closing(writer):
+            session = IngestSession(writer, reporter)
+            yield session
+            writer.commit()
+            session.processes, session.compile_errors = self._process_pending(pool, reporter, run, provisional=True)
+        if session.processes and self.settings.analyse_after_load:
+            self.analyse(reporter=reporter)
+        self._end_run(run)
 
     def _pool(self) -> WorkerPool:
         settings = self.settings
@@ -667,10 +732,11 @@ class _BatchWriter:
         self.source = source
         self.summary = summary
 
-    def commit(self) -> None:
-        """Commit what has been handed to the store so far, and wait until it is done."""
+    def commit(self, statements: list[tuple[str, list[Any]]] | None = None) -> None:
+        """Commit what has been handed to the store so far, with ``statements`` (SQL and parameters, such as a
+        sync checkpoint) run in the same transaction, and wait until it is done."""
         self.flush()
-        self._queue.put(_COMMIT)
+        self._queue.put((_COMMIT, statements or []))
         self._queue.join()
         self._raise_failure()
 
@@ -698,9 +764,15 @@ class _BatchWriter:
                     return
                 if self._failure is not None:
                     continue  # after a failure, drop the rest; the caller raises it
-                if item is _COMMIT:
+                if item[0] is _COMMIT:
+                    con = self.store.con
+                    if item[1] and not self.rows_in_transaction:
+                        con.execute("BEGIN TRANSACTION")
+                        self.rows_in_transaction = 1
+                    for sql, params in item[1]:
+                        con.execute(sql, params)
                     if self.rows_in_transaction:
-                        self.store.con.execute("COMMIT")
+                        con.execute("COMMIT")
                         self.rows_in_transaction = 0
                 else:
                     self._write(*item)
