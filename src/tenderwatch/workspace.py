@@ -52,7 +52,7 @@ from tenderwatch.pipeline import (
     process_lines,
 )
 from tenderwatch.settings import Settings, load_settings
-from tenderwatch.store import ANALYSIS_TABLES, NORMALISED_TABLES, Store
+from tenderwatch.store import NORMALISED_TABLES, Store, derived_tables
 from tenderwatch.util import WorkerPool, no_cyclic_gc
 
 # Processes handed to a worker at once, and releases at most in one hand-over.
@@ -504,7 +504,7 @@ class Workspace:
         """Empty the compiled and normalised tables and mark every process pending (a crash-safe restart point)."""
         con = self.store.con
         self.store.create_normalised_tables()
-        self.store.create_tables(ANALYSIS_TABLES)
+        self.store.create_tables(tuple(name for name in derived_tables() if name not in NORMALISED_TABLES))
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM compiled_releases")
         con.execute("DELETE FROM rejects WHERE scope = 'process'")

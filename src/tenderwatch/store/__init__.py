@@ -73,14 +73,40 @@ def _read_csv(package: str, name: str) -> list[dict[str, str]]:
     return list(csv.DictReader(text.splitlines()))
 
 
+# Groups of tables: (group, package holding tables.csv and columns/, whether a rebuild recreates them).
+# The raw store is made by migrations; every other group's tables are created from their CSV files when missing.
+# Derived groups are rebuilt from the raw store; the others (such as the track-record register, which users
+# curate) are kept.
+TABLE_GROUPS = (
+    ("raw", "tenderwatch.store", False),
+    ("normalised", "tenderwatch.normalise", True),
+    ("analysis", "tenderwatch.analysis", True),
+    ("organisations", "tenderwatch.resolve", True),
+    ("register", "tenderwatch.records", False),
+)
+
+
+def group_tables(group: str) -> tuple[str, ...]:
+    """Return the names of one group's tables, in their documented order."""
+    return tuple(name for name, table in tables().items() if table.group == group)
+
+
+def derived_tables() -> tuple[str, ...]:
+    """Return every table a rebuild recreates (normalised ones first)."""
+    derived = {group for group, _, rebuilt in TABLE_GROUPS if rebuilt}
+    return tuple(name for name, table in tables().items() if table.group in derived)
+
+
 def tables() -> dict[str, Table]:
     """Return every table of the store with its documented columns, raw store first."""
     result = {}
-    for group, package in (
-        ("raw", "tenderwatch.store"),
-        ("normalised", "tenderwatch.normalise"),
-        ("analysis", "tenderwatch.analysis"),
-    ):
+    for group, package, _ in TABLE_GROUPS:
+        try:
+            resources.files(package)
+        except ModuleNotFoundError:
+            continue
+        if not resources.files(package).joinpath("tables.csv").is_file():
+            continue
         for row in _read_csv(package, "tables.csv"):
             columns = tuple(
                 Column(item["column"], item["type"], item["description"])
@@ -94,7 +120,7 @@ def normalised_schema_hash() -> str:
     """Return a fingerprint of the normalised tables' definitions, to tell when a rebuild is needed."""
     digest = hashlib.sha256()
     described = tables()
-    for name in NORMALISED_TABLES + ANALYSIS_TABLES:
+    for name in derived_tables():
         digest.update(name.encode())
         for column in described[name].columns:
             digest.update(f"{column.name} {column.type};".encode())
@@ -173,8 +199,11 @@ class Store:
             self.con.execute("COMMIT")
         if not (set(NORMALISED_TABLES) <= self.table_names()):
             self.create_normalised_tables()
-        if not (set(ANALYSIS_TABLES) <= self.table_names()):
-            self.create_tables(ANALYSIS_TABLES)
+        existing = self.table_names()
+        for group, _, _ in TABLE_GROUPS[2:]:
+            missing = tuple(name for name in group_tables(group) if name not in existing)
+            if missing:
+                self.create_tables(missing)
 
     def meta(self, key: str) -> str | None:
         """Return a value from the store's meta table."""
