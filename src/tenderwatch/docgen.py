@@ -30,7 +30,9 @@ def data_model() -> str:
         "- the **raw store**, which keeps every release exactly as it was read, every reject with its reason, and",
         "  the work still to do. A load only ever adds to it;",
         "- the **normalised tables**, rebuilt from the raw store whenever releases arrive (and in full by",
-        "  `tenderwatch rebuild`): one row per process, tender, lot, award, contract and so on.",
+        "  `tenderwatch rebuild`): one row per process, tender, lot, award, contract and so on;",
+        "- tables derived from those (red flags, scores, lifecycle facts, organisations), rebuilt likewise, and",
+        "  tables that users curate (the track-record register), which rebuilds keep.",
         "",
         "Every normalised table has an `ocid` column that joins it to `processes`, and every row can be traced to",
         "its notices: `raw_releases` holds each release with the file or URL, line and position it came from.",
@@ -39,7 +41,14 @@ def data_model() -> str:
         "into the normalised tables.",
         "",
     ]
-    for group, title in (("raw", "Raw store"), ("normalised", "Normalised tables")):
+    titles = {
+        "raw": "Raw store",
+        "normalised": "Normalised tables",
+        "analysis": "Analysis: red flags, scores and contract lifecycle (rebuilt from the tables above)",
+        "organisations": "Organisations: who is who (rebuilt from the tables above and the overrides file)",
+        "register": "Track-record register (curated by users; kept by rebuilds)",
+    }
+    for group, title in titles.items():
         lines += [f"## {title}", ""]
         for table in described.values():
             if table.group != group:
