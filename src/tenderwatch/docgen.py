@@ -47,6 +47,7 @@ def data_model() -> str:
         "analysis": "Analysis: red flags, scores and contract lifecycle (rebuilt from the tables above)",
         "organisations": "Organisations: who is who (rebuilt from the tables above and the overrides file)",
         "register": "Track-record register (curated by users; kept by rebuilds)",
+        "events": "Events derived from the data: terminations, early ends, provider exits (rebuilt)",
     }
     for group, title in titles.items():
         lines += [f"## {title}", ""]

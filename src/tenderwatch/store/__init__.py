@@ -83,6 +83,7 @@ TABLE_GROUPS = (
     ("analysis", "tenderwatch.analysis", True),
     ("organisations", "tenderwatch.resolve", True),
     ("register", "tenderwatch.records", False),
+    ("events", "tenderwatch.records.derived", True),
 )
 
 
