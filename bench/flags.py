@@ -27,7 +27,7 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import measure  # noqa: E402
+from load import measure
 
 CARDINAL_REFERENCE_SECONDS_PER_MILLION = 21.4
 CARDINAL_SETTINGS = """\
@@ -102,8 +102,18 @@ def main() -> None:
         path.unlink(missing_ok=True)
     loaded = measure([*tenderwatch, "load", str(source), "--db", str(store)], env=env)
     flags = measure(
-        [*tenderwatch, "flags", "--settings", str(settings), "--format", "cardinal", "--out",
-         str(workdir / "flags.json"), "--db", str(store)],
+        [
+            *tenderwatch,
+            "flags",
+            "--settings",
+            str(settings),
+            "--format",
+            "cardinal",
+            "--out",
+            str(workdir / "flags.json"),
+            "--db",
+            str(store),
+        ],
         env=env,
     )
     rows = [
@@ -117,7 +127,9 @@ def main() -> None:
     print()
     print(f"{'run':<40} {'wall s':>8} {'releases/s':>11} {'MB/s':>7} {'peak mem MB':>12}")
     for name, elapsed, peak in rows:
-        print(f"{name:<40} {elapsed:>8.2f} {args.n / elapsed:>11,.0f} {megabytes / elapsed:>7.1f} {peak / 1e6:>12,.0f}")
+        print(
+            f"{name:<40} {elapsed:>8.2f} {args.n / elapsed:>11,.0f} {megabytes / elapsed:>7.1f} {peak / 1e6:>12,.0f}"
+        )
     reference = rows[2][1] if cardinal else CARDINAL_REFERENCE_SECONDS_PER_MILLION * args.n / 1_000_000
     label = "measured here" if cardinal else "reference figure for this machine kind, scaled to N"
     print(f"\nCardinal: {reference:.1f} s ({label})")

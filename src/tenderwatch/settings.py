@@ -78,6 +78,18 @@ class Settings(BaseSettings):
         description="After a load or rebuild that changed anything, rebuild the contract lifecycle table and run "
         "every red-flag indicator (with the [flags] settings), so the results are never stale.",
     )
+    publish_after_load: bool = Field(
+        default=True,
+        description="After a load, sync or rebuild that changed anything, publish a read snapshot for the web app, "
+        "so it shows the new data while later loads write.",
+    )
+    web_host: str = Field(default="127.0.0.1", description="Address the web app listens on (`serve --host`).")
+    web_port: int = Field(default=8000, ge=1, le=65535, description="Port the web app listens on (`serve --port`).")
+    secure_cookies: bool = Field(
+        default=True,
+        description="Send the sign-in cookie only over HTTPS (browsers treat 127.0.0.1 and localhost as secure). "
+        "Turn off only to test over plain HTTP on another address.",
+    )
     progress: Literal["auto", "always", "never"] = Field(
         default="auto",
         description="Progress bars: `auto` shows them only on a terminal; `always` and `never` force the choice.",

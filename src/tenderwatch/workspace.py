@@ -330,17 +330,29 @@ class Workspace:
                 reporter.file_done(summary)
             writer.commit()
             result.processes, result.compile_errors = self._process_pending(pool, reporter, run, provisional=True)
-        if result.processes and self.settings.analyse_after_load:
+        if result.processes:
             self.analyse(reporter=reporter)
         self._end_run(run)
         return result
 
     def analyse(self, *, reporter: Reporter | None = None) -> None:
-        """Rebuild the contract lifecycle table and run every indicator with the settings file's [flags] table."""
+        """Rebuild the contract lifecycle table and run every indicator with the settings file's [flags] table,
+        then publish a read snapshot for the web app (each when its setting is on)."""
         reporter = reporter or SilentReporter()
-        task = reporter.task("finding red flags", total=None, unit="")
-        self._run_flags(None, None)
-        task.done()
+        if self.settings.analyse_after_load:
+            task = reporter.task("finding red flags", total=None, unit="")
+            self._run_flags(None, None)
+            task.done()
+        if self.settings.publish_after_load:
+            task = reporter.task("publishing for the web app", total=None, unit="")
+            self.publish()
+            task.done()
+
+    def publish(self) -> Path:
+        """Publish a read snapshot of the store for the web app; return its path."""
+        from tenderwatch.store.snapshot import publish_snapshot  # noqa: PLC0415
+
+        return publish_snapshot(self.store.con, self.store.path)
 
     @contextlib.contextmanager
     def session(self, command: str = "sync", *, reporter: Reporter | None = None) -> Iterator[IngestSession]:
@@ -358,7 +370,7 @@ class Workspace:
             yield session
             writer.commit()
             session.processes, session.compile_errors = self._process_pending(pool, reporter, run, provisional=True)
-        if session.processes and self.settings.analyse_after_load:
+        if session.processes:
             self.analyse(reporter=reporter)
         self._end_run(run)
 
@@ -518,8 +530,7 @@ class Workspace:
         self._reset_derived()
         with no_cyclic_gc(), self._pool() as pool:
             result = self._process_pending(pool, reporter or SilentReporter(), run, provisional=False)
-        if self.settings.analyse_after_load:
-            self.analyse(reporter=reporter)
+        self.analyse(reporter=reporter)
         self._end_run(run)
         return result
 

@@ -96,7 +96,8 @@ def test_flags_are_stored_with_evidence_and_scores(tmp_path: Path, synthetic: li
     assert json.loads(flag[1])["bids"] == 1 and flag[2].startswith("Only one bid")
     score = query(
         db,
-        "SELECT flags_raised, flags_applicable, score FROM process_scores WHERE flags_raised > 0 ORDER BY ocid LIMIT 1",
+        "SELECT flags_raised, flags_applicable, score FROM process_scores "
+        "WHERE flags_raised > 0 ORDER BY ocid LIMIT 1",
     )[0]
     assert 0 < score[2] <= 1 and score[0] <= score[1]
     buyers = query(db, "SELECT count(*) FROM organisation_scores WHERE subject = 'buyer' AND flagged_processes > 0")

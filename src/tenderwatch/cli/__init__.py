@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from tenderwatch.cli import demo, export, flags, load, rebuild, status
+from tenderwatch.cli import demo, export, flags, load, rebuild, serve, status
 from tenderwatch.cli.output import error_console
 from tenderwatch.exceptions import TenderwatchError
 
@@ -32,6 +32,7 @@ COMMANDS = {
     "flags": flags.command,
     "load": load.command,
     "rebuild": rebuild.command,
+    "serve": serve.command,
     "status": status.command,
 }
 for name, function in COMMANDS.items():
@@ -56,6 +57,7 @@ def _root(
 
 
 app.add_typer(export.app, name="export")
+app.add_typer(serve.user_app, name="user")
 
 
 def main(argv: list[str] | None = None) -> None:

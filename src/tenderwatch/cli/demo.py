@@ -8,6 +8,7 @@ import typer
 
 from tenderwatch.cli.options import DbOption, SettingsOption, open_workspace, settings_for
 from tenderwatch.cli.output import ConsoleReporter, console
+from tenderwatch.cli.serve import run_server
 from tenderwatch.demo import DEFAULT_SEED, DEFAULT_SIZE, build_demo, stories
 
 
@@ -18,6 +19,9 @@ def command(
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of the synthetic population (same seed, same data).")
     ] = DEFAULT_SEED,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the web app on the demo store when it is built.")
+    ] = True,
     db: DbOption = None,
     settings_file: SettingsOption = None,
 ) -> None:
@@ -57,3 +61,7 @@ def command(
         markup=False,
     )
     out("  docs/data-model.md lists every table and column to query with DuckDB.", markup=False)
+    if serve:
+        out("", markup=False)
+        out(f"Open http://{settings.web_host}:{settings.web_port}/ in a browser to explore it.", markup=False)
+        run_server(settings, settings.web_host, settings.web_port)

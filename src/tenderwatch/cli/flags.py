@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +17,7 @@ from tenderwatch.cli.output import console, error_console
 from tenderwatch.exceptions import InputError
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     """Output formats of ``flags``."""
 
     table = "table"

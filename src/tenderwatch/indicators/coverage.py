@@ -57,9 +57,8 @@ def coverage(con: duckdb.DuckDBPyConnection) -> tuple[int, list[IndicatorCoverag
                 cache[name] = FieldCoverage(name, 0, 0)
             else:
                 present = f'"{column}" IS NOT NULL' + (f' AND len("{column}") > 0' if data_type.endswith("[]") else "")
-                rows, with_field = con.execute(
-                    f"SELECT count(*) FILTER (WHERE {present}), count(DISTINCT ocid) FILTER (WHERE {present}) FROM {table}"
-                ).fetchall()[0]
+                sql = f"SELECT count(*) FILTER (WHERE {present}), count(DISTINCT ocid) FILTER (WHERE {present})"
+                rows, with_field = con.execute(f"{sql} FROM {table}").fetchall()[0]
                 cache[name] = FieldCoverage(name, rows, with_field)
         return cache[name]
 

@@ -163,7 +163,8 @@ def _score(con: duckdb.DuckDBPyConnection, settings: FlagSettings) -> None:
             SELECT p.ocid, p.buyer_id,
                    coalesce(a.value_amount, c.value_amount, t.value_amount) AS value_amount,
                    CASE WHEN a.value_amount IS NOT NULL THEN a.value_currency
-                        WHEN c.value_amount IS NOT NULL THEN c.value_currency ELSE t.value_currency END AS value_currency
+                        WHEN c.value_amount IS NOT NULL THEN c.value_currency
+                        ELSE t.value_currency END AS value_currency
             FROM processes AS p
             LEFT JOIN (SELECT ocid, sum(value_amount) AS value_amount, any_value(value_currency) AS value_currency
                        FROM awards WHERE status IS DISTINCT FROM 'cancelled' AND status IS DISTINCT FROM 'unsuccessful'

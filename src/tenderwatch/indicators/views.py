@@ -76,7 +76,8 @@ def create_views(con: duckdb.DuckDBPyConnection, common: CommonSettings) -> None
         """
         CREATE OR REPLACE TEMP VIEW ind_bids AS
         SELECT
-            b.ocid, b.bid_id, b.position, b.status, b.date, b.value_amount::DOUBLE AS amount, b.value_currency AS currency,
+            b.ocid, b.bid_id, b.position, b.status, b.date, b.value_amount::DOUBLE AS amount,
+            b.value_currency AS currency,
             b.tenderer_ids,
             b.status IS NOT NULL AND b.status NOT IN ('invited', 'withdrawn') AS submitted,
             b.value_currency = (SELECT currency FROM ind_main_currency) AS in_main_currency,

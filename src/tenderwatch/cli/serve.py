@@ -1,0 +1,75 @@
+"""``tenderwatch serve`` and ``tenderwatch user``: the web app, and the accounts that may write through it."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import Annotated
+
+import typer
+
+from tenderwatch.cli.options import DbOption, SettingsOption, open_workspace, settings_for
+from tenderwatch.cli.output import console, error_console
+from tenderwatch.settings import Settings
+
+
+def run_server(settings: Settings, host: str, port: int) -> None:
+    """Publish a snapshot if there is none, then serve the web app until interrupted."""
+    import uvicorn  # noqa: PLC0415
+
+    from tenderwatch.store.snapshot import current_snapshot  # noqa: PLC0415
+    from tenderwatch.web.app import create_app  # noqa: PLC0415
+
+    if current_snapshot(settings.db) is None:
+        with open_workspace(settings) as workspace:
+            workspace.publish()
+    console.print(
+        f"tenderwatch is serving {settings.db} at http://{host}:{port}/ (press Ctrl+C to stop)", markup=False
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+def command(
+    host: Annotated[str | None, typer.Option("--host", help="Address to listen on. Default: 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port to listen on. Default: 8000.")] = None,
+    db: DbOption = None,
+    settings_file: SettingsOption = None,
+) -> None:
+    """Serve the web app and JSON API (OpenAPI at /api/openapi.json) for the store, read-only to the public.
+
+    It reads the newest snapshot the loads publish, so it keeps answering while a load or sync writes.
+
+    Example: tenderwatch serve --port 8080
+    """
+    settings = settings_for(db, settings_file, web_host=host, web_port=port)
+    run_server(settings, settings.web_host, settings.web_port)
+
+
+user_app = typer.Typer(help="Accounts that may write through the web app (watchlists, register edits).")
+
+
+@user_app.command("add")
+def add_user(
+    name: Annotated[str, typer.Argument(help="The new user's name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input instead of asking.")
+    ] = False,
+    db: DbOption = None,
+    settings_file: SettingsOption = None,
+) -> None:
+    """Create a user who can sign in to the web app. The password is asked for (at least 12 characters).
+
+    Example: tenderwatch user add alex
+    """
+    from tenderwatch.web.accounts import Accounts, accounts_path  # noqa: PLC0415
+
+    settings = settings_for(db, settings_file)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            error_console.print("error: the two passwords differ: run the command again", markup=False)
+            raise typer.Exit(1)
+    Accounts(accounts_path(settings.db)).add_user(name, password)
+    console.print(f"user {name} created", markup=False)

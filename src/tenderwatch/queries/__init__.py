@@ -1,0 +1,85 @@
+"""What the pages, the JSON API, the CLI and the briefings show: one module per subject, each returning plain
+dataclasses (the "context" of a page), computed with parameterised SQL over a store or a read snapshot.
+
+Nothing here builds SQL from user input: filters are bound as parameters, and the few identifiers that vary
+(sort columns) come from fixed lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import duckdb
+
+T = TypeVar("T")
+
+MAX_PER_PAGE = 200
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a list, in a stable order."""
+
+    items: list[T]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        """Return the number of pages."""
+        return max((self.total + self.per_page - 1) // self.per_page, 1)
+
+
+@dataclass
+class Money:
+    """An amount with its currency."""
+
+    amount: float | None
+    currency: str | None
+
+    def __str__(self) -> str:
+        return format_money(self.amount, self.currency)
+
+
+def format_money(amount: Any, currency: str | None) -> str:
+    """Format an amount for people: £1,234,567 for pounds, else 1,234,567 EUR."""
+    if amount is None:
+        return "not published"
+    value = float(amount)
+    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+    if currency == "GBP":
+        return f"£{text}"
+    return f"{text} {currency}" if currency else text
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Return whether the store or snapshot holds a table."""
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()", [name]
+        ).fetchall()[0][0]
+    )
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    """Run a query and return its rows as dictionaries."""
+    result = con.execute(sql, params or [])
+    names = [column[0] for column in result.description]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def clamp_page(page: int, per_page: int) -> tuple[int, int]:
+    """Return a valid page number and page size."""
+    return max(page, 1), min(max(per_page, 1), MAX_PER_PAGE)
+
+
+@dataclass
+class Chart:
+    """A chart: a Vega-Lite spec, and the same numbers as a table."""
+
+    title: str
+    spec: dict[str, Any]
+    columns: list[str]
+    table: list[list[Any]] = field(default_factory=list)

@@ -1,0 +1,141 @@
+"""Lists: the red flags explorer and the contracts reaching their end (the window to argue for insourcing)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from tenderwatch.queries import Page, clamp_page, format_money, has_table, rows
+
+
+@dataclass
+class FlagCount:
+    """How often one indicator fired."""
+
+    code: str
+    title: str
+    flags: int
+    processes: int
+
+
+def flag_counts(con: duckdb.DuckDBPyConnection) -> list[FlagCount]:
+    """Return every indicator with how many flags it raised in the last run."""
+    from tenderwatch.indicators import INDICATORS  # noqa: PLC0415
+
+    counted = {
+        code: (flags, processes)
+        for code, flags, processes in con.execute(
+            "SELECT code, count(*), count(DISTINCT ocid) FROM flags GROUP BY code"
+        ).fetchall()
+    }
+    return [FlagCount(code, indicator.title, *counted.get(code, (0, 0))) for code, indicator in INDICATORS.items()]
+
+
+def flag_list(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    code: str | None = None,
+    buyer: str | None = None,
+    supplier: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page[dict[str, Any]]:
+    """Return flags, newest processes first, filtered by indicator, buyer or supplier (party ids)."""
+    page, per_page = clamp_page(page, per_page)
+    where = ["TRUE"]
+    params: list[Any] = []
+    if code:
+        where.append("f.code = ?")
+        params.append(code.upper())
+    if buyer:
+        where.append("(p.buyer_id = ? OR (f.subject IN ('buyer', 'procuring_entity') AND f.subject_id = ?))")
+        params += [buyer, buyer]
+    if supplier:
+        where.append(
+            "((f.subject IN ('supplier', 'tenderer') AND f.subject_id = ?)"
+            " OR f.ocid IN (SELECT ocid FROM award_suppliers WHERE party_id = ?))"
+        )
+        params += [supplier, supplier]
+    found = rows(
+        con,
+        f"""
+        SELECT f.code, f.subject, f.subject_id, f.ocid, f.value, f.evidence, f.sentence, p.title, p.buyer_id,
+               p.buyer_name, p.is_demo, count(*) OVER () AS total
+        FROM flags AS f LEFT JOIN processes AS p USING (ocid)
+        WHERE {" AND ".join(where)}
+        ORDER BY p.last_release_date DESC NULLS LAST, f.code, f.subject, f.subject_id, f.ocid
+        LIMIT ? OFFSET ?
+        """,
+        [*params, per_page, (page - 1) * per_page],
+    )
+    for row in found:
+        row["evidence"] = json.loads(row["evidence"]) if row["evidence"] else {}
+    total = found[0].pop("total") if found else 0
+    for row in found[1:]:
+        row.pop("total")
+    return Page(found, page, per_page, total)
+
+
+def expiries(
+    con: duckdb.DuckDBPyConnection, *, months: int = 12, buyer: str | None = None, page: int = 1, per_page: int = 50
+) -> Page[dict[str, Any]]:
+    """Return contracts that end, or reach their last possible extension, within ``months`` from today."""
+    page, per_page = clamp_page(page, per_page)
+    buyer_clause = "AND p.buyer_id = ?" if buyer else ""
+    params: list[Any] = [months, months]
+    if buyer:
+        params.append(buyer)
+    found = rows(
+        con,
+        f"""
+        SELECT c.ocid, c.contract_id, p.title, p.buyer_id, p.buyer_name, p.is_demo,
+               c.period_end::DATE::VARCHAR AS ends, c.period_max_extent::DATE::VARCHAR AS max_extent,
+               c.value_amount, c.value_currency,
+               CASE WHEN c.period_end BETWEEN now() AND now() + to_months(?) THEN 'ends'
+                    ELSE 'last extension ends' END AS what,
+               (SELECT string_agg(s.name, '; ' ORDER BY s.position) FROM award_suppliers AS s
+                WHERE s.ocid = c.ocid AND s.award_id IS NOT DISTINCT FROM c.award_id) AS suppliers,
+               count(*) OVER () AS total
+        FROM contracts AS c JOIN processes AS p USING (ocid)
+        WHERE c.status IS DISTINCT FROM 'terminated' AND c.status IS DISTINCT FROM 'cancelled'
+          AND (c.period_end BETWEEN now() AND now() + to_months(?)
+               OR c.period_max_extent BETWEEN now() AND now() + to_months({int(months)}))
+          {buyer_clause}
+        ORDER BY coalesce(c.period_end, c.period_max_extent), c.ocid, c.contract_id
+        LIMIT ? OFFSET ?
+        """,
+        [*params, per_page, (page - 1) * per_page],
+    )
+    total = found[0]["total"] if found else 0
+    for row in found:
+        row.pop("total")
+        row["value"] = format_money(row.pop("value_amount"), row.pop("value_currency"))
+    return Page(found, page, per_page, total)
+
+
+def stories(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Return the demo stories in the store (empty for real data)."""
+    return rows(
+        con,
+        "SELECT ocid, title, buyer_name FROM processes WHERE ocid LIKE 'ocds-twdemo-%' ORDER BY ocid",
+    )
+
+
+def store_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Return what the store holds, in a few numbers, for the home page."""
+    summary = rows(
+        con,
+        """
+        SELECT (SELECT count(*) FROM processes) AS processes,
+               (SELECT count(*) FROM processes WHERE is_demo) AS demo_processes,
+               (SELECT count(DISTINCT buyer_id) FROM processes) AS buyers,
+               (SELECT count(DISTINCT party_id) FROM award_suppliers) AS suppliers,
+               (SELECT count(*) FROM flags) AS flags,
+               (SELECT max(last_release_date)::DATE::VARCHAR FROM processes) AS latest
+        """,
+    )[0]
+    summary["has_lifecycle"] = has_table(con, "contract_lifecycle")
+    return summary

@@ -1,0 +1,186 @@
+"""Search across contracts (titles and descriptions), buyers and suppliers, with filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import duckdb
+
+from tenderwatch.queries import Page, clamp_page, format_money, has_table, rows
+
+
+@dataclass
+class SearchFilters:
+    """What a search may be narrowed by. Every filter is optional."""
+
+    q: str = ""
+    kind: str | None = None
+    buyer: str | None = None
+    supplier: str | None = None
+    cpv: str | None = None
+    region: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    value_min: float | None = None
+    value_max: float | None = None
+    procedure: str | None = None
+    flag: str | None = None
+
+
+@dataclass
+class Hit:
+    """One search result."""
+
+    kind: str
+    key: str
+    title: str
+    detail: str | None
+    date: str | None
+    value: str | None
+    flags: list[str]
+    is_demo: bool
+    url: str
+
+
+KINDS = ("process", "buyer", "supplier")
+
+
+def _process_filters(filters: SearchFilters) -> tuple[str, list[Any]]:
+    clauses = []
+    params: list[Any] = []
+    if filters.buyer:
+        clauses.append("p.buyer_id = ?")
+        params.append(filters.buyer)
+    if filters.supplier:
+        clauses.append("p.ocid IN (SELECT ocid FROM award_suppliers WHERE party_id = ?)")
+        params.append(filters.supplier)
+    if filters.cpv:
+        clauses.append("p.ocid IN (SELECT ocid FROM item_classifications WHERE starts_with(cpv_code, ?))")
+        params.append(filters.cpv.strip())
+    if filters.region:
+        clauses.append("p.ocid IN (SELECT ocid FROM parties WHERE list_contains(roles, 'buyer') AND region ILIKE ?)")
+        params.append(f"%{filters.region.strip()}%")
+    if filters.date_from:
+        clauses.append("p.last_release_date >= ?")
+        params.append(filters.date_from)
+    if filters.date_to:
+        clauses.append("p.first_release_date < ? + INTERVAL 1 DAY")
+        params.append(filters.date_to)
+    if filters.value_min is not None:
+        clauses.append("v.value_amount >= ?")
+        params.append(filters.value_min)
+    if filters.value_max is not None:
+        clauses.append("v.value_amount <= ?")
+        params.append(filters.value_max)
+    if filters.procedure:
+        clauses.append("(t.procurement_method = ? OR t.procurement_method_details = ?)")
+        params += [filters.procedure, filters.procedure]
+    if filters.flag:
+        clauses.append("p.ocid IN (SELECT ocid FROM flags WHERE code = ?)")
+        params.append(filters.flag.upper())
+    return (" AND ".join(clauses) or "TRUE"), params
+
+
+def search(con: duckdb.DuckDBPyConnection, filters: SearchFilters, page: int = 1, per_page: int = 25) -> Page[Hit]:
+    """Search processes, buyers and suppliers; results in a stable order (relevance, then key)."""
+    page, per_page = clamp_page(page, per_page)
+    text = filters.q.strip()
+    fts = text and has_table(con, "search_documents") and _fts_loaded(con)
+    if text and fts:
+        scored = "SELECT kind, key, fts_main_search_documents.match_bm25(doc_id, ?) AS score FROM search_documents"
+        score_params: list[Any] = [text]
+    elif text:
+        scored = "SELECT kind, key, 1.0 AS score FROM search_documents WHERE title ILIKE ? OR body ILIKE ?"
+        score_params = [f"%{text}%", f"%{text}%"]
+        if not has_table(con, "search_documents"):
+            scored = """
+                SELECT 'process' AS kind, ocid AS key, 1.0 AS score FROM processes
+                WHERE title ILIKE ? OR description ILIKE ? OR buyer_name ILIKE ?
+            """
+            score_params = [f"%{text}%"] * 3
+    else:
+        scored = "SELECT 'process' AS kind, ocid AS key, 0.0 AS score FROM processes"
+        score_params = []
+    where, params = _process_filters(filters)
+    process_filtered = where != "TRUE"
+    kinds = (
+        [filters.kind] if filters.kind in KINDS else (["process"] if (process_filtered or not text) else list(KINDS))
+    )
+    sql = f"""
+        WITH scored AS ({scored}),
+        value AS (
+            SELECT ocid, sum(value_amount) AS value_amount, any_value(value_currency) AS value_currency
+            FROM awards WHERE status IS DISTINCT FROM 'cancelled' AND status IS DISTINCT FROM 'unsuccessful'
+            GROUP BY ocid
+        ),
+        processes_found AS (
+            SELECT 'process' AS kind, p.ocid AS key, coalesce(p.title, p.ocid) AS title, p.buyer_name AS detail,
+                   p.last_release_date::DATE::VARCHAR AS date, v.value_amount, v.value_currency, p.is_demo, s.score
+            FROM scored AS s
+            JOIN processes AS p ON s.kind = 'process' AND p.ocid = s.key
+            LEFT JOIN tenders AS t ON t.ocid = p.ocid
+            LEFT JOIN value AS v ON v.ocid = p.ocid
+            WHERE s.score IS NOT NULL AND {where}
+        ),
+        buyers_found AS (
+            SELECT 'buyer', s.key, any_value(p.buyer_name), count(*) || ' processes', NULL, NULL, NULL,
+                   bool_and(p.is_demo), any_value(s.score)
+            FROM scored AS s JOIN processes AS p ON s.kind = 'buyer' AND p.buyer_id = s.key
+            WHERE s.score IS NOT NULL GROUP BY s.key
+        ),
+        suppliers_found AS (
+            SELECT 'supplier', s.key, any_value(a.name), count(DISTINCT a.ocid) || ' contracts won', NULL, NULL, NULL,
+                   bool_and(p.is_demo), any_value(s.score)
+            FROM scored AS s
+            JOIN award_suppliers AS a ON s.kind = 'supplier' AND a.party_id = s.key
+            JOIN processes AS p ON p.ocid = a.ocid
+            WHERE s.score IS NOT NULL GROUP BY s.key
+        ),
+        found AS (
+            SELECT * FROM processes_found WHERE list_contains(?, 'process')
+            UNION ALL SELECT * FROM buyers_found WHERE list_contains(?, 'buyer')
+            UNION ALL SELECT * FROM suppliers_found WHERE list_contains(?, 'supplier')
+        )
+        SELECT f.*, count(*) OVER () AS total,
+               (SELECT list(DISTINCT code ORDER BY code) FROM flags AS g WHERE g.ocid = f.key) AS flag_codes
+        FROM found AS f
+        ORDER BY {"f.score DESC," if text else "f.date DESC NULLS LAST,"} f.kind, f.key
+        LIMIT ? OFFSET ?
+    """
+    found = rows(con, sql, [*score_params, *params, kinds, kinds, kinds, per_page, (page - 1) * per_page])
+    total = found[0]["total"] if found else 0
+    hits = [
+        Hit(
+            kind=row["kind"],
+            key=row["key"],
+            title=row["title"],
+            detail=row["detail"],
+            date=row["date"],
+            value=format_money(row["value_amount"], row["value_currency"])
+            if row["value_amount"] is not None
+            else None,
+            flags=row["flag_codes"] or [],
+            is_demo=bool(row["is_demo"]),
+            url=url_for(row["kind"], row["key"]),
+        )
+        for row in found
+    ]
+    return Page(hits, page, per_page, total)
+
+
+def url_for(kind: str, key: str) -> str:
+    """Return the page of a process, buyer or supplier."""
+    from urllib.parse import quote  # noqa: PLC0415
+
+    prefix = {"process": "/processes/", "buyer": "/buyers/", "supplier": "/suppliers/"}[kind]
+    return prefix + quote(key, safe="")
+
+
+def _fts_loaded(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(
+        con.execute("SELECT count(*) FROM duckdb_extensions() WHERE extension_name = 'fts' AND loaded").fetchall()[0][
+            0
+        ]
+    )

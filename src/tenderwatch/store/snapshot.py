@@ -1,0 +1,106 @@
+"""Read snapshots: what the web app reads while loads and syncs write to the store.
+
+DuckDB lets one process write a database file and no other process open it meanwhile, not even to read. So
+after each load, sync or rebuild the writer *publishes* a snapshot: a separate DuckDB file beside the store
+(``<store>.web/snapshot-<n>.duckdb``) holding every table the web app reads (every table but the verbatim
+release texts, of which it keeps the positions and sources), plus the full-text search index. The file is
+written under a temporary name and switched in with an atomic rename of the ``current`` pointer, so readers
+always see a whole snapshot; the web app opens the newest one for each request and never blocks a writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import duckdb
+
+# Raw-store tables copied without their bulky verbatim columns.
+SLIM = {
+    "raw_releases": "* EXCLUDE (data)",
+    "compiled_releases": "* EXCLUDE (data)",
+    "rejects": "* EXCLUDE (data)",
+    "packages": "*",
+}
+SKIPPED = {"pending", "meta"}
+KEEP = 2
+
+
+def snapshot_folder(store_path: Path) -> Path:
+    """Return the folder holding a store's snapshots."""
+    return store_path.with_name(store_path.name + ".web")
+
+
+def current_snapshot(store_path: Path) -> Path | None:
+    """Return the newest published snapshot of a store, or None."""
+    pointer = snapshot_folder(store_path) / "current"
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    path = snapshot_folder(store_path) / name
+    return path if path.is_file() else None
+
+
+def load_fts(con: duckdb.DuckDBPyConnection) -> None:
+    """Load DuckDB's full-text search extension from its Python package (no download)."""
+    import duckdb_extension_fts  # noqa: PLC0415
+
+    extension = next(Path(duckdb_extension_fts.__path__[0]).rglob("fts.duckdb_extension"))
+    con.execute(f"LOAD '{extension.as_posix()}'")
+
+
+SEARCH_DOCUMENTS = """
+CREATE TABLE snap.search_documents AS
+SELECT row_number() OVER (ORDER BY kind, key) AS doc_id, * FROM (
+    SELECT 'process' AS kind, p.ocid AS key, coalesce(p.title, p.ocid) AS title,
+           concat_ws(' ', p.title, p.description, p.buyer_name, t.procurement_method_details,
+                     (SELECT string_agg(DISTINCT s.name, ' ') FROM award_suppliers AS s
+                      WHERE s.ocid = p.ocid)) AS body,
+           p.buyer_name AS detail
+    FROM processes AS p LEFT JOIN tenders AS t USING (ocid)
+    UNION ALL
+    SELECT 'buyer', buyer_id, any_value(buyer_name), string_agg(DISTINCT buyer_name, ' '), NULL
+    FROM processes WHERE buyer_id IS NOT NULL GROUP BY buyer_id
+    UNION ALL
+    SELECT 'supplier', party_id, any_value(name), string_agg(DISTINCT name, ' '), NULL
+    FROM award_suppliers WHERE party_id IS NOT NULL GROUP BY party_id
+)
+"""
+
+
+def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
+    """Write a new snapshot of the store open on ``con`` and make it current; return its path."""
+    folder = snapshot_folder(store_path)
+    folder.mkdir(exist_ok=True)
+    existing = sorted(folder.glob("snapshot-*.duckdb"), key=lambda path: int(path.stem.split("-")[1]))
+    number = int(existing[-1].stem.split("-")[1]) + 1 if existing else 1
+    target = folder / f"snapshot-{number}.duckdb"
+    partial = folder / f"snapshot-{number}.partial"
+    partial.unlink(missing_ok=True)
+    tables = [
+        name
+        for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND NOT temporary"
+        ).fetchall()
+        if name not in SKIPPED
+    ]
+    con.execute(f"ATTACH '{partial.as_posix()}' AS snap")
+    try:
+        for name in tables:
+            con.execute(f"CREATE TABLE snap.{name} AS SELECT {SLIM.get(name, '*')} FROM {name}")
+        con.execute(SEARCH_DOCUMENTS)
+    finally:
+        con.execute("DETACH snap")
+    with contextlib.closing(duckdb.connect(str(partial))) as snapshot:
+        load_fts(snapshot)
+        snapshot.execute("PRAGMA create_fts_index('search_documents', 'doc_id', 'title', 'body', overwrite=1)")
+        snapshot.execute("CHECKPOINT")
+    partial.rename(target)
+    pointer = folder / "current.tmp"
+    pointer.write_text(target.name, encoding="utf-8")
+    pointer.replace(folder / "current")
+    for old in existing[: max(len(existing) + 1 - KEEP, 0)]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+    return target

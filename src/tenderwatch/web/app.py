@@ -1,0 +1,458 @@
+"""The web app: pages for people and their JSON twins under /api, over the newest read snapshot of the store.
+
+Pages are rendered on the server (Jinja2, every value escaped) and need no JavaScript. Charts are SVG images
+drawn on the server, each with the same numbers as a table. Nothing is fetched from other sites: the Content
+Security Policy allows only this site.
+
+The public site only reads. Writing (account tokens now; watchlists and register edits as they come) needs a
+signed-in user (argon2-hashed password, a signed session cookie, a CSRF token in every form) or an API token.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+import duckdb
+from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
+
+from tenderwatch import __version__
+from tenderwatch.exceptions import StoreError
+from tenderwatch.queries import Chart, Page, format_money
+from tenderwatch.queries.lists import expiries, flag_counts, flag_list, store_summary, stories
+from tenderwatch.queries.organisation import Profile, profile
+from tenderwatch.queries.process import ProcessView, process_view
+from tenderwatch.queries.search import KINDS, SearchFilters, search, url_for
+from tenderwatch.settings import Settings
+from tenderwatch.store.snapshot import current_snapshot, load_fts
+from tenderwatch.web.accounts import Accounts, User, accounts_path
+from tenderwatch.web.charts import render_svg
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class SnapshotSource:
+    """Hands out read-only cursors on the newest snapshot, switching when a newer one is published."""
+
+    def __init__(self, store_path: Path) -> None:
+        self.store_path = store_path
+        self._lock = threading.Lock()
+        self._path: Path | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._checked = 0.0
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """Return a cursor on the current snapshot.
+
+        :raises StoreError: if nothing has been published yet
+        """
+        now = time.monotonic()
+        with self._lock:
+            if self._con is None or now - self._checked > 1.0:
+                self._checked = now
+                path = current_snapshot(self.store_path)
+                if path is None:
+                    raise StoreError(f"no snapshot of {self.store_path} has been published", "run `tenderwatch serve`")
+                if path != self._path:
+                    con = duckdb.connect(str(path), read_only=True)
+                    load_fts(con)
+                    self._con, self._path = con, path
+            return self._con.cursor()
+
+
+def _cursor(request: Request) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = request.app.state.source.cursor()
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+Con = Annotated[duckdb.DuckDBPyConnection, Depends(_cursor)]
+
+
+def _plain(value: Any) -> Any:
+    """Make dataclasses, decimals and dates JSON-ready."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _csv(items: list[dict[str, Any]], name: str) -> Response:
+    buffer = io.StringIO()
+    if items:
+        columns = list(items[0])
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        for item in items:
+            writer.writerow(
+                [
+                    item[column] if not isinstance(item[column], (dict, list)) else _json_text(item[column])
+                    for column in columns
+                ]
+            )
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+def _json_text(value: Any) -> str:
+    import json  # noqa: PLC0415
+
+    return json.dumps(_plain(value), ensure_ascii=False)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the web app for the store named by ``settings``."""
+    store_path = Path(settings.db)
+    source = SnapshotSource(store_path)
+    accounts = Accounts(accounts_path(store_path))
+    package = resources.files("tenderwatch.web")
+    templates = Jinja2Templates(directory=str(package.joinpath("templates")))
+    templates.env.globals.update(version=__version__, url_for_kind=url_for, quote=quote, format_money=format_money)
+    templates.env.filters["urlencode_query"] = lambda params: urlencode({k: v for k, v in params.items() if v})
+
+    app = FastAPI(
+        title="tenderwatch",
+        version=__version__,
+        description="Open procurement data, red flags and their evidence. Every list is paginated in a stable order "
+        "and can be downloaded as CSV with format=csv.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=accounts.secret(),
+        session_cookie="tenderwatch_session",
+        same_site="strict",
+        https_only=settings.secure_cookies,
+        max_age=8 * 3600,
+    )
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+    app.mount("/static", StaticFiles(directory=str(package.joinpath("static"))), name="static")
+
+    app.state.source = source
+
+    def current_user(request: Request) -> User | None:
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            return accounts.user_for_token(header[7:].strip())
+        name = request.session.get("user")
+        return User(name) if name else None
+
+    def csrf_token(request: Request) -> str:
+        token = request.session.get("csrf")
+        if not token:
+            token = secrets.token_urlsafe(32)
+            request.session["csrf"] = token
+        return token
+
+    def check_csrf(request: Request, token: str) -> None:
+        expected = request.session.get("csrf")
+        if not expected or not secrets.compare_digest(expected, token):
+            raise HTTPException(status_code=403, detail="the form has expired: reload the page and try again")
+
+    def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+        context = {"request": request, "user": current_user(request), "csrf": csrf_token(request), **context}
+        return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+    # ------------------------------------------------------------------------------------------- errors
+
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, error: StoreError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": str(error)}, status_code=503)
+        return HTMLResponse(f"<h1>Not ready</h1><p>{_escape(str(error))}</p>", status_code=503)
+
+    # ------------------------------------------------------------------------------------------- pages
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request, con: Con) -> HTMLResponse:
+        return render(request, "home.html", {"summary": store_summary(con), "stories": stories(con)})
+
+    def filters_from(request: Request) -> SearchFilters:
+        params = request.query_params
+
+        def number(name: str) -> float | None:
+            try:
+                return float(params[name]) if params.get(name) else None
+            except ValueError:
+                return None
+
+        def day(name: str) -> date | None:
+            try:
+                return date.fromisoformat(params[name]) if params.get(name) else None
+            except ValueError:
+                return None
+
+        return SearchFilters(
+            q=params.get("q", "")[:200],
+            kind=params.get("kind") if params.get("kind") in KINDS else None,
+            buyer=params.get("buyer") or None,
+            supplier=params.get("supplier") or None,
+            cpv=params.get("cpv") or None,
+            region=params.get("region") or None,
+            date_from=day("date_from"),
+            date_to=day("date_to"),
+            value_min=number("value_min"),
+            value_max=number("value_max"),
+            procedure=params.get("procedure") or None,
+            flag=params.get("flag") or None,
+        )
+
+    @app.get("/search", response_class=HTMLResponse, include_in_schema=False)
+    def search_page(request: Request, con: Con, page: int = 1) -> HTMLResponse:
+        filters = filters_from(request)
+        results = search(con, filters, page=page)
+        query = {key: value for key, value in request.query_params.items() if key != "page"}
+        return render(request, "search.html", {"filters": filters, "results": results, "query": query})
+
+    @app.get("/processes/{ocid:path}/charts/{number}.svg", include_in_schema=False)
+    def process_chart(ocid: str, number: int, con: Con) -> Response:
+        view = process_view(con, ocid)
+        return _chart_response(view.charts if view else [], number)
+
+    @app.get("/processes/{ocid:path}", response_class=HTMLResponse, include_in_schema=False)
+    def process_page(request: Request, ocid: str, con: Con) -> HTMLResponse:
+        view = process_view(con, ocid)
+        if view is None:
+            return render(request, "missing.html", {"what": "contracting process", "key": ocid}, status_code=404)
+        return render(request, "process.html", {"view": view})
+
+    for kind, plural in (("buyer", "buyers"), ("supplier", "suppliers")):
+        _add_profile_routes(app, kind, plural, render)
+
+    @app.get("/flags", response_class=HTMLResponse, include_in_schema=False)
+    def flags_page(
+        request: Request,
+        con: Con,
+        code: str | None = None,
+        buyer: str | None = None,
+        supplier: str | None = None,
+        page: int = 1,
+    ) -> HTMLResponse:
+        found = flag_list(con, code=code, buyer=buyer, supplier=supplier, page=page)
+        query = {key: value for key, value in request.query_params.items() if key != "page"}
+        return render(
+            request, "flags.html", {"counts": flag_counts(con), "found": found, "code": code, "query": query}
+        )
+
+    @app.get("/expiries", response_class=HTMLResponse, include_in_schema=False)
+    def expiries_page(
+        request: Request,
+        con: Con,
+        months: Annotated[int, Query(ge=1, le=60)] = 12,
+        buyer: str | None = None,
+        page: int = 1,
+    ) -> HTMLResponse:
+        found = expiries(con, months=months, buyer=buyer, page=page)
+        query = {key: value for key, value in request.query_params.items() if key != "page"}
+        return render(request, "expiries.html", {"found": found, "months": months, "query": query})
+
+    # ------------------------------------------------------------------------------------------- accounts
+
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login_page(request: Request) -> HTMLResponse:
+        return render(request, "login.html", {"failed": False})
+
+    @app.post("/login", include_in_schema=False)
+    def login(
+        request: Request, name: Annotated[str, Form()], password: Annotated[str, Form()], csrf: Annotated[str, Form()]
+    ) -> Response:
+        check_csrf(request, csrf)
+        user = accounts.check_password(name, password)
+        if user is None:
+            return render(request, "login.html", {"failed": True}, status_code=401)
+        request.session.clear()
+        request.session["user"] = user.name
+        return RedirectResponse("/account", status_code=303)
+
+    @app.post("/logout", include_in_schema=False)
+    def logout(request: Request, csrf: Annotated[str, Form()]) -> Response:
+        check_csrf(request, csrf)
+        request.session.clear()
+        return RedirectResponse("/", status_code=303)
+
+    @app.get("/account", response_class=HTMLResponse, include_in_schema=False)
+    def account(request: Request) -> Response:
+        if current_user(request) is None:
+            return RedirectResponse("/login", status_code=303)
+        return render(request, "account.html", {"token": None})
+
+    @app.post("/account/tokens", response_class=HTMLResponse, include_in_schema=False)
+    def new_token(request: Request, csrf: Annotated[str, Form()], label: Annotated[str, Form()] = "") -> Response:
+        user = current_user(request)
+        if user is None:
+            raise HTTPException(status_code=401, detail="sign in first")
+        check_csrf(request, csrf)
+        return render(request, "account.html", {"token": accounts.create_token(user.name, label[:80])})
+
+    # ------------------------------------------------------------------------------------------- JSON API
+
+    @app.get("/api/search", tags=["search"])
+    def api_search(
+        request: Request,
+        con: Con,
+        q: str = "",
+        kind: str | None = None,
+        buyer: str | None = None,
+        supplier: str | None = None,
+        cpv: str | None = None,
+        region: str | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        value_min: float | None = None,
+        value_max: float | None = None,
+        procedure: str | None = None,
+        flag: str | None = None,
+        page: Annotated[int, Query(ge=1)] = 1,
+        per_page: Annotated[int, Query(ge=1, le=200)] = 25,
+        format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    ) -> Any:
+        """Search processes (titles, descriptions, buyers and suppliers' names), buyers and suppliers."""
+        found = search(con, filters_from(request), page=page, per_page=per_page)
+        return _list_response(found, format, "search")
+
+    @app.get("/api/processes/{ocid:path}", tags=["processes"])
+    def api_process(ocid: str, con: Con) -> Any:
+        """One contracting process: how it was bought, bidders, awards, contracts, every notice, red flags."""
+        view = process_view(con, ocid)
+        if view is None:
+            raise HTTPException(status_code=404, detail=f"no process {ocid!r} in the store")
+        return _plain(view)
+
+    @app.get("/api/flags", tags=["flags"])
+    def api_flags(
+        con: Con,
+        code: str | None = None,
+        buyer: str | None = None,
+        supplier: str | None = None,
+        page: Annotated[int, Query(ge=1)] = 1,
+        per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+        format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    ) -> Any:
+        """Red flags with their evidence, filtered by indicator, buyer or supplier (party ids)."""
+        return _list_response(
+            flag_list(con, code=code, buyer=buyer, supplier=supplier, page=page, per_page=per_page), format, "flags"
+        )
+
+    @app.get("/api/flags/counts", tags=["flags"])
+    def api_flag_counts(con: Con) -> Any:
+        """Every indicator with how many flags and processes it flagged."""
+        return _plain(flag_counts(con))
+
+    @app.get("/api/expiries", tags=["contracts"])
+    def api_expiries(
+        con: Con,
+        months: Annotated[int, Query(ge=1, le=60)] = 12,
+        buyer: str | None = None,
+        page: Annotated[int, Query(ge=1)] = 1,
+        per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+        format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    ) -> Any:
+        """Contracts that end, or reach their last extension, within the given number of months."""
+        return _list_response(
+            expiries(con, months=months, buyer=buyer, page=page, per_page=per_page), format, "expiries"
+        )
+
+    @app.get("/api/me", tags=["accounts"])
+    def api_me(request: Request) -> Any:
+        """The signed-in user (by session or by an API token in an Authorization: Bearer header)."""
+        user = current_user(request)
+        if user is None:
+            raise HTTPException(status_code=401, detail="sign in, or send an API token")
+        return {"name": user.name}
+
+    return app
+
+
+def _add_profile_routes(app: FastAPI, kind: str, plural: str, render: Any) -> None:
+    label = "buyer" if kind == "buyer" else "supplier"
+
+    def page_route(request: Request, party_id: str, con: Con) -> HTMLResponse:
+        found = profile(con, kind, party_id)
+        if found is None:
+            return render(request, "missing.html", {"what": label, "key": party_id}, status_code=404)
+        return render(request, "profile.html", {"profile": found})
+
+    def chart_route(party_id: str, number: int, con: Con) -> Response:
+        found = profile(con, kind, party_id)
+        return _chart_response(found.charts if found else [], number)
+
+    def api_route(party_id: str, con: Con) -> Any:
+        found = profile(con, kind, party_id)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"no {label} {party_id!r} in the store")
+        return _plain(found)
+
+    api_route.__doc__ = (
+        f"A {label}'s profile: totals, {'spend' if kind == 'buyer' else 'contracts'} by year, top "
+        f"{'suppliers' if kind == 'buyer' else 'buyers'}, procedures, contracts ending soon, red flags."
+    )
+    app.add_api_route(f"/{plural}/{{party_id:path}}/charts/{{number}}.svg", chart_route, include_in_schema=False)
+    app.add_api_route(f"/{plural}/{{party_id:path}}", page_route, response_class=HTMLResponse, include_in_schema=False)
+    app.add_api_route(f"/api/{plural}/{{party_id:path}}", api_route, tags=[plural], name=f"api_{kind}")
+
+
+def _chart_response(charts: list[Chart], number: int) -> Response:
+    if not 0 <= number < len(charts):
+        return Response("no such chart", status_code=404, media_type="text/plain")
+    return Response(
+        render_svg(charts[number].spec),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "max-age=60"},
+    )
+
+
+def _list_response(found: Page[Any], output: str, name: str) -> Any:
+    items = [_plain(item) for item in found.items]
+    if output == "csv":
+        return _csv(items, name)
+    return {"items": items, "page": found.page, "per_page": found.per_page, "total": found.total, "pages": found.pages}
+
+
+def _escape(text: str) -> str:
+    from html import escape  # noqa: PLC0415
+
+    return escape(text)
+
+
+__all__ = ["ProcessView", "Profile", "create_app"]
