@@ -15,6 +15,7 @@ import duckdb
 T = TypeVar("T")
 
 MAX_PER_PAGE = 200
+MAX_PAGE = 1_000_000
 
 
 @dataclass
@@ -72,7 +73,7 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = No
 
 def clamp_page(page: int, per_page: int) -> tuple[int, int]:
     """Return a valid page number and page size."""
-    return max(page, 1), min(max(per_page, 1), MAX_PER_PAGE)
+    return min(max(page, 1), MAX_PAGE), min(max(per_page, 1), MAX_PER_PAGE)
 
 
 @dataclass

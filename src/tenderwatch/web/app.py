@@ -343,7 +343,7 @@ def create_app(settings: Settings) -> FastAPI:
         value_max: float | None = None,
         procedure: str | None = None,
         flag: str | None = None,
-        page: Annotated[int, Query(ge=1)] = 1,
+        page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
         per_page: Annotated[int, Query(ge=1, le=200)] = 25,
         format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
     ) -> Any:
@@ -365,7 +365,7 @@ def create_app(settings: Settings) -> FastAPI:
         code: str | None = None,
         buyer: str | None = None,
         supplier: str | None = None,
-        page: Annotated[int, Query(ge=1)] = 1,
+        page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
         per_page: Annotated[int, Query(ge=1, le=200)] = 50,
         format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
     ) -> Any:
@@ -384,7 +384,7 @@ def create_app(settings: Settings) -> FastAPI:
         con: Con,
         months: Annotated[int, Query(ge=1, le=60)] = 12,
         buyer: str | None = None,
-        page: Annotated[int, Query(ge=1)] = 1,
+        page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
         per_page: Annotated[int, Query(ge=1, le=200)] = 50,
         format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
     ) -> Any:

@@ -1,0 +1,79 @@
+"""A demo store with a few hostile names, published, and a real `tenderwatch serve` on a free local port."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tenderwatch import Workspace, load_settings
+from tenderwatch.demo import demo_inputs
+from tenderwatch.ingest.inputs import expand_inputs
+
+HOSTILE = {
+    "ocid": "ocds-twdemo-900001",
+    "id": "1",
+    "date": "2024-03-01T10:00:00Z",
+    "tag": ["award"],
+    "x_demo": True,
+    "buyer": {"id": "GB-DEMO-B1", "name": "Harrowdene <b>Council</b>"},
+    "tender": {"id": "t", "title": "<script>alert('x')</script> cleaning", "procurementMethod": "open",
+               "numberOfTenderers": 1},
+    "parties": [
+        {"id": "GB-DEMO-B1", "name": "Harrowdene <b>Council</b>", "roles": ["buyer"]},
+        {"id": "GB-DEMO-S1", "name": "<img src=x onerror=alert(1)> Ltd", "roles": ["supplier"]},
+    ],
+    "awards": [{"id": "a", "status": "active", "date": "2024-03-01T10:00:00Z",
+                "value": {"amount": 12345, "currency": "GBP"},
+                "suppliers": [{"id": "GB-DEMO-S1", "name": "<img src=x onerror=alert(1)> Ltd"}]}],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def web_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("web")
+    hostile = folder / "hostile.json"
+    hostile.write_text(json.dumps(HOSTILE))
+    db = folder / "web.duckdb"
+    with Workspace.open(load_settings(db=db, workers=1)) as workspace:
+        workspace.load_inputs([*demo_inputs(2500, 1), *expand_inputs([str(hostile)])])
+    return db
+
+
+@pytest.fixture(scope="session")
+def server(web_store: Path) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "tenderwatch", "serve", "--db", str(web_store), "--port", str(port)],
+        env={**os.environ, "TENDERWATCH_WORKERS": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/login", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("the server did not start: " + process.stderr.read().decode()[-2000:])
+    yield url
+    process.terminate()
+    process.wait(timeout=20)

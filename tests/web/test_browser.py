@@ -1,0 +1,56 @@
+"""The web app in a real headless Chromium (Debian's chromium package, driven by Playwright)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():  # noqa: ANN201
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (CI installs Debian's chromium package)")
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+def test_search_open_a_supplier_and_follow_a_flag_to_its_evidence(browser, server: str, tmp_path: Path) -> None:  # noqa: ANN001
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    blocked = []
+    page.on("request", lambda request: blocked.append(request.url) if not request.url.startswith(server) else None)
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+
+    page.goto(server + "/")
+    page.fill("#q", "contact tracing")
+    page.click(".search-big button")
+    page.click("text=National contact-tracing service")
+    assert page.locator("h1").inner_text() == "National contact-tracing service"
+    page.click("text=Orbitant Public Services plc")
+    assert "Orbitant Public Services plc" in page.locator("h1").inner_text()
+
+    page.goto(server + "/flags?code=R018")
+    page.locator("ol.results a").first.click()
+    flag = page.locator("li.flag").first
+    assert "Only one bid was received" in flag.inner_text()
+    flag.locator("summary").click()
+    assert "counted from" in flag.locator("dl").inner_text()
+
+    shot = tmp_path / "page.png"
+    page.screenshot(path=str(shot), full_page=True)
+    from PIL import Image  # noqa: PLC0415
+
+    colours = Image.open(shot).convert("L").getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 20, "the screenshot is blank"
+    assert not blocked, f"the page asked another site for {blocked[:3]}"
+    assert not errors, errors

@@ -1,0 +1,204 @@
+"""Pages and their JSON twins, against a real server on 127.0.0.1 over a real DuckDB store."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tenderwatch.web.app import CSP
+from tests.web.conftest import free_port
+
+
+def test_home_search_and_the_stories(server: str) -> None:
+    home = httpx.get(server + "/")
+    assert home.status_code == 200
+    assert "Demo data." in home.text and "Every organisation on this page is fictional" in home.text
+    assert "National contact-tracing service" in home.text
+    found = httpx.get(server + "/search", params={"q": "children therapies"})
+    assert found.status_code == 200
+    assert "Interim integrated therapies for children and young people" in found.text
+
+
+def test_every_page_has_a_strict_content_security_policy(server: str) -> None:
+    for path in ("/", "/search?q=care", "/flags", "/expiries", "/processes/ocds-twdemo-000009", "/api/flags"):
+        response = httpx.get(server + path)
+        assert response.headers["content-security-policy"] == CSP
+        assert "cdn" not in response.text.lower() or path.startswith("/api")
+        assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_text_from_the_data_is_escaped(server: str) -> None:
+    page = httpx.get(server + "/processes/ocds-twdemo-900001")
+    assert page.status_code == 200
+    assert "<script>alert" not in page.text
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; cleaning" in page.text
+    assert "<img src=x" not in page.text and "&lt;img src=x onerror=alert(1)&gt; Ltd" in page.text
+    assert "Harrowdene &lt;b&gt;Council&lt;/b&gt;" in page.text
+    found = httpx.get(server + "/search", params={"q": "cleaning"})
+    assert "<script>alert" not in found.text
+
+
+def test_contract_page_shows_how_it_was_bought_and_its_notices(server: str) -> None:
+    page = httpx.get(server + "/processes/ocds-twdemo-000009")
+    assert page.status_code == 200
+    assert "Negotiated procedure without prior publication" in page.text
+    assert "TED_PT_AWARD_CONTRACT_WITHOUT_CALL:D_EXTREME_URGENCY" in page.text
+    assert "Every notice" in page.text and "ocds-twdemo-000009-01-award" in page.text
+    twin = httpx.get(server + "/api/processes/ocds-twdemo-000009").json()
+    assert twin["procurement_method_details"] == "Negotiated procedure without prior publication"
+    assert twin["rationale_classifications"] == ["TED_PT_AWARD_CONTRACT_WITHOUT_CALL:D_EXTREME_URGENCY"]
+    assert [notice["release_id"] for notice in twin["notices"]][0] == "ocds-twdemo-000009-01-award"
+
+
+def test_profiles_and_charts(server: str) -> None:
+    process = httpx.get(server + "/api/processes/ocds-twdemo-000002").json()
+    supplier = process["awards"][0]["suppliers"][0]["id"]
+    page = httpx.get(server + f"/suppliers/{supplier}")
+    assert page.status_code == 200 and "Orbitant Public Services plc" in page.text
+    buyer = httpx.get(server + f"/buyers/{process['buyer_id']}")
+    assert buyer.status_code == 200 and "National Infection Response Agency" in buyer.text
+    big_buyer = httpx.get(server + "/api/search", params={"kind": "buyer", "q": "council"}).json()["items"][0]["key"]
+    profile = httpx.get(server + f"/api/buyers/{big_buyer}").json()
+    assert profile["totals"] and profile["charts"]
+    chart = httpx.get(server + f"/buyers/{big_buyer}/charts/0.svg")
+    assert chart.status_code == 200 and chart.headers["content-type"].startswith("image/svg+xml")
+    assert "<svg" in chart.text and "<script" not in chart.text
+    assert "Show as a table" in httpx.get(server + f"/buyers/{big_buyer}").text
+
+
+def test_missing_things_are_404(server: str) -> None:
+    assert httpx.get(server + "/processes/ocds-nope-1").status_code == 404
+    assert httpx.get(server + "/api/processes/ocds-nope-1").status_code == 404
+    assert httpx.get(server + "/api/suppliers/nobody").status_code == 404
+
+
+def test_lists_are_paginated_in_a_stable_order_and_downloadable(server: str) -> None:
+    first = httpx.get(server + "/api/flags", params={"per_page": 20, "page": 1}).json()
+    second = httpx.get(server + "/api/flags", params={"per_page": 20, "page": 2}).json()
+    again = httpx.get(server + "/api/flags", params={"per_page": 20, "page": 1}).json()
+    assert first["total"] > 40 and first == again
+    keys = lambda page: [(f["code"], f["subject_id"], f["ocid"]) for f in page["items"]]  # noqa: E731
+    assert not set(keys(first)) & set(keys(second))
+    download = httpx.get(server + "/api/flags", params={"format": "csv", "per_page": 200})
+    assert download.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(download.text)))
+    assert rows and "sentence" in rows[0]
+    expiring = httpx.get(server + "/api/expiries", params={"months": 18}).json()
+    assert expiring["total"] >= len(expiring["items"])
+
+
+def test_openapi_spec(server: str) -> None:
+    spec = httpx.get(server + "/api/openapi.json").json()
+    assert {"/api/search", "/api/processes/{ocid}", "/api/flags", "/api/expiries"} <= set(spec["paths"])
+
+
+def test_the_server_keeps_answering_while_a_load_writes(web_store: Path, server: str, tmp_path: Path) -> None:
+    from tenderwatch.demo.generator import write_jsonl  # noqa: PLC0415
+
+    extra = tmp_path / "more.jsonl"
+    write_jsonl(extra, 4000, seed=99)
+    before = httpx.get(server + "/api/flags", params={"per_page": 1}).json()["total"]
+    load = subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "tenderwatch", "load", str(extra), "--db", str(web_store)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    statuses = []
+    while load.poll() is None:
+        statuses.append(httpx.get(server + "/search", params={"q": "care"}, timeout=10).status_code)
+        time.sleep(0.1)
+    assert load.returncode == 0, load.stderr.read().decode()[-2000:]
+    assert statuses and set(statuses) == {200}
+    time.sleep(1.5)  # the server looks for a newer snapshot at most once a second
+    after = httpx.get(server + "/api/flags", params={"per_page": 1}).json()["total"]
+    assert after > before  # the new snapshot, with the new data, is served
+
+
+@pytest.fixture
+def user_server(tmp_path: Path, web_store: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    return server_for(web_store)
+
+
+def server_for(store: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "tenderwatch", "serve", "--db", str(store), "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            httpx.get(url + "/login", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    return url, process
+
+
+def test_writing_needs_a_login_with_csrf_or_a_token(web_store: Path, server: str) -> None:
+    add = subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "tenderwatch", "user", "add", "alex", "--password-stdin", "--db", str(web_store)],
+        input=b"correct horse battery staple\n", capture_output=True, check=False,
+    )
+    assert add.returncode == 0, add.stderr
+    short = subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "tenderwatch", "user", "add", "sam", "--password-stdin", "--db", str(web_store)],
+        input=b"short\n", capture_output=True, check=False,
+    )
+    assert short.returncode == 1 and b"at least 12 characters" in short.stderr
+
+    anonymous = httpx.Client(base_url=server)
+    assert anonymous.post("/account/tokens", data={"csrf": "x"}).status_code == 401
+    assert anonymous.get("/api/me").status_code == 401
+
+    # Cookies are marked Secure; browsers send them to 127.0.0.1, httpx needs to be told it is trusted.
+    client = httpx.Client(base_url=server, follow_redirects=False)
+    form = client.get("/login")
+    token = form.text.split('name="csrf" value="')[1].split('"')[0]
+    cookie = form.headers["set-cookie"]
+    assert "secure" in cookie.lower() and "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
+    session = cookie.split(";")[0]
+    headers = {"cookie": session}
+    bad = client.post("/login", data={"name": "alex", "password": "wrong password!", "csrf": token}, headers=headers)
+    assert bad.status_code == 401
+    forged = client.post("/login", data={"name": "alex", "password": "correct horse battery staple", "csrf": "f"},
+                         headers=headers)
+    assert forged.status_code == 403
+    good = client.post("/login", data={"name": "alex", "password": "correct horse battery staple", "csrf": token},
+                       headers=headers)
+    assert good.status_code == 303
+    session = good.headers["set-cookie"].split(";")[0]
+    account = client.get("/account", headers={"cookie": session})
+    assert account.status_code == 200 and "alex" in account.text
+    if "set-cookie" in account.headers:
+        session = account.headers["set-cookie"].split(";")[0]
+    csrf = account.text.split('name="csrf" value="')[1].split('"')[0]
+    made = client.post("/account/tokens", data={"csrf": csrf, "label": "scripts"}, headers={"cookie": session})
+    api_token = made.text.split("<code>")[1].split("</code>")[0]
+    assert api_token.startswith("tw_")
+    assert anonymous.get("/api/me", headers={"authorization": f"Bearer {api_token}"}).json() == {"name": "alex"}
+    assert anonymous.get("/api/me", headers={"authorization": "Bearer tw_forged"}).status_code == 401
+
+
+def test_concurrent_requests(server: str) -> None:
+    errors = []
+
+    def hit() -> None:
+        for _ in range(10):
+            response = httpx.get(server + "/processes/ocds-twdemo-000006", timeout=20)
+            if response.status_code != 200:
+                errors.append(response.status_code)
+
+    threads = [threading.Thread(target=hit) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
