@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         default="256MB",
         description="Most memory DuckDB may use before it spills to disk (DuckDB's `memory_limit`, e.g. `512MB`).",
     )
+    analysis_memory_limit: str = Field(
+        default="768MB",
+        description="Most memory DuckDB may use while finding red flags and publishing the web app's snapshot, "
+        "which run after loading, when the loading workers have finished.",
+    )
     threads: int = Field(default=0, ge=0, description="Threads DuckDB may use; 0 means one per CPU core.")
     workers: int = Field(
         default=0,
@@ -85,6 +90,11 @@ class Settings(BaseSettings):
     )
     web_host: str = Field(default="127.0.0.1", description="Address the web app listens on (`serve --host`).")
     web_port: int = Field(default=8000, ge=1, le=65535, description="Port the web app listens on (`serve --port`).")
+    web_workers: int = Field(
+        default=0,
+        ge=0,
+        description="Processes that answer web requests; 0 means one per CPU core. Each reads the same snapshot.",
+    )
     secure_cookies: bool = Field(
         default=True,
         description="Send the sign-in cookie only over HTTPS (browsers treat 127.0.0.1 and localhost as secure). "
@@ -100,7 +110,7 @@ class Settings(BaseSettings):
         description="Bytes of a rejected input kept verbatim in the rejects table, so it can be inspected and fixed.",
     )
 
-    @field_validator("memory_limit")
+    @field_validator("memory_limit", "analysis_memory_limit")
     @classmethod
     def _memory_limit_has_unit(cls, value: str) -> str:
         text = value.strip().upper().replace(" ", "")

@@ -339,6 +339,14 @@ class Workspace:
         """Rebuild the contract lifecycle table and run every indicator with the settings file's [flags] table,
         then publish a read snapshot for the web app (each when its setting is on)."""
         reporter = reporter or SilentReporter()
+        con = self.store.con
+        con.execute(f"SET memory_limit = '{self.settings.analysis_memory_limit}'")
+        try:
+            self._analyse(reporter)
+        finally:
+            con.execute(f"SET memory_limit = '{self.settings.memory_limit}'")
+
+    def _analyse(self, reporter: Reporter) -> None:
         if self.settings.analyse_after_load:
             task = reporter.task("finding red flags", total=None, unit="")
             self._run_flags(None, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from typing import Annotated
 
@@ -18,15 +19,33 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     import uvicorn  # noqa: PLC0415
 
     from tenderwatch.store.snapshot import current_snapshot  # noqa: PLC0415
+    from tenderwatch.web.accounts import Accounts, accounts_path  # noqa: PLC0415
     from tenderwatch.web.app import create_app  # noqa: PLC0415
 
+    # Make the accounts file (and its session secret) before any worker starts, so all workers share one secret.
+    Accounts(accounts_path(settings.db)).secret()
     if current_snapshot(settings.db) is None:
         with open_workspace(settings) as workspace:
             workspace.publish()
     console.print(
         f"tenderwatch is serving {settings.db} at http://{host}:{port}/ (press Ctrl+C to stop)", markup=False
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    workers = settings.web_workers or (os.cpu_count() or 1)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        return
+    # Each worker process builds the app from the environment, so these settings go through it.
+    for name, value in settings.model_dump(mode="json").items():
+        if value is not None:
+            os.environ[f"TENDERWATCH_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    uvicorn.run(
+        "tenderwatch.web.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 def command(

@@ -55,12 +55,24 @@ def format_money(amount: Any, currency: str | None) -> str:
     return f"{text} {currency}" if currency else text
 
 
-def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Return whether the store or snapshot holds a table."""
+def has_table(con: duckdb.DuckDBPyConnection, name: str, tables: frozenset[str] | None = None) -> bool:
+    """Return whether the store or snapshot holds a table (``tables``, when known, saves a query)."""
+    if tables is not None:
+        return name in tables
     return bool(
         con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()", [name]
         ).fetchall()[0][0]
+    )
+
+
+def table_names(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """Return the names of the tables of the store or snapshot open on ``con``."""
+    return frozenset(
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        ).fetchall()
     )
 
 

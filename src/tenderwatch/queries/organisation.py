@@ -10,9 +10,6 @@ import duckdb
 
 from tenderwatch.queries import Chart, format_money, has_table, rows
 
-# Awards that count as money committed.
-LIVE_AWARD = "a.status IS DISTINCT FROM 'cancelled' AND a.status IS DISTINCT FROM 'unsuccessful'"
-
 
 @dataclass
 class Profile:
@@ -37,162 +34,204 @@ class Profile:
     charts: list[Chart] = field(default_factory=list)
 
 
-def _awards_of(kind: str) -> str:
-    """The awards of a buyer (through its processes) or of a supplier (as award supplier)."""
-    if kind == "buyer":
-        return f"""
-            SELECT a.ocid, a.award_id, a.value_amount, a.value_currency,
-                   coalesce(a.date, p.first_release_date) AS date,
-                   s.party_id AS counterpart_id, s.name AS counterpart_name, p.buyer_name
-            FROM processes AS p JOIN awards AS a USING (ocid)
-            LEFT JOIN award_suppliers AS s ON s.ocid = a.ocid AND s.award_id IS NOT DISTINCT FROM a.award_id
-            WHERE p.buyer_id = ? AND {LIVE_AWARD}
-        """
-    return f"""
-        SELECT a.ocid, a.award_id, a.value_amount / greatest(a.supplier_count, 1) AS value_amount, a.value_currency,
-               coalesce(a.date, p.first_release_date) AS date, p.buyer_id AS counterpart_id,
-               p.buyer_name AS counterpart_name, p.buyer_name
-        FROM award_suppliers AS s JOIN awards AS a ON a.ocid = s.ocid AND a.award_id IS NOT DISTINCT FROM s.award_id
-        JOIN processes AS p ON p.ocid = a.ocid
-        WHERE s.party_id = ? AND {LIVE_AWARD}
+# One row per buyer and per supplier with everything its profile shows (but the contracts ending soon, which
+# depend on today's date), nested. ``{only}`` is TRUE to build every profile (a read snapshot stores them in
+# ``organisation_pages``) or selects one with the ``$kind`` and ``$party`` parameters.
+PAGE_SQL = """
+WITH
+links AS (
+    SELECT 'buyer' AS kind, p.buyer_id AS party_id, p.buyer_name AS name, p.is_demo, p.ocid, a.award_id,
+           a.value_amount, a.value_currency, coalesce(a.date, p.first_release_date) AS date,
+           s.party_id AS counterpart_id, s.name AS counterpart_name, a.status
+    FROM processes AS p
+    LEFT JOIN awards AS a USING (ocid)
+    LEFT JOIN award_suppliers AS s ON s.ocid = a.ocid AND s.award_id IS NOT DISTINCT FROM a.award_id
+    WHERE p.buyer_id IS NOT NULL AND {only_buyer}
+    UNION ALL
+    SELECT 'supplier', s.party_id, s.name, p.is_demo, s.ocid, a.award_id,
+           (a.value_amount / greatest(a.supplier_count, 1))::DECIMAL(38, 6), a.value_currency,
+           coalesce(a.date, p.first_release_date), p.buyer_id, p.buyer_name, a.status
+    FROM award_suppliers AS s
+    JOIN awards AS a ON a.ocid = s.ocid AND a.award_id IS NOT DISTINCT FROM s.award_id
+    JOIN processes AS p ON p.ocid = s.ocid
+    WHERE s.party_id IS NOT NULL AND {only_supplier}
+),
+live AS (
+    SELECT * FROM links
+    WHERE award_id IS NOT NULL AND status IS DISTINCT FROM 'cancelled' AND status IS DISTINCT FROM 'unsuccessful'
+),
+names AS (
+    SELECT kind, party_id, list(name ORDER BY n DESC, name) AS names_seen, bool_and(demo) AS is_demo
+    FROM (SELECT kind, party_id, name, count(*) AS n, bool_and(is_demo) AS demo FROM links
+          WHERE name IS NOT NULL GROUP BY ALL)
+    GROUP BY kind, party_id
+),
+totals AS (
+    SELECT kind, party_id, list({{'currency': currency, 'processes': processes, 'awards': awards, 'total': total}}
+                                ORDER BY total DESC NULLS LAST, currency) AS totals
+    FROM (SELECT kind, party_id, value_currency AS currency, count(DISTINCT ocid) AS processes, count(*) AS awards,
+                 sum(value_amount)::DOUBLE AS total FROM live GROUP BY ALL)
+    GROUP BY kind, party_id
+),
+by_year AS (
+    SELECT kind, party_id, list({{'year': year, 'currency': currency, 'processes': processes, 'total': total}}
+                                ORDER BY year, currency) AS by_year
+    FROM (SELECT kind, party_id, year(date) AS year, value_currency AS currency, count(DISTINCT ocid) AS processes,
+                 sum(value_amount)::DOUBLE AS total FROM live WHERE date IS NOT NULL GROUP BY ALL)
+    GROUP BY kind, party_id
+),
+pairs AS (
+    SELECT kind, party_id, counterpart_id, any_value(counterpart_name) AS name, value_currency AS currency,
+           count(DISTINCT ocid) AS processes, sum(value_amount) AS total
+    FROM live GROUP BY kind, party_id, counterpart_id, value_currency
+),
+shares AS (
+    SELECT *, (total / nullif(sum(total) OVER (PARTITION BY kind, party_id, currency), 0))::DECIMAL(38, 12) AS share,
+           row_number() OVER (PARTITION BY kind, party_id ORDER BY total DESC NULLS LAST, counterpart_id) AS rank
+    FROM pairs
+),
+counterparts AS (
+    SELECT kind, party_id, list({{'counterpart_id': counterpart_id, 'name': name, 'currency': currency,
+        'processes': processes, 'total': total::DOUBLE, 'share': share::DOUBLE}} ORDER BY rank) AS counterparts
+    FROM shares WHERE rank <= 15 GROUP BY kind, party_id
+),
+concentration AS (
+    SELECT kind, party_id, list({{'currency': currency, 'hhi': hhi, 'counterparts': n}} ORDER BY currency)
+           AS concentration
+    FROM (SELECT kind, party_id, currency, round(sum(share * share) * 10000) AS hhi, count(*) AS n
+          FROM shares WHERE total IS NOT NULL GROUP BY ALL)
+    GROUP BY kind, party_id
+),
+party_processes AS (
+    SELECT DISTINCT kind, party_id, ocid FROM links
+),
+procedures AS (
+    SELECT kind, party_id, list({{'method': method, 'processes': n, 'amended': amended}} ORDER BY n DESC, method)
+           AS procedures
+    FROM (SELECT o.kind, o.party_id, coalesce(t.procurement_method, 'not stated') AS method, count(*) AS n,
+                 count(*) FILTER (WHERE c.amendments > 0) AS amended
+          FROM party_processes AS o LEFT JOIN tenders AS t USING (ocid)
+          LEFT JOIN (SELECT ocid, sum(amendment_count) AS amendments FROM contracts GROUP BY ocid) AS c USING (ocid)
+          GROUP BY ALL)
+    GROUP BY kind, party_id
+),
+recent AS (
+    SELECT o.kind, o.party_id, p.ocid, p.title, p.last_release_date, p.buyer_name,
+           (SELECT count(*) FROM flags AS f WHERE f.ocid = p.ocid) AS flags,
+           row_number() OVER (PARTITION BY o.kind, o.party_id ORDER BY p.last_release_date DESC NULLS LAST, p.ocid)
+               AS rank
+    FROM party_processes AS o JOIN processes AS p USING (ocid)
+),
+process_list AS (
+    SELECT kind, party_id, list({{'ocid': ocid, 'title': title, 'date': last_release_date::DATE::VARCHAR,
+        'buyer_name': buyer_name, 'flags': flags}} ORDER BY rank) AS processes
+    FROM recent WHERE rank <= 100 GROUP BY kind, party_id
+),
+party_flags AS (
+    SELECT kind, party_id, code, subject, ocid, value, evidence, sentence,
+           row_number() OVER (PARTITION BY kind, party_id ORDER BY code, ocid NULLS FIRST, subject) AS rank
+    FROM (
+        SELECT o.kind, o.party_id, f.code, f.subject, f.ocid, f.value, f.evidence, f.sentence
+        FROM party_processes AS o JOIN flags AS f USING (ocid)
+        UNION
+        SELECT CASE WHEN f.subject IN ('buyer', 'procuring_entity') THEN 'buyer' ELSE 'supplier' END, f.subject_id,
+               f.code, f.subject, f.ocid, f.value, f.evidence, f.sentence
+        FROM flags AS f WHERE f.subject <> 'process'
+    )
+),
+flag_list AS (
+    SELECT kind, party_id, list({{'code': code, 'subject': subject, 'ocid': ocid, 'value': value,
+        'evidence': evidence, 'sentence': sentence}} ORDER BY rank) AS flags
+    FROM party_flags WHERE rank <= 200 GROUP BY kind, party_id
+),
+identifiers AS (
+    SELECT o.kind, o.party_id, list(DISTINCT {{'scheme': i.scheme, 'identifier': i.identifier}}) AS identifiers
+    FROM party_processes AS o JOIN party_identifiers AS i ON i.ocid = o.ocid AND i.party_id = o.party_id
+    GROUP BY o.kind, o.party_id
+),
+scores AS (
+    SELECT subject AS kind, subject_id AS party_id,
+           list({{'processes': processes, 'flagged_processes': flagged_processes, 'mean_score': mean_score,
+                  'value_at_risk': value_at_risk::DOUBLE, 'currency': currency}} ORDER BY currency) AS scores
+    FROM organisation_scores GROUP BY subject, subject_id
+)
+SELECT n.kind, n.party_id, n.names_seen[1] AS name, n.names_seen, n.is_demo,
+       coalesce(i.identifiers, []) AS identifiers, coalesce(t.totals, []) AS totals,
+       coalesce(y.by_year, []) AS by_year,
+       coalesce(c.counterparts, []) AS counterparts, coalesce(h.concentration, []) AS concentration,
+       coalesce(r.procedures, []) AS procedures, coalesce(l.processes, []) AS processes,
+       coalesce(f.flags, []) AS flags, coalesce(s.scores, []) AS scores
+FROM names AS n
+LEFT JOIN identifiers AS i USING (kind, party_id)
+LEFT JOIN totals AS t USING (kind, party_id)
+LEFT JOIN by_year AS y USING (kind, party_id)
+LEFT JOIN counterparts AS c USING (kind, party_id)
+LEFT JOIN concentration AS h USING (kind, party_id)
+LEFT JOIN procedures AS r USING (kind, party_id)
+LEFT JOIN process_list AS l USING (kind, party_id)
+LEFT JOIN flag_list AS f USING (kind, party_id)
+LEFT JOIN scores AS s USING (kind, party_id)
+WHERE {only}
+"""
+
+
+def page_sql(parties: str | None = None) -> str:
+    """Return the profile query: for the party ids in the table ``parties`` (every buyer and supplier among them),
+    or by default for the one given by the ``$kind`` and ``$party`` parameters."""
+    if parties:
+        return PAGE_SQL.format(
+            only="TRUE",
+            only_buyer=f"p.buyer_id IN (SELECT party_id FROM {parties})",
+            only_supplier=f"s.party_id IN (SELECT party_id FROM {parties})",
+        )
+    return PAGE_SQL.format(
+        only="n.kind = $kind AND n.party_id = $party",
+        only_buyer="$kind = 'buyer' AND p.buyer_id = $party",
+        only_supplier="$kind = 'supplier' AND s.party_id = $party",
+    )
+
+
+def profile(
+    con: duckdb.DuckDBPyConnection, kind: str, party_id: str, tables: frozenset[str] | None = None
+) -> Profile | None:
+    """Return the profile of a buyer or supplier by party id, or None if it is not in the store.
+
+    A read snapshot holds every profile ready made (``organisation_pages``); on a store, it is computed.
     """
-
-
-def profile(con: duckdb.DuckDBPyConnection, kind: str, party_id: str) -> Profile | None:
-    """Return the profile of a buyer or supplier by party id, or None if it is not in the store."""
-    if kind == "buyer":
-        names = rows(
-            con,
-            "SELECT buyer_name AS name, count(*) AS n, bool_and(is_demo) AS demo FROM processes WHERE buyer_id = ? "
-            "GROUP BY ALL ORDER BY n DESC, name",
-            [party_id],
-        )
+    if has_table(con, "organisation_pages", tables):
+        found = rows(con, "SELECT * FROM organisation_pages WHERE kind = ? AND party_id = ?", [kind, party_id])
     else:
-        names = rows(
-            con,
-            "SELECT s.name, count(*) AS n, bool_and(p.is_demo) AS demo FROM award_suppliers AS s "
-            "JOIN processes AS p USING (ocid) WHERE s.party_id = ? GROUP BY ALL ORDER BY n DESC, s.name",
-            [party_id],
-        )
-    if not names:
+        found = rows(con, page_sql(), {"kind": kind, "party": party_id})  # type: ignore[arg-type]
+    if not found:
         return None
-    awards = _awards_of(kind)
-    totals = rows(
-        con,
-        f"""
-        SELECT value_currency AS currency, count(DISTINCT ocid) AS processes, count(*) AS awards,
-               sum(value_amount) AS total
-        FROM ({awards}) GROUP BY ALL ORDER BY total DESC NULLS LAST
-        """,
-        [party_id],
-    )
-    for row in totals:
+    page = found[0]
+    for row in page["totals"]:
         row["total_text"] = format_money(row["total"], row["currency"])
-    by_year = rows(
-        con,
-        f"""
-        SELECT year(date) AS year, value_currency AS currency, count(DISTINCT ocid) AS processes,
-               sum(value_amount) AS total
-        FROM ({awards}) WHERE date IS NOT NULL GROUP BY ALL ORDER BY year, currency
-        """,
-        [party_id],
-    )
-    counterparts = rows(
-        con,
-        f"""
-        WITH x AS ({awards})
-        SELECT counterpart_id, any_value(counterpart_name) AS name, value_currency AS currency,
-               count(DISTINCT ocid) AS processes, sum(value_amount) AS total,
-               sum(value_amount) / nullif(sum(sum(value_amount)) OVER (PARTITION BY value_currency), 0) AS share
-        FROM x GROUP BY counterpart_id, value_currency
-        ORDER BY total DESC NULLS LAST, counterpart_id LIMIT 15
-        """,
-        [party_id],
-    )
-    for row in counterparts:
+    for row in page["counterparts"]:
         row["total_text"] = format_money(row["total"], row["currency"])
-    concentration = rows(
-        con,
-        f"""
-        WITH x AS ({awards}),
-        shares AS (
-            SELECT value_currency, counterpart_id,
-                   sum(value_amount) / nullif(sum(sum(value_amount)) OVER (PARTITION BY value_currency), 0) AS share
-            FROM x WHERE value_amount IS NOT NULL GROUP BY value_currency, counterpart_id
-        )
-        SELECT value_currency AS currency, round(sum(share * share) * 10000) AS hhi, count(*) AS counterparts
-        FROM shares GROUP BY value_currency ORDER BY currency
-        """,
-        [party_id],
-    )
+    for flag in page["flags"]:
+        flag["evidence"] = json.loads(flag["evidence"]) if flag["evidence"] else {}
     ocids_sql = (
         "SELECT ocid FROM processes WHERE buyer_id = ?"
         if kind == "buyer"
         else "SELECT DISTINCT ocid FROM award_suppliers WHERE party_id = ?"
-    )
-    procedures = rows(
-        con,
-        f"""
-        SELECT coalesce(t.procurement_method, 'not stated') AS method, count(*) AS processes,
-               count(*) FILTER (WHERE c.amendment_count > 0) AS amended
-        FROM ({ocids_sql}) AS o LEFT JOIN tenders AS t USING (ocid)
-        LEFT JOIN (SELECT ocid, sum(amendment_count) AS amendment_count FROM contracts GROUP BY ocid) AS c USING (ocid)
-        GROUP BY ALL ORDER BY processes DESC, method
-        """,
-        [party_id],
     )
     ending_soon = rows(
         con,
         f"""
         SELECT c.ocid, p.title, c.contract_id, c.period_end::DATE::VARCHAR AS ends,
                c.period_max_extent::DATE::VARCHAR AS max_extent, c.value_amount, c.value_currency
-        FROM ({ocids_sql}) AS o JOIN contracts AS c USING (ocid) JOIN processes AS p USING (ocid)
-        WHERE c.period_end BETWEEN now() AND now() + INTERVAL 18 MONTH
+        FROM contracts AS c JOIN processes AS p USING (ocid)
+        WHERE c.ocid IN ({ocids_sql}) AND c.period_end BETWEEN now() AND now() + INTERVAL 18 MONTH
           AND c.status IS DISTINCT FROM 'terminated' AND c.status IS DISTINCT FROM 'cancelled'
-        ORDER BY c.period_end, c.ocid LIMIT 50
+        ORDER BY c.period_end, c.ocid, c.contract_id LIMIT 50
         """,
         [party_id],
     )
     for row in ending_soon:
         row["value"] = format_money(row.pop("value_amount"), row.pop("value_currency"))
-    processes = rows(
-        con,
-        f"""
-        SELECT p.ocid, p.title, p.last_release_date::DATE::VARCHAR AS date, p.buyer_name,
-               (SELECT count(*) FROM flags AS f WHERE f.ocid = p.ocid) AS flags
-        FROM ({ocids_sql}) AS o JOIN processes AS p USING (ocid)
-        ORDER BY p.last_release_date DESC NULLS LAST, p.ocid LIMIT 100
-        """,
-        [party_id],
-    )
-    subjects = ["buyer", "procuring_entity"] if kind == "buyer" else ["supplier", "tenderer"]
-    flags = rows(
-        con,
-        f"""
-        SELECT code, subject, ocid, value, evidence, sentence FROM flags
-        WHERE (list_contains(?, subject) AND subject_id = ?) OR ocid IN ({ocids_sql})
-        ORDER BY code, ocid NULLS FIRST LIMIT 200
-        """,
-        [subjects, party_id, party_id],
-    )
-    for flag in flags:
-        flag["evidence"] = json.loads(flag["evidence"]) if flag["evidence"] else {}
-    scores = rows(
-        con,
-        "SELECT processes, flagged_processes, mean_score, value_at_risk, currency FROM organisation_scores "
-        "WHERE subject = ? AND subject_id = ? ORDER BY currency",
-        ["buyer" if kind == "buyer" else "supplier", party_id],
-    )
-    identifiers = rows(
-        con,
-        f"""
-        SELECT DISTINCT i.scheme, i.identifier FROM party_identifiers AS i
-        WHERE i.party_id = ? AND i.ocid IN ({ocids_sql}) ORDER BY ALL
-        """,
-        [party_id, party_id],
-    )
     track_record: list[dict[str, Any]] = []
-    if kind == "supplier" and has_table(con, "derived_events"):
+    if kind == "supplier" and has_table(con, "derived_events", tables):
         track_record = rows(
             con,
             "SELECT event_type, event_date::VARCHAR AS date, ocid, summary, release_id FROM derived_events "
@@ -202,19 +241,19 @@ def profile(con: duckdb.DuckDBPyConnection, kind: str, party_id: str) -> Profile
     result = Profile(
         kind=kind,
         party_id=party_id,
-        name=names[0]["name"],
-        names_seen=[row["name"] for row in names if row["name"]],
-        identifiers=identifiers,
-        is_demo=all(row["demo"] for row in names),
-        totals=totals,
-        by_year=by_year,
-        counterparts=counterparts,
-        concentration=concentration,
-        procedures=procedures,
+        name=page["name"],
+        names_seen=page["names_seen"],
+        identifiers=page["identifiers"],
+        is_demo=bool(page["is_demo"]),
+        totals=page["totals"],
+        by_year=page["by_year"],
+        counterparts=page["counterparts"],
+        concentration=page["concentration"],
+        procedures=page["procedures"],
         ending_soon=ending_soon,
-        processes=processes,
-        flags=flags,
-        scores=scores,
+        processes=page["processes"],
+        flags=page["flags"],
+        scores=page["scores"],
         track_record=track_record,
     )
     result.charts = _charts(result)

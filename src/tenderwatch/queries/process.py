@@ -72,146 +72,186 @@ def notice_url(ocid: str, release_id: str, source: str | None) -> str | None:
     return None
 
 
-def process_view(con: duckdb.DuckDBPyConnection, ocid: str) -> ProcessView | None:
-    """Return the contract page of one process, or None if the store has no such process."""
-    found = rows(
-        con,
-        """
-        SELECT p.*, t.description AS tender_description, t.procurement_method, t.procurement_method_details,
-               t.procurement_method_rationale, t.procurement_method_rationale_classifications,
-               t.legal_basis_scheme, t.legal_basis_id, t.status AS tender_status, t.value_amount AS tender_value,
-               t.value_currency AS tender_currency, t.tender_period_start, t.tender_period_end, t.number_of_tenderers
-        FROM processes AS p LEFT JOIN tenders AS t USING (ocid) WHERE p.ocid = ?
-        """,
-        [ocid],
-    )
+# Everything a contract page shows, as one row per process with nested lists, in parts: each part is a query
+# keyed by ocid, and the page joins them. ``{only}`` selects the processes (``ocid = $ocid`` for one page). A read
+# snapshot stores each part as a table (``page_<part>``), ordered and indexed by ocid, so a page is one lookup.
+PARTS = {
+    "awarded": """
+    SELECT a.ocid, a.award_id, list({{'id': s.party_id, 'name': s.name}} ORDER BY s.position)
+               FILTER (WHERE s.ocid IS NOT NULL) AS suppliers
+    FROM awards AS a LEFT JOIN award_suppliers AS s ON s.ocid = a.ocid AND s.award_id IS NOT DISTINCT FROM a.award_id
+    WHERE a.{only} GROUP BY a.ocid, a.award_id
+    """,
+    "award_list": """
+    SELECT a.ocid, list({{'award_id': a.award_id, 'title': a.title, 'status': a.status,
+        'date': a.date::DATE::VARCHAR, 'value_amount': a.value_amount::DOUBLE, 'value_currency': a.value_currency,
+        'start': a.contract_period_start::DATE::VARCHAR, 'end': a.contract_period_end::DATE::VARCHAR,
+        'suppliers': coalesce(w.suppliers, [])}} ORDER BY a.position) AS awards
+    FROM awards AS a LEFT JOIN {awarded} AS w ON w.ocid = a.ocid AND w.award_id IS NOT DISTINCT FROM a.award_id
+    WHERE a.{only} GROUP BY a.ocid
+    """,
+    "contract_list": """
+    SELECT ocid, list({{'contract_id': contract_id, 'award_id': award_id, 'title': title, 'status': status,
+        'start': period_start::DATE::VARCHAR, 'end': period_end::DATE::VARCHAR,
+        'max_extent': period_max_extent::DATE::VARCHAR, 'value_amount': value_amount::DOUBLE,
+        'value_currency': value_currency, 'signed': date_signed::DATE::VARCHAR, 'amendment_count': amendment_count}}
+        ORDER BY position) AS contracts
+    FROM contracts WHERE {only} GROUP BY ocid
+    """,
+    "notice_list": """
+    SELECT r.ocid, list({{'release_id': r.release_id, 'date': r.release_date, 'tags': r.tags, 'source': r.source,
+        'pointer': r.pointer, 'package_uri': json_extract_string(k.metadata, '$.uri')}}
+        ORDER BY r.release_date, r.seq) AS notices
+    FROM raw_releases AS r LEFT JOIN packages AS k USING (package_hash) WHERE r.{only} GROUP BY r.ocid
+    """,
+    "flag_list": """
+    SELECT ocid, list({{'code': code, 'subject': subject, 'subject_id': subject_id, 'value': value,
+        'evidence': evidence, 'sentence': sentence}} ORDER BY code, subject, subject_id) AS flags
+    FROM flags WHERE {only} GROUP BY ocid
+    """,
+    "tenderer_list": """
+    SELECT ocid, list({{'party_id': party_id, 'name': name}} ORDER BY position) AS tenderers
+    FROM tenderers WHERE {only} GROUP BY ocid
+    """,
+    "statistic_list": """
+    SELECT ocid, list({{'measure': measure, 'value': value, 'related_lot': related_lot}} ORDER BY position) AS stats
+    FROM bid_statistics WHERE {only} GROUP BY ocid
+    """,
+    "lot_list": """
+    SELECT ocid, list({{'lot_id': lot_id, 'title': title, 'status': status, 'value_amount': value_amount::DOUBLE,
+        'value_currency': value_currency}} ORDER BY position) AS lots
+    FROM lots WHERE {only} GROUP BY ocid
+    """,
+    "amendment_list": """
+    SELECT ocid, list({{'scope': scope, 'parent_id': parent_id, 'date': date::DATE::VARCHAR, 'rationale': rationale,
+        'description': description, 'release_id': release_id}} ORDER BY date NULLS LAST, scope, position) AS amendments
+    FROM amendments WHERE {only} GROUP BY ocid
+    """,
+    "document_list": """
+    SELECT ocid, list({{'scope': scope, 'document_type': document_type, 'notice_type': notice_type, 'title': title,
+        'url': url, 'published': date_published::DATE::VARCHAR}}
+        ORDER BY date_published NULLS LAST, scope, position) AS documents
+    FROM documents WHERE {only} GROUP BY ocid
+    """,
+    "related_list": """
+    SELECT ocid, list({{'relationship': relationship, 'title': title, 'scheme': scheme, 'identifier': identifier,
+        'uri': uri}} ORDER BY scope, position) AS related
+    FROM related_processes WHERE {only} GROUP BY ocid
+    """,
+}
+
+PAGE_SELECT = """
+SELECT p.ocid, coalesce(p.title, p.ocid) AS title, p.description, p.is_demo, p.buyer_id, p.buyer_name,
+       p.publisher_name AS publisher, t.procurement_method, t.procurement_method_details,
+       t.procurement_method_rationale AS rationale,
+       coalesce(t.procurement_method_rationale_classifications, []) AS rationale_classifications,
+       nullif(concat_ws(' ', t.legal_basis_scheme, t.legal_basis_id), '') AS legal_basis,
+       t.status AS tender_status, t.value_amount::DOUBLE AS tender_value_amount, t.value_currency AS tender_currency,
+       t.tender_period_start::DATE::VARCHAR AS tender_period_start,
+       t.tender_period_end::DATE::VARCHAR AS tender_period_end, t.number_of_tenderers,
+       coalesce(tl.tenderers, []) AS tenderers, coalesce(sl.stats, []) AS bid_statistics,
+       coalesce(ll.lots, []) AS lots,
+       coalesce(al.awards, []) AS awards, coalesce(cl.contracts, []) AS contracts,
+       coalesce(ml.amendments, []) AS amendments, coalesce(dl.documents, []) AS documents,
+       coalesce(rl.related, []) AS related, coalesce(nl.notices, []) AS notices, coalesce(fl.flags, []) AS flags,
+       CASE WHEN ps.ocid IS NOT NULL THEN {{'flags_raised': ps.flags_raised, 'flags_applicable': ps.flags_applicable,
+            'score': ps.score, 'codes': ps.codes}} END AS score
+FROM processes AS p
+LEFT JOIN tenders AS t USING (ocid)
+LEFT JOIN (SELECT * FROM {award_list} WHERE {only}) AS al USING (ocid)
+LEFT JOIN (SELECT * FROM {contract_list} WHERE {only}) AS cl USING (ocid)
+LEFT JOIN (SELECT * FROM {notice_list} WHERE {only}) AS nl USING (ocid)
+LEFT JOIN (SELECT * FROM {flag_list} WHERE {only}) AS fl USING (ocid)
+LEFT JOIN (SELECT * FROM {tenderer_list} WHERE {only}) AS tl USING (ocid)
+LEFT JOIN (SELECT * FROM {statistic_list} WHERE {only}) AS sl USING (ocid)
+LEFT JOIN (SELECT * FROM {lot_list} WHERE {only}) AS ll USING (ocid)
+LEFT JOIN (SELECT * FROM {amendment_list} WHERE {only}) AS ml USING (ocid)
+LEFT JOIN (SELECT * FROM {document_list} WHERE {only}) AS dl USING (ocid)
+LEFT JOIN (SELECT * FROM {related_list} WHERE {only}) AS rl USING (ocid)
+LEFT JOIN (SELECT * FROM process_scores WHERE {only}) AS ps USING (ocid)
+WHERE p.{only}
+"""
+
+
+def part_sql(name: str, only: str, tables: dict[str, str] | None = None) -> str:
+    """Return one part of the page query for the processes matching ``only``."""
+    names = {part: (tables or {}).get(part, part) for part in PARTS}
+    return PARTS[name].replace("{only}", only).format(**names)
+
+
+def page_sql(only: str = "ocid = $ocid", *, stored: bool = False) -> str:
+    """Return the page query for the processes matching ``only`` (by default the one in ``$ocid``): from the parts
+    stored in a read snapshot, or computing them."""
+    if stored:
+        tables = {part: f"page_{part}" for part in PARTS}
+        return PAGE_SELECT.replace("{only}", only).format(**tables)
+    ctes = ",\n".join(f"{name} AS ({part_sql(name, only)})" for name in PARTS)
+    return "WITH " + ctes + "\n" + PAGE_SELECT.replace("{only}", only).format(**{part: part for part in PARTS})
+
+
+def process_view(
+    con: duckdb.DuckDBPyConnection, ocid: str, tables: frozenset[str] | None = None
+) -> ProcessView | None:
+    """Return the contract page of one process, or None if the store has no such process.
+
+    A read snapshot holds the parts of every page ready made; on a store, the page is computed.
+    """
+    if has_table(con, "process_pages", tables):
+        found = rows(con, "SELECT * FROM process_pages WHERE ocid = ?", [ocid])
+    else:
+        found = rows(con, page_sql(), {"ocid": ocid})  # type: ignore[arg-type]
     if not found:
         return None
     p = found[0]
-    awards = rows(
-        con,
-        """
-        SELECT a.award_id, a.title, a.status, a.date::DATE::VARCHAR AS date, a.value_amount, a.value_currency,
-               a.contract_period_start::DATE::VARCHAR AS start, a.contract_period_end::DATE::VARCHAR AS "end",
-               coalesce((SELECT list({'id': s.party_id, 'name': s.name} ORDER BY s.position) FROM award_suppliers AS s
-                         WHERE s.ocid = a.ocid AND s.award_id IS NOT DISTINCT FROM a.award_id), []) AS suppliers
-        FROM awards AS a WHERE a.ocid = ? ORDER BY a.position
-        """,
-        [ocid],
-    )
-    for award in awards:
-        award["value"] = format_money(award["value_amount"], award["value_currency"])
-    contracts = rows(
-        con,
-        """
-        SELECT contract_id, award_id, title, status, period_start::DATE::VARCHAR AS start,
-               period_end::DATE::VARCHAR AS "end", period_max_extent::DATE::VARCHAR AS max_extent,
-               value_amount, value_currency, date_signed::DATE::VARCHAR AS signed, amendment_count
-        FROM contracts WHERE ocid = ? ORDER BY position
-        """,
-        [ocid],
-    )
-    for contract in contracts:
-        contract["value"] = format_money(contract["value_amount"], contract["value_currency"])
-    notices = [
-        Notice(
-            release_id=row["release_id"],
-            date=row["release_date"],
-            tags=row["tags"] or [],
-            source=row["source"],
-            pointer=row["pointer"],
-            package_uri=row["package_uri"],
-            url=notice_url(ocid, row["release_id"], row["source"]),
-        )
-        for row in rows(
-            con,
-            """
-            SELECT r.release_id, r.release_date, r.tags, r.source, r.pointer,
-                   json_extract_string(k.metadata, '$.uri') AS package_uri
-            FROM raw_releases AS r LEFT JOIN packages AS k USING (package_hash)
-            WHERE r.ocid = ? ORDER BY r.release_date, r.seq
-            """,
-            [ocid],
-        )
-    ]
-    flags = rows(
-        con,
-        "SELECT code, subject, subject_id, value, evidence, sentence FROM flags WHERE ocid = ? ORDER BY code, subject",
-        [ocid],
-    )
-    for flag in flags:
+    for item in (*p["awards"], *p["contracts"], *p["lots"]):
+        item["value"] = format_money(item["value_amount"], item["value_currency"])
+    for flag in p["flags"]:
         flag["evidence"] = json.loads(flag["evidence"]) if flag["evidence"] else {}
-    score = rows(con, "SELECT flags_raised, flags_applicable, score, codes FROM process_scores WHERE ocid = ?", [ocid])
     lifecycle = (
         rows(con, "SELECT * EXCLUDE (ocid) FROM contract_lifecycle WHERE ocid = ?", [ocid])
-        if has_table(con, "contract_lifecycle")
+        if has_table(con, "contract_lifecycle", tables)
         else []
     )
     events = (
         rows(con, "SELECT * FROM derived_events WHERE ocid = ? ORDER BY event_date", [ocid])
-        if has_table(con, "derived_events")
+        if has_table(con, "derived_events", tables)
         else []
     )
+    tender = (p["tender_value_amount"], p["tender_currency"])
     view = ProcessView(
         ocid=ocid,
-        title=p["title"] or ocid,
+        title=p["title"],
         description=p["description"],
         is_demo=bool(p["is_demo"]),
         buyer_id=p["buyer_id"],
         buyer_name=p["buyer_name"],
-        publisher=p["publisher_name"],
+        publisher=p["publisher"],
         procurement_method=p["procurement_method"],
         procurement_method_details=p["procurement_method_details"],
-        rationale=p["procurement_method_rationale"],
-        rationale_classifications=p["procurement_method_rationale_classifications"] or [],
-        legal_basis=" ".join(x for x in (p["legal_basis_scheme"], p["legal_basis_id"]) if x) or None,
+        rationale=p["rationale"],
+        rationale_classifications=p["rationale_classifications"],
+        legal_basis=p["legal_basis"],
         tender_status=p["tender_status"],
-        tender_value=format_money(p["tender_value"], p["tender_currency"]) if p["tender_value"] is not None else None,
-        tender_period=(
-            p["tender_period_start"].date().isoformat() if p["tender_period_start"] else None,
-            p["tender_period_end"].date().isoformat() if p["tender_period_end"] else None,
-        ),
+        tender_value=format_money(*tender) if tender[0] is not None else None,
+        tender_period=(p["tender_period_start"], p["tender_period_end"]),
         number_of_tenderers=p["number_of_tenderers"],
-        tenderers=rows(con, "SELECT party_id, name FROM tenderers WHERE ocid = ? ORDER BY position", [ocid]),
-        bid_statistics=rows(
-            con, "SELECT measure, value, related_lot FROM bid_statistics WHERE ocid = ? ORDER BY position", [ocid]
-        ),
-        lots=rows(
-            con,
-            "SELECT lot_id, title, status, value_amount, value_currency FROM lots WHERE ocid = ? ORDER BY position",
-            [ocid],
-        ),
-        awards=awards,
-        contracts=contracts,
-        amendments=rows(
-            con,
-            """
-            SELECT scope, parent_id, date::DATE::VARCHAR AS date, rationale, description, release_id
-            FROM amendments WHERE ocid = ? ORDER BY date NULLS LAST, position
-            """,
-            [ocid],
-        ),
-        documents=rows(
-            con,
-            """
-            SELECT scope, document_type, notice_type, title, url, date_published::DATE::VARCHAR AS published
-            FROM documents WHERE ocid = ? ORDER BY date_published NULLS LAST, scope, position
-            """,
-            [ocid],
-        ),
-        related=rows(
-            con,
-            "SELECT relationship, title, scheme, identifier, uri FROM related_processes "
-            "WHERE ocid = ? ORDER BY position",
-            [ocid],
-        ),
-        notices=notices,
-        flags=flags,
-        score=score[0] if score else None,
+        tenderers=p["tenderers"],
+        bid_statistics=p["bid_statistics"],
+        lots=p["lots"],
+        awards=p["awards"],
+        contracts=p["contracts"],
+        amendments=p["amendments"],
+        documents=p["documents"],
+        related=p["related"],
+        notices=[
+            Notice(**notice, url=notice_url(ocid, notice["release_id"], notice["source"])) for notice in p["notices"]
+        ],
+        flags=p["flags"],
+        score=p["score"],
         lifecycle=lifecycle,
         events=events,
     )
-    view.charts = _value_chart(view, (p["tender_value"], p["tender_currency"]))
+    view.charts = _value_chart(view, tender)
     return view
 
 

@@ -83,18 +83,24 @@ def _process_filters(filters: SearchFilters) -> tuple[str, list[Any]]:
     return (" AND ".join(clauses) or "TRUE"), params
 
 
-def search(con: duckdb.DuckDBPyConnection, filters: SearchFilters, page: int = 1, per_page: int = 25) -> Page[Hit]:
+def search(
+    con: duckdb.DuckDBPyConnection,
+    filters: SearchFilters,
+    page: int = 1,
+    per_page: int = 25,
+    tables: frozenset[str] | None = None,
+) -> Page[Hit]:
     """Search processes, buyers and suppliers; results in a stable order (relevance, then key)."""
     page, per_page = clamp_page(page, per_page)
     text = filters.q.strip()
-    fts = text and has_table(con, "search_documents") and _fts_loaded(con)
+    fts = text and has_table(con, "search_documents", tables) and _fts_loaded(con)
     if text and fts:
         scored = "SELECT kind, key, fts_main_search_documents.match_bm25(doc_id, ?) AS score FROM search_documents"
         score_params: list[Any] = [text]
     elif text:
         scored = "SELECT kind, key, 1.0 AS score FROM search_documents WHERE title ILIKE ? OR body ILIKE ?"
         score_params = [f"%{text}%", f"%{text}%"]
-        if not has_table(con, "search_documents"):
+        if not has_table(con, "search_documents", tables):
             scored = """
                 SELECT 'process' AS kind, ocid AS key, 1.0 AS score FROM processes
                 WHERE title ILIKE ? OR description ILIKE ? OR buyer_name ILIKE ?

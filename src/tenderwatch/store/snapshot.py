@@ -23,6 +23,22 @@ SLIM = {
     "packages": "*",
 }
 SKIPPED = {"pending", "meta"}
+# Indexes for the lookups the pages make (by process, buyer and supplier).
+INDEXES = (
+    ("process_pages", "ocid"),
+    ("organisation_pages", "party_id"),
+    ("processes", "ocid"),
+    ("processes", "buyer_id"),
+    ("tenders", "ocid"),
+    ("awards", "ocid"),
+    ("award_suppliers", "ocid"),
+    ("award_suppliers", "party_id"),
+    ("contracts", "ocid"),
+    ("raw_releases", "ocid"),
+    ("flags", "ocid"),
+    ("parties", "ocid"),
+    ("party_identifiers", "party_id"),
+)
 KEEP = 2
 
 
@@ -69,6 +85,57 @@ SELECT row_number() OVER (ORDER BY kind, key) AS doc_id, * FROM (
 """
 
 
+PAGE_SLICE = 20_000
+# Contract pages are wide (every notice, document and award of a process): fewer at a time.
+PROCESS_PAGE_SLICE = 2_000
+
+
+def _pages(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Build the parts of every contract page and every profile into the snapshot; return the tables made.
+
+    Each part is one statement over the whole store, so memory stays bounded (a single query joining them all
+    would hold every part in memory at once); profiles are built a slice of organisations at a time.
+    """
+    from tenderwatch.queries.organisation import page_sql as profile_sql  # noqa: PLC0415 - queries use this module
+    from tenderwatch.queries.process import PARTS, page_sql, part_sql  # noqa: PLC0415
+
+    stored = {part: f"snap.page_{part}" for part in PARTS}
+    for name in PARTS:
+        con.execute(f"CREATE TABLE snap.page_{name} AS {part_sql(name, 'ocid IS NOT NULL', stored)} ORDER BY ocid")
+    # The parts joined into one row per process, a slice of processes at a time; then the parts go.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE tmp_keys AS SELECT ocid AS key, (row_number() OVER (ORDER BY ocid) - 1) // "
+        f"{PROCESS_PAGE_SLICE} AS slice FROM processes"
+    )
+    slices = con.execute("SELECT coalesce(max(slice) + 1, 0) FROM tmp_keys").fetchall()[0][0]
+    joined = page_sql("ocid IN (SELECT key FROM tmp_slice)", stored=True).replace("FROM page_", "FROM snap.page_")
+    for number in range(max(slices, 1)):
+        con.execute("CREATE OR REPLACE TEMP TABLE tmp_slice AS SELECT key FROM tmp_keys WHERE slice = ?", [number])
+        verb = "CREATE TABLE snap.process_pages AS" if number == 0 else "INSERT INTO snap.process_pages"
+        con.execute(f"{verb} {joined}")
+    con.execute("DROP TABLE tmp_slice")
+    for name in PARTS:
+        con.execute(f"DROP TABLE snap.page_{name}")
+    made = ["process_pages"]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE tmp_keys AS SELECT key, (row_number() OVER (ORDER BY key) - 1) // "
+        f"{PAGE_SLICE} AS slice FROM (SELECT buyer_id AS key FROM processes WHERE buyer_id IS NOT NULL "
+        "UNION SELECT party_id FROM award_suppliers WHERE party_id IS NOT NULL)"
+    )
+    slices = con.execute("SELECT coalesce(max(slice) + 1, 0) FROM tmp_keys").fetchall()[0][0]
+    for number in range(max(slices, 1)):
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE tmp_slice_parties AS SELECT key AS party_id FROM tmp_keys WHERE slice = ?",
+            [number],
+        )
+        verb = "CREATE TABLE snap.organisation_pages AS" if number == 0 else "INSERT INTO snap.organisation_pages"
+        con.execute(f"{verb} {profile_sql('tmp_slice_parties')}")
+    con.execute("DROP TABLE tmp_slice_parties")
+    con.execute("DROP TABLE tmp_keys")
+    made.append("organisation_pages")
+    return made
+
+
 def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
     """Write a new snapshot of the store open on ``con`` and make it current; return its path."""
     folder = snapshot_folder(store_path)
@@ -85,14 +152,26 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
         ).fetchall()
         if name not in SKIPPED
     ]
+    with_ocid = {
+        table
+        for (table,) in con.execute(
+            "SELECT table_name FROM duckdb_columns() WHERE column_name = 'ocid' AND database_name = current_database()"
+        ).fetchall()
+    }
     con.execute(f"ATTACH '{partial.as_posix()}' AS snap")
     try:
         for name in tables:
-            con.execute(f"CREATE TABLE snap.{name} AS SELECT {SLIM.get(name, '*')} FROM {name}")
+            # Rows of one process sit together, so a page's lookups by ocid skip the rest of the table.
+            order = " ORDER BY ocid" if name in with_ocid else ""
+            con.execute(f"CREATE TABLE snap.{name} AS SELECT {SLIM.get(name, '*')} FROM {name}{order}")
         con.execute(SEARCH_DOCUMENTS)
+        pages = _pages(con)
     finally:
         con.execute("DETACH snap")
     with contextlib.closing(duckdb.connect(str(partial))) as snapshot:
+        for table, column in INDEXES:
+            if table in (*tables, *pages):
+                snapshot.execute(f"CREATE INDEX {table}_{column} ON {table} ({column})")
         load_fts(snapshot)
         snapshot.execute("PRAGMA create_fts_index('search_documents', 'doc_id', 'title', 'body', overwrite=1)")
         snapshot.execute("CHECKPOINT")

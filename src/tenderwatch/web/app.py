@@ -33,7 +33,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from tenderwatch import __version__
 from tenderwatch.exceptions import StoreError
-from tenderwatch.queries import Chart, Page, format_money
+from tenderwatch.queries import Chart, Page, format_money, table_names
 from tenderwatch.queries.lists import expiries, flag_counts, flag_list, store_summary, stories
 from tenderwatch.queries.organisation import Profile, profile
 from tenderwatch.queries.process import ProcessView, process_view
@@ -58,6 +58,7 @@ class SnapshotSource:
         self._path: Path | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
         self._checked = 0.0
+        self.tables: frozenset[str] = frozenset()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """Return a cursor on the current snapshot.
@@ -74,6 +75,7 @@ class SnapshotSource:
                 if path != self._path:
                     con = duckdb.connect(str(path), read_only=True)
                     load_fts(con)
+                    self.tables = table_names(con)
                     self._con, self._path = con, path
             return self._con.cursor()
 
@@ -241,18 +243,18 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/search", response_class=HTMLResponse, include_in_schema=False)
     def search_page(request: Request, con: Con, page: int = 1) -> HTMLResponse:
         filters = filters_from(request)
-        results = search(con, filters, page=page)
+        results = search(con, filters, page=page, tables=source.tables)
         query = {key: value for key, value in request.query_params.items() if key != "page"}
         return render(request, "search.html", {"filters": filters, "results": results, "query": query})
 
     @app.get("/processes/{ocid:path}/charts/{number}.svg", include_in_schema=False)
     def process_chart(ocid: str, number: int, con: Con) -> Response:
-        view = process_view(con, ocid)
+        view = process_view(con, ocid, source.tables)
         return _chart_response(view.charts if view else [], number)
 
     @app.get("/processes/{ocid:path}", response_class=HTMLResponse, include_in_schema=False)
     def process_page(request: Request, ocid: str, con: Con) -> HTMLResponse:
-        view = process_view(con, ocid)
+        view = process_view(con, ocid, source.tables)
         if view is None:
             return render(request, "missing.html", {"what": "contracting process", "key": ocid}, status_code=404)
         return render(request, "process.html", {"view": view})
@@ -348,13 +350,13 @@ def create_app(settings: Settings) -> FastAPI:
         format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
     ) -> Any:
         """Search processes (titles, descriptions, buyers and suppliers' names), buyers and suppliers."""
-        found = search(con, filters_from(request), page=page, per_page=per_page)
+        found = search(con, filters_from(request), page=page, per_page=per_page, tables=source.tables)
         return _list_response(found, format, "search")
 
     @app.get("/api/processes/{ocid:path}", tags=["processes"])
     def api_process(ocid: str, con: Con) -> Any:
         """One contracting process: how it was bought, bidders, awards, contracts, every notice, red flags."""
-        view = process_view(con, ocid)
+        view = process_view(con, ocid, source.tables)
         if view is None:
             raise HTTPException(status_code=404, detail=f"no process {ocid!r} in the store")
         return _plain(view)
@@ -408,17 +410,17 @@ def _add_profile_routes(app: FastAPI, kind: str, plural: str, render: Any) -> No
     label = "buyer" if kind == "buyer" else "supplier"
 
     def page_route(request: Request, party_id: str, con: Con) -> HTMLResponse:
-        found = profile(con, kind, party_id)
+        found = profile(con, kind, party_id, request.app.state.source.tables)
         if found is None:
             return render(request, "missing.html", {"what": label, "key": party_id}, status_code=404)
         return render(request, "profile.html", {"profile": found})
 
-    def chart_route(party_id: str, number: int, con: Con) -> Response:
-        found = profile(con, kind, party_id)
+    def chart_route(request: Request, party_id: str, number: int, con: Con) -> Response:
+        found = profile(con, kind, party_id, request.app.state.source.tables)
         return _chart_response(found.charts if found else [], number)
 
-    def api_route(party_id: str, con: Con) -> Any:
-        found = profile(con, kind, party_id)
+    def api_route(request: Request, party_id: str, con: Con) -> Any:
+        found = profile(con, kind, party_id, request.app.state.source.tables)
         if found is None:
             raise HTTPException(status_code=404, detail=f"no {label} {party_id!r} in the store")
         return _plain(found)
@@ -455,4 +457,11 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-__all__ = ["ProcessView", "Profile", "create_app"]
+def app_from_environment() -> FastAPI:
+    """Build the app from the environment (``TENDERWATCH_*``): how ``serve`` starts each of its worker processes."""
+    from tenderwatch.settings import load_settings  # noqa: PLC0415
+
+    return create_app(load_settings())
+
+
+__all__ = ["ProcessView", "Profile", "app_from_environment", "create_app"]
