@@ -674,6 +674,24 @@ class Workspace:
 
         return coverage(self.store.con)
 
+    def brief(self, kind: str, key: str, output: str = "html") -> bytes:
+        """Return the briefing pack of a process, buyer or supplier as HTML, PDF or Markdown.
+
+        :raises InputError: if the store holds no such process or organisation, or the format is unknown
+        """
+        from tenderwatch.briefings import build_brief  # noqa: PLC0415
+        from tenderwatch.briefings.render import FORMATS, to_html, to_markdown, to_pdf  # noqa: PLC0415
+
+        if output not in FORMATS:
+            raise InputError(f"unknown format {output!r}", f"use one of {', '.join(FORMATS)}")
+        found = build_brief(self.store.con, kind, key)
+        if found is None:
+            what = "process" if kind == "process" else kind
+            raise InputError(f"the store holds no {what} {key!r}", "check the id with `tenderwatch status` or search")
+        if output == "pdf":
+            return to_pdf(found)
+        return (to_markdown(found) if output == "md" else to_html(found)).encode()
+
     def export_compiled_releases(self, out: IO[bytes], *, reporter: Reporter | None = None) -> int:
         """Write every compiled release as one JSON line, ordered by ocid; return how many were written."""
         reporter = reporter or SilentReporter()

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from tenderwatch.cli import demo, export, flags, load, rebuild, serve, status
+from tenderwatch.cli import brief, demo, export, flags, load, rebuild, serve, status
 from tenderwatch.cli.output import error_console
 from tenderwatch.exceptions import TenderwatchError
 
@@ -27,6 +27,7 @@ app = typer.Typer(
 
 # Alphabetical; each module holds one command.
 COMMANDS = {
+    "brief": brief.command,
     "coverage": flags.coverage_command,
     "demo": demo.command,
     "flags": flags.command,

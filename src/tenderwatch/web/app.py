@@ -247,6 +247,31 @@ def create_app(settings: Settings) -> FastAPI:
         query = {key: value for key, value in request.query_params.items() if key != "page"}
         return render(request, "search.html", {"filters": filters, "results": results, "query": query})
 
+    @app.get("/briefs/{kind}/{key:path}.{output}", include_in_schema=False)
+    def brief_download(kind: str, key: str, output: str, con: Con) -> Response:
+        from tenderwatch.briefings import build_brief  # noqa: PLC0415
+        from tenderwatch.briefings.render import to_html, to_markdown, to_pdf  # noqa: PLC0415
+
+        if kind not in ("process", "buyer", "supplier") or output not in ("html", "pdf", "md"):
+            raise HTTPException(status_code=404, detail="no such briefing pack")
+        found = build_brief(con, kind, key)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"no {kind} {key!r} in the store")
+        name = f"briefing-{kind}-{key}".replace("/", "-")[:120]
+        if output == "pdf":
+            return Response(
+                to_pdf(found),
+                media_type="application/pdf",
+                headers={"Content-Disposition": f'inline; filename="{name}.pdf"'},
+            )
+        if output == "md":
+            return Response(
+                to_markdown(found),
+                media_type="text/markdown; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{name}.md"'},
+            )
+        return HTMLResponse(to_html(found, standalone=False))
+
     @app.get("/processes/{ocid:path}/charts/{number}.svg", include_in_schema=False)
     def process_chart(ocid: str, number: int, con: Con) -> Response:
         view = process_view(con, ocid, source.tables)

@@ -1,0 +1,331 @@
+"""Briefing packs: the facts of a contract, buyer or supplier with their sources, the questions they raise,
+and ready drafts of a Freedom of Information request and a public question.
+
+Every fact, flag and question carries the number of its source in the pack's numbered source list, and every
+source is a public notice (with its link where the publisher is known) or the register entry it came from.
+Questions are generated from specific facts and flags by the rules in :mod:`tenderwatch.briefings.questions`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from tenderwatch.queries import Chart, format_money
+from tenderwatch.queries.organisation import Profile, profile
+from tenderwatch.queries.process import Notice, ProcessView, process_view
+
+
+@dataclass
+class Source:
+    """One numbered source: a notice or a register entry."""
+
+    number: int
+    label: str
+    url: str | None
+    where: str | None = None
+
+
+@dataclass
+class Fact:
+    """One fact with the source it came from."""
+
+    label: str
+    text: str
+    source: int | None
+
+
+@dataclass
+class Question:
+    """A question for scrutiny, the fact or flag that raises it, and its source."""
+
+    text: str
+    because: str
+    source: int | None
+
+
+@dataclass
+class Brief:
+    """A briefing pack."""
+
+    kind: str
+    key: str
+    title: str
+    subtitle: str
+    is_demo: bool
+    facts: list[Fact]
+    timeline: list[Fact]
+    charts: list[Chart]
+    flags: list[Fact]
+    track_record: list[Fact]
+    questions: list[Question]
+    foi_request: str
+    public_question: str
+    sources: list[Source]
+    generated_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%d %B %Y"))
+
+
+class _Sources:
+    """Numbers sources in the order they are first cited."""
+
+    def __init__(self) -> None:
+        self.items: list[Source] = []
+        self._index: dict[tuple[str, str | None], int] = {}
+
+    def cite(self, label: str, url: str | None, where: str | None = None) -> int:
+        key = (label, url)
+        if key not in self._index:
+            self.items.append(Source(len(self.items) + 1, label, url, where))
+            self._index[key] = len(self.items)
+        return self._index[key]
+
+    def notice(self, ocid: str, notice: Notice | None) -> int | None:
+        if notice is None:
+            return None
+        tags = ", ".join(notice.tags) or "notice"
+        where = None if notice.url else f"{notice.source}{(' ' + notice.pointer) if notice.pointer else ''}"
+        return self.cite(f"{tags} notice {notice.release_id} of {ocid}, published {notice.date}", notice.url, where)
+
+
+def _latest(notices: list[Notice], *tags: str, otherwise: str = "last") -> Notice | None:
+    """Return the latest notice carrying one of the tags (tender, award, contract...), else the first or last notice
+    (``otherwise``): the facts of a tender usually come with the earliest notice, those of a contract the latest."""
+    tagged = [notice for notice in notices if any(tag.lower().startswith(tags) for tag in notice.tags)]
+    if tagged:
+        return tagged[-1]
+    if not notices:
+        return None
+    return notices[0] if otherwise == "first" else notices[-1]
+
+
+def build_brief(con: duckdb.DuckDBPyConnection, kind: str, key: str) -> Brief | None:
+    """Build the briefing pack of a process (``kind`` = process), buyer or supplier, or None if it is unknown."""
+    if kind == "process":
+        view = process_view(con, key)
+        return _process_brief(con, view) if view else None
+    found = profile(con, kind, key)
+    return _profile_brief(con, found) if found else None
+
+
+def _process_brief(con: duckdb.DuckDBPyConnection, view: ProcessView) -> Brief:
+    from tenderwatch.briefings.questions import foi_request, process_questions, public_question  # noqa: PLC0415
+
+    sources = _Sources()
+    tender = sources.notice(view.ocid, _latest(view.notices, "tender", "planning", otherwise="first"))
+    award = sources.notice(view.ocid, _latest(view.notices, "award", otherwise="first"))
+    contract = sources.notice(view.ocid, _latest(view.notices, "contract"))
+    facts = [Fact("Buyer", view.buyer_name or "not published", tender or award)]
+    method = view.procurement_method_details or view.procurement_method or "not published"
+    if view.procurement_method:
+        method += f" (OCDS method: {view.procurement_method})"
+    facts.append(Fact("How it was bought", method, tender or award))
+    if view.rationale:
+        facts.append(Fact("Reason given for the procedure", view.rationale, tender or award))
+    if view.rationale_classifications:
+        facts.append(Fact("Legal ground (code)", ", ".join(view.rationale_classifications), tender or award))
+    if view.legal_basis:
+        facts.append(Fact("Legal basis", view.legal_basis, tender or award))
+    if view.tender_value:
+        facts.append(Fact("Estimated value", view.tender_value, tender))
+    for item in view.awards:
+        suppliers = (
+            "; ".join(supplier["name"] or supplier["id"] or "" for supplier in item["suppliers"]) or "not named"
+        )
+        text = f"{item['value']} to {suppliers}"
+        if item["date"]:
+            text += f", on {item['date']}"
+        facts.append(Fact(f"Award {item['award_id'] or ''}".strip(), text, award))
+    for item in view.contracts:
+        text = f"{item['value']} now; runs {item['start'] or '?'} to {item['end'] or '?'}"
+        if item["max_extent"] and item["max_extent"] != item["end"]:
+            text += f", and up to {item['max_extent']} if every extension is used"
+        if item["status"]:
+            text += f"; status {item['status']}"
+        if item["amendment_count"]:
+            text += f"; changed {item['amendment_count']} time(s) since it was signed"
+        facts.append(Fact(f"Contract {item['contract_id'] or ''}".strip(), text, contract))
+    if view.number_of_tenderers is not None:
+        facts.append(Fact("Bids received", str(view.number_of_tenderers), award or tender))
+    if view.tenderers:
+        names = "; ".join(item["name"] or item["party_id"] or "" for item in view.tenderers)
+        facts.append(Fact("Bidders", names, award or tender))
+    subcontracts = [item for item in view.related if "subContract" in (item["relationship"] or [])]
+    if subcontracts:
+        names = "; ".join(item["title"] or item["identifier"] or "" for item in subcontracts)
+        facts.append(Fact("Subcontracts published", names, contract or award))
+
+    timeline = [
+        Fact(
+            notice.date[:10] if notice.date else "undated",
+            f"{', '.join(notice.tags) or 'notice'}: {notice.release_id}",
+            sources.notice(view.ocid, notice),
+        )
+        for notice in view.notices
+    ]
+    for item in view.amendments:
+        timeline.append(
+            Fact(
+                item["date"] or "undated",
+                f"{item['scope']} changed: {item['description'] or item['rationale'] or ''}",
+                sources.notice(view.ocid, next((n for n in view.notices if n.release_id == item["release_id"]), None))
+                or contract
+                or tender,
+            )
+        )
+    timeline.sort(key=lambda fact: fact.label)
+    flags = [Fact(flag["code"], flag["sentence"] or "", award or tender) for flag in view.flags]
+    track_record = _track_record(
+        con, [supplier["id"] for item in view.awards for supplier in item["suppliers"] if supplier["id"]], sources
+    )
+    questions = process_questions(
+        view, facts, flags, track_record, {"tender": tender, "award": award, "contract": contract}
+    )
+    return Brief(
+        kind="process",
+        key=view.ocid,
+        title=view.title,
+        subtitle=f"Contracting process {view.ocid}, bought by {view.buyer_name or 'an unnamed buyer'}",
+        is_demo=view.is_demo,
+        facts=facts,
+        timeline=timeline,
+        charts=view.charts,
+        flags=flags,
+        track_record=track_record,
+        questions=questions,
+        foi_request=foi_request(view.buyer_name, view.title, view.ocid, questions, view),
+        public_question=public_question(view.buyer_name, view.title, facts, questions),
+        sources=sources.items,
+    )
+
+
+def _profile_brief(con: duckdb.DuckDBPyConnection, found: Profile) -> Brief:
+    from tenderwatch.briefings.questions import foi_request, profile_questions, public_question  # noqa: PLC0415
+
+    sources = _Sources()
+    summary = sources.cite(
+        f"tenderwatch summary of the {found.kind}'s published notices (each listed on its page)",
+        None,
+        f"{'buyers' if found.kind == 'buyer' else 'suppliers'}/{found.party_id}",
+    )
+    facts = [Fact("Name", found.name, summary)]
+    if len(found.names_seen) > 1:
+        facts.append(Fact("Also published as", "; ".join(found.names_seen[1:6]), summary))
+    if found.identifiers:
+        facts.append(
+            Fact("Identifiers", ", ".join(f"{i['scheme']} {i['identifier']}" for i in found.identifiers), summary)
+        )
+    for total in found.totals:
+        facts.append(
+            Fact(
+                f"Total awarded ({total['currency'] or 'no currency'})",
+                f"{total['total_text']} in {total['awards']} awards across {total['processes']} processes",
+                summary,
+            )
+        )
+    for item in found.counterparts[:5]:
+        share = f" ({(item['share'] or 0):.0%} of the value)" if item["share"] else ""
+        label = "Supplier" if found.kind == "buyer" else "Buyer"
+        facts.append(Fact(label, f"{item['name'] or item['counterpart_id']}: {item['total_text']}{share}", summary))
+    direct = sum(item["processes"] for item in found.procedures if item["method"] in ("limited", "direct"))
+    every = sum(item["processes"] for item in found.procedures)
+    if every:
+        facts.append(
+            Fact("Awarded without open competition", f"{direct} of {every} processes (limited or direct)", summary)
+        )
+    for item in found.ending_soon[:10]:
+        facts.append(
+            Fact(
+                "Ends soon",
+                f"{item['title'] or item['ocid']}: {item['ends']}"
+                + (f" (at the latest {item['max_extent']})" if item["max_extent"] else "")
+                + f", {item['value']}",
+                sources.cite(f"process {item['ocid']}", None, item["ocid"]),
+            )
+        )
+    flags = [
+        Fact(
+            flag["code"],
+            flag["sentence"] or "",
+            sources.cite(f"process {flag['ocid']}", None, flag["ocid"]) if flag["ocid"] else summary,
+        )
+        for flag in found.flags[:40]
+    ]
+    track_record = _track_record(con, [found.party_id] if found.kind == "supplier" else [], sources)
+    questions = profile_questions(found, facts, flags, track_record, summary)
+    buyer_name = (
+        found.name if found.kind == "buyer" else (found.counterparts[0]["name"] if found.counterparts else None)
+    )
+    return Brief(
+        kind=found.kind,
+        key=found.party_id,
+        title=found.name,
+        subtitle=f"{found.kind.capitalize()} profile ({found.party_id})",
+        is_demo=found.is_demo,
+        facts=facts,
+        timeline=[
+            Fact(
+                str(row["year"]),
+                f"{row['processes']} processes, {format_money(row['total'], row['currency'])}",
+                summary,
+            )
+            for row in found.by_year
+        ],
+        charts=found.charts,
+        flags=flags,
+        track_record=track_record,
+        questions=questions,
+        foi_request=foi_request(buyer_name, found.name, None, questions, None),
+        public_question=public_question(buyer_name, found.name, facts, questions),
+        sources=sources.items,
+    )
+
+
+def _track_record(con: duckdb.DuckDBPyConnection, party_ids: list[str], sources: _Sources) -> list[Fact]:
+    """Events in the record of the suppliers: derived from notices and, where the register exists, curated."""
+    from tenderwatch.queries import has_table, rows  # noqa: PLC0415
+
+    facts: list[Fact] = []
+    if not party_ids:
+        return facts
+    if has_table(con, "derived_events"):
+        for row in rows(
+            con, "SELECT * FROM derived_events WHERE list_contains(?, party_id) ORDER BY event_date", [party_ids]
+        ):
+            source = sources.cite(f"notice {row.get('release_id')} of {row.get('ocid')}", None, row.get("ocid"))
+            facts.append(Fact(str(row.get("event_date") or ""), row.get("summary") or row.get("event_type"), source))
+    if has_table(con, "track_record"):
+        names = [
+            row[0]
+            for row in con.execute(
+                "SELECT DISTINCT name FROM award_suppliers WHERE list_contains(?, party_id)", [party_ids]
+            ).fetchall()
+        ]
+        identifiers = [
+            row[0]
+            for row in con.execute(
+                "SELECT DISTINCT scheme || '-' || identifier FROM party_identifiers WHERE list_contains(?, party_id)",
+                [party_ids],
+            ).fetchall()
+        ]
+        for row in rows(
+            con,
+            "SELECT * FROM track_record WHERE list_contains(?, organisation_identifier) "
+            "OR list_contains(?, upper(organisation_name)) ORDER BY event_date",
+            [identifiers, [name.upper() for name in names if name]],
+        ):
+            source = sources.cite(row.get("source_title") or "register entry", row.get("source_url"))
+            facts.append(Fact(str(row.get("event_date") or ""), row.get("summary") or "", source))
+    return facts
+
+
+def as_dict(brief: Brief) -> dict[str, Any]:
+    """Return the pack as plain data (for the JSON API)."""
+    import dataclasses  # noqa: PLC0415
+
+    data = dataclasses.asdict(brief)
+    for chart in data["charts"]:
+        chart.pop("spec", None)
+    return data

@@ -1,0 +1,278 @@
+"""The questions a pack puts, each raised by one fact or flag and citing its source, and the two drafts.
+
+Every rule here reads something specific (a procedure, a legal ground, a flag, a change, a record) and writes
+a question that the person facing the buyer can ask word for word. Questions stay neutral: they ask for
+reasons and documents, and assume nothing beyond the facts cited.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tenderwatch.briefings import Fact, Question
+    from tenderwatch.queries.organisation import Profile
+    from tenderwatch.queries.process import ProcessView
+
+URGENCY = re.compile(r"urgen|32\s*\(\s*2\s*\)\s*\(\s*c\s*\)|EXTREME_URGENCY", re.IGNORECASE)
+
+
+def _question(text: str, because: str, source: int | None) -> Question:
+    from tenderwatch.briefings import Question  # noqa: PLC0415
+
+    return Question(text, because, source)
+
+
+def process_questions(
+    view: ProcessView, facts: list[Fact], flags: list[Fact], track_record: list[Fact], notices: dict[str, int | None]
+) -> list[Question]:
+    """Return the questions a process's facts and flags raise."""
+    questions: list[Question] = []
+    tender = notices["tender"] or notices["award"]
+    award = notices["award"] or tender
+    contract = notices["contract"] or award
+    method = (view.procurement_method or "").lower()
+    details = view.procurement_method_details or ""
+    grounds = " ".join([view.rationale or "", *view.rationale_classifications, details])
+    if method in ("limited", "direct") or "without prior publication" in details.lower():
+        questions.append(
+            _question(
+                "Why was this contract awarded without an open competition, and which legal ground and evidence "
+                "justified that choice?",
+                f"The procedure was: {details or method}.",
+                tender,
+            )
+        )
+    if URGENCY.search(grounds):
+        questions.append(
+            _question(
+                "What happened that made the need so urgent, when did the buyer first learn of it, and why could the "
+                "time limits of a competitive procedure not be met? Was the urgency brought about by "
+                "the buyer itself?",
+                "The award relies on extreme urgency.",
+                tender,
+            )
+        )
+    codes = {flag.label for flag in flags}
+    if "R018" in codes:
+        questions.append(
+            _question(
+                "Why did only one organisation bid, what market engagement happened before the tender, and what "
+                "did the buyer do to check that the price was fair without competition?",
+                "Only one bid was received.",
+                award,
+            )
+        )
+    if "TW101" in codes or any(item["scope"] == "tender" for item in view.amendments):
+        questions.append(
+            _question(
+                "Why was the tender changed after it was published, who asked for the change, and were the staff, "
+                "unions and the public consulted on the new scope?",
+                "The tender notice was amended after publication.",
+                tender,
+            )
+        )
+    for contract_row in view.contracts:
+        if contract_row["amendment_count"]:
+            questions.append(
+                _question(
+                    f"What did each of the {contract_row['amendment_count']} changes to contract "
+                    f"{contract_row['contract_id'] or ''} do to its price, scope and length, and was each within what "
+                    "the original contract allowed?",
+                    "The contract was changed after it was signed.",
+                    contract,
+                )
+            )
+        if contract_row["status"] == "terminated":
+            questions.append(
+                _question(
+                    "Why did this contract end early, who gave notice, what did ending it cost, and "
+                    "how is the service "
+                    "being kept going for the people who rely on it?",
+                    f"Contract {contract_row['contract_id'] or ''} is recorded as terminated.",
+                    contract,
+                )
+            )
+        if contract_row["max_extent"] and contract_row["max_extent"] != contract_row["end"]:
+            questions.append(
+                _question(
+                    f"Will the option to extend the contract to {contract_row['max_extent']} be used, "
+                    "on what evidence of "
+                    "performance, and has bringing the service in-house been assessed before that decision?",
+                    "The contract can be extended beyond its current end date.",
+                    contract,
+                )
+            )
+    if {"TW103", "TW104"} & codes:
+        questions.append(
+            _question(
+                "Why was such a long or large contract chosen, what break clauses does it have, and "
+                "how will the buyer "
+                "keep the ability to change course?",
+                "The contract is unusually long or large for this buyer.",
+                award,
+            )
+        )
+    for event in track_record[:3]:
+        questions.append(
+            _question(
+                f"How did the buyer take account of this event in the supplier's record when it chose them: "
+                f"{event.text}?",
+                "The supplier has a recorded failure or exit.",
+                event.source,
+            )
+        )
+    questions.append(
+        _question(
+            "What are the contract's key performance indicators, how has the provider performed against them, and "
+            "will the performance reports be published?",
+            "Every public contract should be managed against published measures.",
+            contract,
+        )
+    )
+    questions.append(
+        _question(
+            "What is the exit and continuity plan if the provider fails or walks away, and which statutory duties "
+            "would be at risk?",
+            "Providers do leave contracts early; a plan should exist before they do.",
+            contract,
+        )
+    )
+    if any("subContract" in (item["relationship"] or []) for item in view.related) or view.awards:
+        questions.append(
+            _question(
+                "Which organisations actually deliver the service: who are the subcontractors, at "
+                "every level, and what "
+                "share of the contract's value does each receive?",
+                "Work is often subcontracted on, with each level taking a margin.",
+                award,
+            )
+        )
+    return questions
+
+
+def profile_questions(
+    found: Profile, facts: list[Fact], flags: list[Fact], track_record: list[Fact], summary: int
+) -> list[Question]:
+    """Return the questions a buyer's or supplier's record raises."""
+    questions: list[Question] = []
+    direct = sum(item["processes"] for item in found.procedures if item["method"] in ("limited", "direct"))
+    every = sum(item["processes"] for item in found.procedures) or 1
+    if found.kind == "buyer":
+        if direct / every > 0.2:
+            questions.append(
+                _question(
+                    f"Why were {direct} of {every} processes awarded without open competition, and "
+                    "who signed off each "
+                    "decision?",
+                    "A large share of this buyer's contracts were not openly competed.",
+                    summary,
+                )
+            )
+        for concentration in found.concentration:
+            if concentration["hhi"] and concentration["hhi"] > 2500:
+                questions.append(
+                    _question(
+                        "Why does so much of this buyer's spending go to so few suppliers, and what is being done to "
+                        "keep the market competitive?",
+                        f"Supplier concentration is high (HHI {concentration['hhi']:.0f}).",
+                        summary,
+                    )
+                )
+        if found.ending_soon:
+            questions.append(
+                _question(
+                    "For each contract ending in the next 18 months, has the buyer assessed bringing the service "
+                    "in-house, and when will the decision be taken and published?",
+                    f"{len(found.ending_soon)} contracts end soon.",
+                    summary,
+                )
+            )
+    else:
+        if found.counterparts and (found.counterparts[0]["share"] or 0) > 0.5:
+            questions.append(
+                _question(
+                    "Is this supplier dependent on one buyer, and what would happen to the service if it withdrew?",
+                    "Most of its public income comes from one buyer.",
+                    summary,
+                )
+            )
+        for event in track_record[:5]:
+            questions.append(
+                _question(
+                    f"What did buyers do about this event in the supplier's record: {event.text}?",
+                    "The supplier has a recorded failure or exit.",
+                    event.source,
+                )
+            )
+    for flag in flags[:5]:
+        questions.append(
+            _question(
+                f"What is the explanation for this: {flag.text}",
+                f"Red flag {flag.label}.",
+                flag.source,
+            )
+        )
+    questions.append(
+        _question(
+            "What performance information is held about these contracts, and will it be published?",
+            "Performance is rarely published with the contracts.",
+            summary,
+        )
+    )
+    return questions
+
+
+def foi_request(
+    buyer: str | None, subject: str, ocid: str | None, questions: list[Question], view: ProcessView | None
+) -> str:
+    """Return a draft request under the Freedom of Information Act 2000 to the buyer."""
+    reference = f" (contracting process {ocid})" if ocid else ""
+    wanted = [
+        "the contract as signed, and every variation, extension or change notice since;",
+        "the key performance indicators and every performance report or dashboard produced under the contract;",
+        "the exit and business continuity plans for the service;",
+        "the list of subcontractors engaged to deliver the contract, with the value of each subcontract;",
+    ]
+    if view is not None:
+        method = (view.procurement_method or "").lower()
+        grounds = " ".join([view.rationale or "", *view.rationale_classifications])
+        if method in ("limited", "direct"):
+            wanted.append(
+                "the report or decision record that approved awarding the contract without open "
+                "competition, with the legal advice relied on;"
+            )
+        if URGENCY.search(grounds):
+            wanted.append("the records showing when the need first became known and why it was urgent;")
+        if view.number_of_tenderers == 1:
+            wanted.append("the tender evaluation report and any record of market engagement before the tender;")
+        if any(contract["status"] == "terminated" for contract in view.contracts):
+            wanted.append(
+                "the correspondence about ending the contract, including any notice given by the provider, "
+                "and the costs of ending it;"
+            )
+    items = "\n".join(f"{number}. {line}" for number, line in enumerate(wanted, 1))
+    return (
+        f"To: the Freedom of Information officer, {buyer or '[the buyer]'}\n\n"
+        f"Request for information: {subject}{reference}\n\n"
+        "Under section 1 of the Freedom of Information Act 2000, please send me the following information about "
+        f"this contract{reference}:\n\n{items}\n\n"
+        "If any part is withheld, please say which exemption applies, release the rest, and, where the public "
+        "interest test applies, explain how it was weighed. I would like the information by e-mail in electronic "
+        "form. Please reply within 20 working days, as the Act requires.\n\n"
+        "Yours faithfully,\n[name]\n[address for correspondence]"
+    )
+
+
+def public_question(buyer: str | None, subject: str, facts: list[Fact], questions: list[Question]) -> str:
+    """Return a short question for a public meeting of the buyer (council, board), built on the first question."""
+    first = questions[0].text if questions else "How is this contract being managed?"
+    detail = next((fact for fact in facts if fact.label.startswith(("How it was bought", "Contract"))), None)
+    lead = f"Regarding {subject}"
+    if detail:
+        lead += f", where the published notices record: {detail.label.lower()}: {detail.text}"
+    return (
+        f"Question to {buyer or '[the buyer]'}, for its next public meeting:\n\n"
+        f"{lead}. {first} Will the answer and the documents behind it be published?"
+    )
