@@ -57,23 +57,33 @@ def main() -> None:
         db = workdir / "web.duckdb"
         subprocess.run(
             [sys.executable, "-m", "tenderwatch", "load", str(source), "--db", str(db)],
-            check=True, env={**os.environ, "TENDERWATCH_PROGRESS": "never"},
+            check=True,
+            env={**os.environ, "TENDERWATCH_PROGRESS": "never"},
         )
     from tenderwatch.store.snapshot import current_snapshot  # noqa: PLC0415
 
     snapshot = current_snapshot(db)
     con = duckdb.connect(str(snapshot), read_only=True)
     ocids = [row[0] for row in con.execute("SELECT ocid FROM processes USING SAMPLE 500 ROWS").fetchall()]
-    buyers = [row[0] for row in con.execute(
-        "SELECT buyer_id FROM processes WHERE buyer_id IS NOT NULL GROUP BY 1 USING SAMPLE 100 ROWS").fetchall()]
-    suppliers = [row[0] for row in con.execute(
-        "SELECT party_id FROM award_suppliers WHERE party_id IS NOT NULL GROUP BY 1 USING SAMPLE 200 ROWS").fetchall()]
+    buyers = [
+        row[0]
+        for row in con.execute(
+            "SELECT buyer_id FROM processes WHERE buyer_id IS NOT NULL GROUP BY 1 USING SAMPLE 100 ROWS"
+        ).fetchall()
+    ]
+    suppliers = [
+        row[0]
+        for row in con.execute(
+            "SELECT party_id FROM award_suppliers WHERE party_id IS NOT NULL GROUP BY 1 USING SAMPLE 200 ROWS"
+        ).fetchall()
+    ]
     con.close()
 
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "tenderwatch", "serve", "--db", str(db), "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -121,8 +131,10 @@ def main() -> None:
     print(f"{'page':<16} {'requests':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for kind, values in timings.items():
         if values:
-            print(f"{kind:<16} {len(values):>9} {statistics.median(values):>8.0f} "
-                  f"{percentile(values, 0.95):>8.0f} {percentile(values, 0.99):>8.0f}")
+            print(
+                f"{kind:<16} {len(values):>9} {statistics.median(values):>8.0f} "
+                f"{percentile(values, 0.95):>8.0f} {percentile(values, 0.99):>8.0f}"
+            )
     if errors:
         print(f"{len(errors)} errors, e.g. {errors[:3]}")
     print(f"\nreproduce: python bench/web.py --n {args.n} --clients {args.clients} --seconds {args.seconds:.0f}")

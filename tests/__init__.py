@@ -15,7 +15,17 @@ REAL = SHARED / "data" / "real"
 SCHEMA = SHARED / "data" / "schema"
 
 # Columns that record when or in which run something happened; everything else must match between stores.
-VOLATILE_COLUMNS = {"seq", "load_id", "loaded_at", "rejected_at", "started_at", "finished_at", "ran_at", "computed_at"}
+VOLATILE_COLUMNS = {
+    "seq",
+    "load_id",
+    "loaded_at",
+    "rejected_at",
+    "started_at",
+    "finished_at",
+    "ran_at",
+    "computed_at",
+    "added_at",
+}
 
 
 def run_cli(

@@ -67,9 +67,10 @@ def test_pdf_is_a4_with_the_facts_and_sources_and_not_blank(demo_store: Path, tm
     assert "Orbitant Public Services plc" in text
     assert "Sources" in text and "ocds-twdemo-000002-01-award" in text
     assert re.search(r"page 1 of \d", text)
-    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
-                   check=True)
-    from PIL import Image  # noqa: PLC0415
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True
+    )
+    from PIL import Image
 
     page = next(tmp_path.glob("page*.png"))
     grey = Image.open(page).convert("L")

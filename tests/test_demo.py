@@ -9,7 +9,7 @@ from tests import query, run_cli
 
 def test_demo_builds_the_stories_and_says_what_to_try_next(tmp_path: Path) -> None:
     db = tmp_path / "demo.duckdb"
-    result = run_cli("demo", "--size", "3000", db=db)
+    result = run_cli("demo", "--size", "3000", "--no-serve", db=db)
     assert result.returncode == 0, result.stderr
     text = result.stdout
     assert "Demo store ready" in text and "fictional" in text
@@ -47,15 +47,15 @@ def test_demo_builds_the_stories_and_says_what_to_try_next(tmp_path: Path) -> No
 
 def test_the_same_seed_gives_the_same_store(tmp_path: Path) -> None:
     first, second = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
-    assert run_cli("demo", "--size", "500", "--seed", "3", db=first).returncode == 0
-    assert run_cli("demo", "--size", "500", "--seed", "3", db=second).returncode == 0
+    assert run_cli("demo", "--size", "500", "--seed", "3", "--no-serve", db=first).returncode == 0
+    assert run_cli("demo", "--size", "500", "--seed", "3", "--no-serve", db=second).returncode == 0
     sql = "SELECT hash FROM raw_releases ORDER BY hash"
     assert query(first, sql) == query(second, sql)
 
 
 def test_status_marks_demo_data(tmp_path: Path) -> None:
     db = tmp_path / "demo.duckdb"
-    assert run_cli("demo", "--size", "200", db=db).returncode == 0
+    assert run_cli("demo", "--size", "200", "--no-serve", db=db).returncode == 0
     status = run_cli("status", db=db)
     assert "DEMO DATA, fictional" in status.stdout
 
@@ -63,7 +63,7 @@ def test_status_marks_demo_data(tmp_path: Path) -> None:
 def test_demo_refuses_a_store_with_real_data(tmp_path: Path, real: Path) -> None:
     db = tmp_path / "real.duckdb"
     assert run_cli("load", str(real / "uk_fts_2026-09-03_page1_excerpt.json"), db=db).returncode == 0
-    result = run_cli("demo", "--size", "100", db=db)
+    result = run_cli("demo", "--size", "100", "--no-serve", db=db)
     assert result.returncode == 1
     assert "already holds 5 real releases" in result.stderr
     assert "tenderwatch demo --db demo.duckdb" in result.stderr

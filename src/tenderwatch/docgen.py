@@ -48,8 +48,14 @@ def data_model() -> str:
         "organisations": "Organisations: who is who (rebuilt from the tables above and the overrides file)",
         "register": "Track-record register (curated by users; kept by rebuilds)",
         "events": "Events derived from the data: terminations, early ends, provider exits (rebuilt)",
+        "ownership": "Ownership statements (loaded with `tenderwatch org load-ownership`; kept by rebuilds)",
     }
-    for group, title in titles.items():
+    from tenderwatch.store import TABLE_GROUPS  # noqa: PLC0415
+
+    for group, _, rebuilt in TABLE_GROUPS:
+        if not any(table.group == group for table in described.values()):
+            continue
+        title = titles.get(group, f"{group.capitalize()} ({'rebuilt' if rebuilt else 'kept by rebuilds'})")
         lines += [f"## {title}", ""]
         for table in described.values():
             if table.group != group:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import io
 import itertools
 import queue
@@ -347,9 +348,16 @@ class Workspace:
             con.execute(f"SET memory_limit = '{self.settings.memory_limit}'")
 
     def _analyse(self, reporter: Reporter) -> None:
-        if self.settings.analyse_after_load:
+        if self.settings.analyse_after_load and not self.store.read_only:
+            task = reporter.task("matching organisations", total=None, unit="")
+            self._resolve_organisations(reporter)
+            task.done()
+            task = reporter.task("finding contract events", total=None, unit="")
+            self._build_lifecycle()
+            self._in_transaction("tenderwatch.records.derived", "build_derived_events")
+            task.done()
             task = reporter.task("finding red flags", total=None, unit="")
-            self._run_flags(None, None)
+            self._run_flags(None, None, lifecycle=False)
             task.done()
         if self.settings.publish_after_load:
             task = reporter.task("publishing for the web app", total=None, unit="")
@@ -629,30 +637,42 @@ class Workspace:
         found = read_flags(self.store.con, codes=chosen, buyer=buyer, supplier=supplier, ocid=ocid)
         return FlagsResult(found, run)
 
-    def _run_flags(self, codes: list[str] | None, settings_path: Path | None) -> Any:
+    def _run_flags(self, codes: list[str] | None, settings_path: Path | None, *, lifecycle: bool = True) -> Any:
         from tenderwatch.indicators.engine import run_indicators  # noqa: PLC0415
         from tenderwatch.indicators.settings import load_flag_settings  # noqa: PLC0415
         from tenderwatch.settings import read_settings_file  # noqa: PLC0415
 
         flag_settings = load_flag_settings(settings_path, read_settings_file() if settings_path is None else None)
         con = self.store.con
-        if not self.store.read_only:
+        if lifecycle and not self.store.read_only:
             self._build_lifecycle()
         return run_indicators(con, flag_settings, codes, store=not self.store.read_only)
 
     def _build_lifecycle(self) -> None:
+        self._in_transaction("tenderwatch.analysis.lifecycle", "build_lifecycle")
+
+    def _in_transaction(self, module: str, function: str) -> None:
+        """Run ``module.function(con)`` in a transaction of its own (nothing when the module is not installed)."""
         try:
-            from tenderwatch.analysis.lifecycle import build_lifecycle  # noqa: PLC0415
+            step = getattr(importlib.import_module(module), function)
         except ImportError:
             return
         con = self.store.con
         con.execute("BEGIN TRANSACTION")
         try:
-            build_lifecycle(con)
+            step(con)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+    def _resolve_organisations(self, reporter: Reporter) -> None:
+        """Map every party to its canonical organisation and corporate group (runs in its own transaction)."""
+        from tenderwatch.resolve import load_organisation_settings, resolve_organisations  # noqa: PLC0415
+
+        result = resolve_organisations(self.store.con, load_organisation_settings())
+        for label in result.unmatched_rules:
+            reporter.note(f"warning: override {label} matches no party")
 
     def stored_flags(
         self,

@@ -25,15 +25,25 @@ HOSTILE = {
     "tag": ["award"],
     "x_demo": True,
     "buyer": {"id": "GB-DEMO-B1", "name": "Harrowdene <b>Council</b>"},
-    "tender": {"id": "t", "title": "<script>alert('x')</script> cleaning", "procurementMethod": "open",
-               "numberOfTenderers": 1},
+    "tender": {
+        "id": "t",
+        "title": "<script>alert('x')</script> cleaning",
+        "procurementMethod": "open",
+        "numberOfTenderers": 1,
+    },
     "parties": [
         {"id": "GB-DEMO-B1", "name": "Harrowdene <b>Council</b>", "roles": ["buyer"]},
         {"id": "GB-DEMO-S1", "name": "<img src=x onerror=alert(1)> Ltd", "roles": ["supplier"]},
     ],
-    "awards": [{"id": "a", "status": "active", "date": "2024-03-01T10:00:00Z",
-                "value": {"amount": 12345, "currency": "GBP"},
-                "suppliers": [{"id": "GB-DEMO-S1", "name": "<img src=x onerror=alert(1)> Ltd"}]}],
+    "awards": [
+        {
+            "id": "a",
+            "status": "active",
+            "date": "2024-03-01T10:00:00Z",
+            "value": {"amount": 12345, "currency": "GBP"},
+            "suppliers": [{"id": "GB-DEMO-S1", "name": "<img src=x onerror=alert(1)> Ltd"}],
+        }
+    ],
 }
 
 
@@ -57,7 +67,7 @@ def web_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def server(web_store: Path) -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own CLI
+    process = subprocess.Popen(
         [sys.executable, "-m", "tenderwatch", "serve", "--db", str(web_store), "--port", str(port)],
         env={**os.environ, "TENDERWATCH_WORKERS": "1"},
         stdout=subprocess.PIPE,

@@ -15,7 +15,7 @@ def test_no_generated_request_makes_the_server_fail(server: str) -> None:
 
         @given(case=operation.as_strategy())
         @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def check(case) -> None:  # noqa: ANN001
+        def check(case) -> None:
             response = case.call(base_url=server, timeout=30)
             if response.status_code >= 500:
                 failures.append(f"{case.method} {case.formatted_path} {case.query}: {response.status_code}")

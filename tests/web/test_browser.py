@@ -8,15 +8,22 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
-def browser():  # noqa: ANN201
+def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed (CI installs Debian's chromium package)")
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -24,7 +31,7 @@ def browser():  # noqa: ANN201
         launched.close()
 
 
-def test_search_open_a_supplier_and_follow_a_flag_to_its_evidence(browser, server: str, tmp_path: Path) -> None:  # noqa: ANN001
+def test_search_open_a_supplier_and_follow_a_flag_to_its_evidence(browser, server: str, tmp_path: Path) -> None:
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     blocked = []
     page.on("request", lambda request: blocked.append(request.url) if not request.url.startswith(server) else None)
@@ -48,7 +55,7 @@ def test_search_open_a_supplier_and_follow_a_flag_to_its_evidence(browser, serve
 
     shot = tmp_path / "page.png"
     page.screenshot(path=str(shot), full_page=True)
-    from PIL import Image  # noqa: PLC0415
+    from PIL import Image
 
     colours = Image.open(shot).convert("L").getcolors(maxcolors=1 << 20)
     assert colours is not None and len(colours) > 20, "the screenshot is blank"

@@ -55,7 +55,7 @@ def test_contract_page_shows_how_it_was_bought_and_its_notices(server: str) -> N
     twin = httpx.get(server + "/api/processes/ocds-twdemo-000009").json()
     assert twin["procurement_method_details"] == "Negotiated procedure without prior publication"
     assert twin["rationale_classifications"] == ["TED_PT_AWARD_CONTRACT_WITHOUT_CALL:D_EXTREME_URGENCY"]
-    assert [notice["release_id"] for notice in twin["notices"]][0] == "ocds-twdemo-000009-01-award"
+    assert next(notice["release_id"] for notice in twin["notices"]) == "ocds-twdemo-000009-01-award"
 
 
 def test_profiles_and_charts(server: str) -> None:
@@ -101,14 +101,15 @@ def test_openapi_spec(server: str) -> None:
 
 
 def test_the_server_keeps_answering_while_a_load_writes(web_store: Path, server: str, tmp_path: Path) -> None:
-    from tenderwatch.demo.generator import write_jsonl  # noqa: PLC0415
+    from tenderwatch.demo.generator import write_jsonl
 
     extra = tmp_path / "more.jsonl"
     write_jsonl(extra, 4000, seed=99)
     before = httpx.get(server + "/api/flags", params={"per_page": 1}).json()["total"]
-    load = subprocess.Popen(  # noqa: S603 - our own CLI
+    load = subprocess.Popen(
         [sys.executable, "-m", "tenderwatch", "load", str(extra), "--db", str(web_store)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     statuses = []
     while load.poll() is None:
@@ -128,9 +129,10 @@ def user_server(tmp_path: Path, web_store: Path) -> tuple[str, subprocess.Popen[
 
 def server_for(store: Path) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own CLI
+    process = subprocess.Popen(
         [sys.executable, "-m", "tenderwatch", "serve", "--db", str(store), "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
@@ -143,14 +145,18 @@ def server_for(store: Path) -> tuple[str, subprocess.Popen[bytes]]:
 
 
 def test_writing_needs_a_login_with_csrf_or_a_token(web_store: Path, server: str) -> None:
-    add = subprocess.run(  # noqa: S603 - our own CLI
+    add = subprocess.run(
         [sys.executable, "-m", "tenderwatch", "user", "add", "alex", "--password-stdin", "--db", str(web_store)],
-        input=b"correct horse battery staple\n", capture_output=True, check=False,
+        input=b"correct horse battery staple\n",
+        capture_output=True,
+        check=False,
     )
     assert add.returncode == 0, add.stderr
-    short = subprocess.run(  # noqa: S603 - our own CLI
+    short = subprocess.run(
         [sys.executable, "-m", "tenderwatch", "user", "add", "sam", "--password-stdin", "--db", str(web_store)],
-        input=b"short\n", capture_output=True, check=False,
+        input=b"short\n",
+        capture_output=True,
+        check=False,
     )
     assert short.returncode == 1 and b"at least 12 characters" in short.stderr
 
@@ -168,11 +174,13 @@ def test_writing_needs_a_login_with_csrf_or_a_token(web_store: Path, server: str
     headers = {"cookie": session}
     bad = client.post("/login", data={"name": "alex", "password": "wrong password!", "csrf": token}, headers=headers)
     assert bad.status_code == 401
-    forged = client.post("/login", data={"name": "alex", "password": "correct horse battery staple", "csrf": "f"},
-                         headers=headers)
+    forged = client.post(
+        "/login", data={"name": "alex", "password": "correct horse battery staple", "csrf": "f"}, headers=headers
+    )
     assert forged.status_code == 403
-    good = client.post("/login", data={"name": "alex", "password": "correct horse battery staple", "csrf": token},
-                       headers=headers)
+    good = client.post(
+        "/login", data={"name": "alex", "password": "correct horse battery staple", "csrf": token}, headers=headers
+    )
     assert good.status_code == 303
     session = good.headers["set-cookie"].split(";")[0]
     account = client.get("/account", headers={"cookie": session})

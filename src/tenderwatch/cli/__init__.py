@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from tenderwatch.cli import brief, demo, export, flags, load, rebuild, serve, status
+from tenderwatch.cli import brief, demo, export, flags, load, org, rebuild, register, serve, status
 from tenderwatch.cli.output import error_console
 from tenderwatch.exceptions import TenderwatchError
 
@@ -57,7 +57,10 @@ def _root(
     """Follow public money into outsourced public services."""
 
 
+export.app.command("organisations")(org.export_organisations_command)
 app.add_typer(export.app, name="export")
+app.add_typer(org.app, name="org")
+app.add_typer(register.app, name="register")
 app.add_typer(serve.user_app, name="user")
 
 

@@ -57,7 +57,9 @@ def expand_inputs(paths: list[str], stdin: BinaryIO | None = None) -> Iterator[I
         path = Path(raw)
         if path.is_dir():
             files = sorted(
-                p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.parts)
+                p
+                for p in path.rglob("*")
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not files:
                 yield InputError(f"{raw}: the folder holds no files", "give a folder with OCDS files in it")

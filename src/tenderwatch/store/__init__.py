@@ -46,7 +46,7 @@ NORMALISED_TABLES = (
     "related_processes",
 )
 RAW_TABLES = ("loads", "packages", "raw_releases", "rejects", "pending", "compiled_releases")
-ANALYSIS_TABLES = ("flags", "flag_meta", "flag_runs", "process_scores", "organisation_scores")
+ANALYSIS_TABLES = ("flags", "flag_meta", "flag_runs", "process_scores", "organisation_scores", "contract_lifecycle")
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,7 @@ TABLE_GROUPS = (
     ("normalised", "tenderwatch.normalise", True),
     ("analysis", "tenderwatch.analysis", True),
     ("organisations", "tenderwatch.resolve", True),
+    ("ownership", "tenderwatch.resolve.ownership", False),
     ("register", "tenderwatch.records", False),
     ("events", "tenderwatch.records.derived", True),
 )
@@ -205,6 +206,16 @@ class Store:
             missing = tuple(name for name in group_tables(group) if name not in existing)
             if missing:
                 self.create_tables(missing)
+                if "track_record" in missing:
+                    self._import_starter_register()
+
+    def _import_starter_register(self) -> None:
+        """Fill a new store's track-record register with the events tenderwatch ships (each with its source)."""
+        try:
+            from tenderwatch.records import import_starter_register  # noqa: PLC0415
+        except ImportError:
+            return
+        import_starter_register(self.con)
 
     def meta(self, key: str) -> str | None:
         """Return a value from the store's meta table."""

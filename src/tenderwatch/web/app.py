@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import importlib
 import io
 import secrets
 import threading
@@ -42,6 +43,9 @@ from tenderwatch.settings import Settings
 from tenderwatch.store.snapshot import current_snapshot, load_fts
 from tenderwatch.web.accounts import Accounts, User, accounts_path
 from tenderwatch.web.charts import render_svg
+
+# Modules that add their own pages and API routes with ``add_routes(app)``.
+EXTRA_ROUTES = ("tenderwatch.web.routes_alerts", "tenderwatch.web.routes_services")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -428,6 +432,20 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(status_code=401, detail="sign in, or send an API token")
         return {"name": user.name}
 
+    # Helpers for the route modules of other parts of tenderwatch (alerts, statutory services): each defines
+    # ``add_routes(app)`` and reaches these through ``request.app.state``.
+    app.state.render = render
+    app.state.current_user = current_user
+    app.state.check_csrf = check_csrf
+    app.state.csrf_token = csrf_token
+    app.state.settings = settings
+    app.state.store_path = store_path
+    for module in EXTRA_ROUTES:
+        try:
+            routes = importlib.import_module(module)
+        except ModuleNotFoundError:
+            continue
+        routes.add_routes(app)
     return app
 
 

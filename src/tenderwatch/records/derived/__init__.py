@@ -1,0 +1,582 @@
+"""Events found in the notices themselves: the table ``derived_events`` (group "events"), rebuilt after each load.
+
+:func:`build_derived_events` finds, for every supplier concerned:
+
+- ``terminated_early``: a contract whose status became ``terminated`` well before the end planned at that moment
+  (OCDS also calls a contract that ran its course "terminated", so one that ended on time is not an event);
+- ``ended_early``: a contract whose end date a later notice brought forward by a long way;
+- ``award_or_contract_cancelled``: an award or a contract with the status ``cancelled``;
+- ``termination_notice``: a Find a Tender contract termination notice (UK11) or procurement termination notice
+  (UK12) under the Procurement Act 2023;
+- ``provider_exit``: after a contract was terminated or ended early, a replacement award for the same service
+  (linked to it, or with the same CPV codes and a similar title) to a different supplier by the same buyers
+  (the buyer, procuring entity or a funder of either process) within a year.
+
+"Well before" and "a long way" mean at least :data:`EARLY_DAYS` days, or, for a contract planned to last under
+a year, a quarter of its planned length and at least :data:`EARLY_DAYS_MIN` days.
+
+Each event names the release (notice) it comes from. The history of a contract (its end date and status notice
+by notice) is read from ``raw_releases``, only for the processes that could hold an event, so this stays quick on
+a large store. docs/track-record.md explains the rules for people.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+
+from tenderwatch.records import identifier_key_sql, name_key_sql
+
+EARLY_DAYS = 90
+EARLY_DAYS_MIN = 30
+EARLY_SHARE = 0.25
+# A replacement award may come this long before the end or its notice, or this long after.
+EXIT_BEFORE_DAYS = 90
+EXIT_AFTER_DAYS = 365
+# Title similarity (shared significant words over all significant words) needed for "the same service".
+TITLE_SIMILAR = 0.5
+TITLE_SIMILAR_SAME_CPV_CLASS = 0.3
+TITLE_SIMILAR_NO_CPV = 0.7
+STOPWORDS = (
+    "the", "and", "for", "with", "from", "into", "under", "services", "service", "provision", "contract",
+    "supply", "lot", "of", "to", "in", "on", "a", "an", "framework", "agreement", "new", "interim", "call",
+)  # fmt: skip
+TERMINATION_NOTICES = ("UK11", "UK12")
+
+_DOCUMENT = {
+    "id": "VARCHAR",
+    "documentType": "VARCHAR",
+    "noticeType": "VARCHAR",
+    "title": "VARCHAR",
+    "url": "VARCHAR",
+    "datePublished": "VARCHAR",
+}
+_HISTORY = json.dumps(
+    {
+        "tender": {"status": "VARCHAR", "contractPeriod": {"endDate": "VARCHAR"}, "documents": [_DOCUMENT]},
+        "awards": [
+            {
+                "id": "VARCHAR",
+                "status": "VARCHAR",
+                "contractPeriod": {"endDate": "VARCHAR"},
+                "documents": [_DOCUMENT],
+            }
+        ],
+        "contracts": [
+            {
+                "id": "VARCHAR",
+                "awardID": "VARCHAR",
+                "status": "VARCHAR",
+                "period": {"endDate": "VARCHAR"},
+                "documents": [_DOCUMENT],
+            }
+        ],
+    },
+    separators=(",", ":"),
+)
+
+
+def _early(days_early: str, planned_end: str, start: str) -> str:
+    """SQL: whether an end ``days_early`` days before ``planned_end`` counts as well before it."""
+    return f"""({days_early} >= {EARLY_DAYS} OR ({days_early} >= {EARLY_DAYS_MIN}
+                AND {start} IS NOT NULL AND {planned_end} > {start}
+                AND {days_early} >= {EARLY_SHARE} * datediff('day', {start}, {planned_end})))"""
+
+
+def _words(title: str) -> str:
+    """SQL: the significant words of a title."""
+    stopwords = ", ".join(f"'{word}'" for word in STOPWORDS)
+    return f"""list_distinct(list_filter(regexp_split_to_array(lower(coalesce({title}, '')), '[^a-z0-9]+'),
+                lambda w: length(w) >= 3 AND NOT list_contains([{stopwords}], w)))"""
+
+
+def _date_text(column: str) -> str:
+    return f"strftime({column}, '%-d %B %Y')"
+
+
+def _quoted(column: str) -> str:
+    return f"""coalesce('"' || {column} || '"', 'untitled')"""
+
+
+def build_derived_events(con: duckdb.DuckDBPyConnection) -> int:
+    """Rebuild ``derived_events`` from the normalised tables and the releases; return the number of events.
+
+    Runs inside the caller's transaction; its temporary tables are dropped before it returns.
+    """
+    con.execute("DELETE FROM derived_events")
+    _candidates(con)
+    _history(con)
+    _parties(con)
+    _contract_events(con)
+    _cancellations(con)
+    _termination_notices(con)
+    _provider_exits(con)
+    count = con.execute("SELECT count(*) FROM derived_events").fetchall()[0][0]
+    for table in (
+        "tmp_de_ocids",
+        "tmp_de_releases",
+        "tmp_de_contracts",
+        "tmp_de_awards",
+        "tmp_de_tender",
+        "tmp_de_documents",
+        "tmp_de_suppliers",
+    ):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    return count
+
+
+def _candidates(con: duckdb.DuckDBPyConnection) -> None:
+    """The processes that could hold an event: only their releases are read."""
+    notices = ", ".join(f"'{notice}'" for notice in TERMINATION_NOTICES)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE tmp_de_ocids AS
+        SELECT ocid FROM contracts
+        WHERE lower(status) IN ('terminated', 'cancelled') OR amendment_count > 0
+        UNION SELECT ocid FROM awards WHERE lower(status) = 'cancelled'
+        UNION SELECT ocid FROM documents WHERE upper(trim(notice_type)) IN ({notices})
+        UNION SELECT ocid FROM processes
+        WHERE list_has_any(release_tags, ['contractTermination', 'contractAmendment', 'awardCancellation'])
+        UNION SELECT c.ocid FROM contracts AS c JOIN awards AS a ON a.ocid = c.ocid AND a.award_id = c.award_id
+        WHERE c.period_end < a.contract_period_end
+        """
+    )
+
+
+def _history(con: duckdb.DuckDBPyConnection) -> None:
+    """Each candidate process's contracts, awards, tender period and documents, notice by notice."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE tmp_de_releases AS
+        SELECT r.ocid, r.release_id, r.seq, tw_ts(r.release_date) AS released,
+               json_transform(r.data, '{_HISTORY}') AS x
+        FROM raw_releases AS r
+        WHERE r.ocid IN (SELECT ocid FROM tmp_de_ocids)
+        """
+    )
+    # Order of the notices: by date, then order of arrival.
+    order = "ORDER BY released NULLS LAST, seq"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE tmp_de_contracts AS
+        WITH u AS (SELECT ocid, release_id, seq, released, unnest(x.contracts) AS c FROM tmp_de_releases)
+        SELECT ocid, release_id, seq, released, c.id AS contract_id, c.awardID AS award_id,
+               lower(c.status) AS status, tw_ts(c.period.endDate) AS period_end,
+               row_number() OVER (PARTITION BY ocid, c.id {order}) AS step
+        FROM u WHERE c.id IS NOT NULL
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE tmp_de_awards AS
+        WITH u AS (SELECT ocid, release_id, seq, released, unnest(x.awards) AS a FROM tmp_de_releases)
+        SELECT ocid, release_id, seq, released, a.id AS award_id, lower(a.status) AS status,
+               tw_ts(a.contractPeriod.endDate) AS period_end,
+               row_number() OVER (PARTITION BY ocid, a.id {order}) AS step
+        FROM u WHERE a.id IS NOT NULL
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_de_tender AS
+        SELECT ocid, release_id, seq, released, tw_ts(x.tender.contractPeriod.endDate) AS period_end
+        FROM tmp_de_releases WHERE x.tender.contractPeriod.endDate IS NOT NULL
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE tmp_de_documents AS
+        WITH d AS (
+            SELECT ocid, release_id, seq, released, 'tender' AS scope, NULL AS parent_id,
+                   unnest(x.tender.documents) AS doc FROM tmp_de_releases
+            UNION ALL
+            SELECT ocid, release_id, seq, released, 'award', a.id, unnest(a.documents)
+            FROM (SELECT ocid, release_id, seq, released, unnest(x.awards) AS a FROM tmp_de_releases)
+            UNION ALL
+            SELECT ocid, release_id, seq, released, 'contract', c.id, unnest(c.documents)
+            FROM (SELECT ocid, release_id, seq, released, unnest(x.contracts) AS c FROM tmp_de_releases)
+        )
+        SELECT ocid, release_id, seq, released, scope, parent_id, doc.id AS document_id,
+               upper(trim(doc.noticeType)) AS notice_type, doc.documentType AS document_type, doc.url AS url
+        FROM d
+        QUALIFY row_number() OVER (
+            PARTITION BY ocid, scope, parent_id, doc.id, upper(trim(doc.noticeType)) {order}
+        ) = 1
+        """
+    )
+
+
+def _parties(con: duckdb.DuckDBPyConnection) -> None:
+    """The suppliers of every award of the candidate processes, with their org-id identifier."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_de_suppliers AS
+        SELECT s.ocid, s.award_id, s.party_id, coalesce(s.name, p.name) AS name,
+               CASE WHEN nullif(trim(coalesce(s.identifier_scheme, p.identifier_scheme)), '') IS NOT NULL
+                     AND nullif(trim(coalesce(s.identifier_id, p.identifier_id)), '') IS NOT NULL
+                    THEN upper(trim(coalesce(s.identifier_scheme, p.identifier_scheme))) || '-'
+                         || trim(coalesce(s.identifier_id, p.identifier_id)) END AS identifier,
+               coalesce(lower(a.status) = 'cancelled', false) AS award_cancelled
+        FROM award_suppliers AS s
+        LEFT JOIN parties AS p ON p.ocid = s.ocid AND p.party_id = s.party_id
+        LEFT JOIN awards AS a ON a.ocid = s.ocid AND a.award_id = s.award_id
+        WHERE s.ocid IN (SELECT ocid FROM tmp_de_ocids)
+        """
+    )
+
+
+def _insert(con: duckdb.DuckDBPyConnection, select: str) -> None:
+    """Insert events, giving each an id made from what identifies it."""
+    con.execute(
+        f"""
+        INSERT INTO derived_events BY NAME
+        SELECT 'de-' || substr(md5(concat_ws('|', event_type, ocid, contract_id, award_id, notice_type,
+                                             party_id, release_id, related_ocid)), 1, 16) AS event_id, *
+        FROM ({select})
+        """
+    )
+
+
+def _contract_events(con: duckdb.DuckDBPyConnection) -> None:
+    """``terminated_early`` and ``ended_early``, one row per supplier of the contract's award."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_de_ends AS
+        WITH steps AS (
+            SELECT *,
+                   -- the end in force before this notice: the last one any earlier notice gave
+                   last_value(period_end IGNORE NULLS) OVER (
+                       PARTITION BY ocid, contract_id ORDER BY step ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                   ) AS end_before,
+                   bool_or(status = 'terminated') OVER (
+                       PARTITION BY ocid, contract_id ORDER BY step ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                   ) AS terminated_before
+            FROM tmp_de_contracts
+        )
+        SELECT s.*, c.award_id AS compiled_award_id, c.title AS contract_title, c.period_start,
+               c.period_end AS final_end, a.contract_period_end AS award_end, a.contract_period_start AS award_start,
+               a.title AS award_title, t.contract_period_end AS tender_end, p.title AS process_title,
+               p.buyer_id, p.buyer_name
+        FROM steps AS s
+        JOIN processes AS p ON p.ocid = s.ocid
+        LEFT JOIN contracts AS c ON c.ocid = s.ocid AND c.contract_id = s.contract_id
+        LEFT JOIN awards AS a ON a.ocid = s.ocid AND a.award_id = coalesce(c.award_id, s.award_id)
+        LEFT JOIN tenders AS t ON t.ocid = s.ocid
+        """
+    )
+    early_terminated = _early("days_early", "planned_end", "start_date")
+    _insert(
+        con,
+        f"""
+        WITH t AS (
+            SELECT *,
+                   coalesce(end_before, award_end, tender_end)::DATE AS planned_end,
+                   coalesce(period_end, final_end, released)::DATE AS end_date,
+                   coalesce(period_start, award_start)::DATE AS start_date
+            FROM tmp_de_ends
+            WHERE status = 'terminated' AND NOT coalesce(terminated_before, false)
+        ), e AS (
+            SELECT *, datediff('day', end_date, planned_end) AS days_early FROM t
+        )
+        SELECT e.ocid, 'terminated_early' AS event_type, e.released::DATE AS event_date, s.party_id,
+               s.identifier AS organisation_identifier, s.name AS organisation_name, e.buyer_id, e.buyer_name,
+               e.release_id,
+               concat(
+                   coalesce(e.buyer_name, 'The buyer'), ' published on ', {_date_text("e.released")},
+                   ' that the contract ', {_quoted("coalesce(e.contract_title, e.award_title, e.process_title)")},
+                   coalesce(' with ' || s.name, ''), ' was terminated; it ended on ', {_date_text("e.end_date")},
+                   ', ', e.days_early, ' days before its planned end of ', {_date_text("e.planned_end")}, '.'
+               ) AS summary,
+               e.contract_id, coalesce(e.compiled_award_id, e.award_id) AS award_id,
+               e.planned_end AS planned_end_date, e.end_date, e.days_early,
+               'contract status terminated' AS notice_type, NULL AS related_ocid, NULL AS related_release_id,
+               NULL AS related_supplier,
+               'the contract''s status became terminated well before its planned end' AS basis
+        FROM e
+        LEFT JOIN tmp_de_suppliers AS s ON s.ocid = e.ocid AND s.award_id = coalesce(e.compiled_award_id, e.award_id)
+        WHERE e.planned_end IS NOT NULL AND e.end_date IS NOT NULL AND {early_terminated}
+        """,
+    )
+    early_shortened = _early("days_early", "planned_end", "start_date")
+    _insert(
+        con,
+        f"""
+        WITH t AS (
+            SELECT *, end_before::DATE AS planned_end, period_end::DATE AS end_date,
+                   coalesce(period_start, award_start)::DATE AS start_date,
+                   datediff('day', period_end::DATE, end_before::DATE) AS days_early
+            FROM tmp_de_ends
+            WHERE period_end IS NOT NULL AND end_before IS NOT NULL AND period_end < end_before
+        ), e AS (
+            SELECT * FROM t WHERE {early_shortened}
+            QUALIFY row_number() OVER (PARTITION BY ocid, contract_id ORDER BY step) = 1
+        )
+        SELECT e.ocid, 'ended_early' AS event_type, e.released::DATE AS event_date, s.party_id,
+               s.identifier AS organisation_identifier, s.name AS organisation_name, e.buyer_id, e.buyer_name,
+               e.release_id,
+               concat(
+                   coalesce(e.buyer_name, 'The buyer'), ' published on ', {_date_text("e.released")},
+                   ' that the contract ', {_quoted("coalesce(e.contract_title, e.award_title, e.process_title)")},
+                   coalesce(' with ' || s.name, ''), ' now ends on ', {_date_text("e.end_date")}, ', ',
+                   e.days_early, ' days before the end of ', {_date_text("e.planned_end")},
+                   ' given until then.'
+               ) AS summary,
+               e.contract_id, coalesce(e.compiled_award_id, e.award_id) AS award_id,
+               e.planned_end AS planned_end_date, e.end_date, e.days_early,
+               'end date brought forward' AS notice_type, NULL AS related_ocid, NULL AS related_release_id,
+               NULL AS related_supplier,
+               'a notice brought the contract''s end date forward by a long way' AS basis
+        FROM e
+        LEFT JOIN tmp_de_suppliers AS s ON s.ocid = e.ocid AND s.award_id = coalesce(e.compiled_award_id, e.award_id)
+        -- a termination notice that also moved the end date is reported once, as terminated_early
+        WHERE NOT EXISTS (
+            SELECT 1 FROM derived_events AS d
+            WHERE d.ocid = e.ocid AND d.contract_id = e.contract_id AND d.release_id = e.release_id
+        )
+        """,
+    )
+    con.execute("DROP TABLE tmp_de_ends")
+
+
+def _cancellations(con: duckdb.DuckDBPyConnection) -> None:
+    """``award_or_contract_cancelled``: the first notice that gave the award or contract the status cancelled."""
+    _insert(
+        con,
+        f"""
+        WITH cancelled AS (
+            SELECT 'award' AS kind, ocid, award_id, NULL AS contract_id, release_id, released FROM tmp_de_awards
+            WHERE status = 'cancelled'
+            QUALIFY row_number() OVER (PARTITION BY ocid, award_id ORDER BY step) = 1
+            UNION ALL
+            SELECT 'contract', ocid, award_id, contract_id, release_id, released FROM tmp_de_contracts
+            WHERE status = 'cancelled'
+            QUALIFY row_number() OVER (PARTITION BY ocid, contract_id ORDER BY step) = 1
+        ), current AS (
+            -- still cancelled in the compiled release
+            SELECT c.* FROM cancelled AS c
+            WHERE (c.kind = 'award' AND EXISTS (SELECT 1 FROM awards AS a WHERE a.ocid = c.ocid
+                                                AND a.award_id = c.award_id AND lower(a.status) = 'cancelled'))
+               OR (c.kind = 'contract' AND EXISTS (SELECT 1 FROM contracts AS k WHERE k.ocid = c.ocid
+                                                   AND k.contract_id = c.contract_id
+                                                   AND lower(k.status) = 'cancelled'))
+        )
+        SELECT c.ocid, 'award_or_contract_cancelled' AS event_type, c.released::DATE AS event_date, s.party_id,
+               s.identifier AS organisation_identifier, s.name AS organisation_name, p.buyer_id, p.buyer_name,
+               c.release_id,
+               concat(
+                   coalesce(p.buyer_name, 'The buyer'), ' published on ', {_date_text("c.released")}, ' that the ',
+                   c.kind, ' ', {_quoted("coalesce(a.title, p.title)")}, coalesce(' to ' || s.name, ''),
+                   ' was cancelled. A cancellation can also correct a notice published in error.'
+               ) AS summary,
+               c.contract_id, coalesce(c.award_id, k.award_id) AS award_id, NULL AS planned_end_date,
+               NULL AS end_date, NULL AS days_early, c.kind || ' status cancelled' AS notice_type,
+               NULL AS related_ocid, NULL AS related_release_id, NULL AS related_supplier,
+               'the ' || c.kind || '''s status became cancelled' AS basis
+        FROM current AS c
+        JOIN processes AS p ON p.ocid = c.ocid
+        LEFT JOIN contracts AS k ON k.ocid = c.ocid AND k.contract_id = c.contract_id
+        LEFT JOIN awards AS a ON a.ocid = c.ocid AND a.award_id = coalesce(c.award_id, k.award_id)
+        LEFT JOIN tmp_de_suppliers AS s ON s.ocid = c.ocid AND s.award_id = coalesce(c.award_id, k.award_id)
+        """,
+    )
+
+
+def _termination_notices(con: duckdb.DuckDBPyConnection) -> None:
+    """``termination_notice``: Find a Tender UK11 (contract) and UK12 (procurement) termination notices."""
+    notices = ", ".join(f"'{notice}'" for notice in TERMINATION_NOTICES)
+    _insert(
+        con,
+        f"""
+        WITH n AS (
+            SELECT d.*, coalesce(k.award_id, CASE WHEN d.scope = 'award' THEN d.parent_id END) AS notice_award_id
+            FROM tmp_de_documents AS d
+            LEFT JOIN contracts AS k ON d.scope = 'contract' AND k.ocid = d.ocid AND k.contract_id = d.parent_id
+            WHERE d.notice_type IN ({notices})
+            QUALIFY row_number() OVER (PARTITION BY d.ocid, d.notice_type, d.parent_id ORDER BY d.released, d.seq) = 1
+        ), concerned AS (
+            -- the suppliers a notice concerns: of its award or contract, else (UK12) of the cancelled awards,
+            -- else (UK11) of every award; a UK12 before any award concerns no supplier
+            SELECT n.*, s.award_id AS supplier_award_id, s.party_id, s.identifier, s.name
+            FROM n LEFT JOIN tmp_de_suppliers AS s ON s.ocid = n.ocid AND (
+                s.award_id = n.notice_award_id
+                OR (n.notice_award_id IS NULL AND n.notice_type = 'UK11')
+                OR (n.notice_award_id IS NULL AND n.notice_type = 'UK12' AND s.award_cancelled))
+        )
+        SELECT c.ocid, 'termination_notice' AS event_type, c.released::DATE AS event_date, c.party_id,
+               c.identifier AS organisation_identifier, c.name AS organisation_name, p.buyer_id, p.buyer_name,
+               c.release_id,
+               CASE c.notice_type
+                   WHEN 'UK11' THEN concat(
+                       coalesce(p.buyer_name, 'The buyer'), ' published a contract termination notice (UK11) on ',
+                       {_date_text("c.released")}, ' for ', {_quoted("coalesce(k.title, p.title)")},
+                       coalesce(' with ' || c.name, ''),
+                       '. The notice is also published when a contract ends as planned: check its reason.')
+                   ELSE concat(
+                       coalesce(p.buyer_name, 'The buyer'), ' published a procurement termination notice (UK12) on ',
+                       {_date_text("c.released")}, ': it ended the procurement ', {_quoted("p.title")},
+                       coalesce(' and cancelled the award to ' || c.name, ''), '.')
+               END AS summary,
+               CASE WHEN c.scope = 'contract' THEN c.parent_id END AS contract_id,
+               coalesce(c.supplier_award_id, c.notice_award_id) AS award_id,
+               NULL AS planned_end_date, NULL AS end_date, NULL AS days_early, c.notice_type,
+               NULL AS related_ocid, NULL AS related_release_id, NULL AS related_supplier,
+               'a Find a Tender ' || c.notice_type || ' notice (' || coalesce(c.document_type, 'document') || ')'
+                   AS basis
+        FROM concerned AS c
+        JOIN processes AS p ON p.ocid = c.ocid
+        LEFT JOIN contracts AS k ON c.scope = 'contract' AND k.ocid = c.ocid AND k.contract_id = c.parent_id
+        """,
+    )
+    # A cancelled award that a UK12 notice reports is told once, by the notice.
+    con.execute(
+        """
+        DELETE FROM derived_events AS d
+        WHERE d.event_type = 'award_or_contract_cancelled' AND EXISTS (
+            SELECT 1 FROM derived_events AS n
+            WHERE n.event_type = 'termination_notice' AND n.ocid = d.ocid AND n.release_id = d.release_id
+              AND n.party_id IS NOT DISTINCT FROM d.party_id)
+        """
+    )
+
+
+def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
+    """``provider_exit``: a replacement award for the same service to another supplier after an early end."""
+    # Who is on the buying side of each process (buyer, procuring entity, funders), by identifier else name.
+    party_key = f"""coalesce(
+        {identifier_key_sql("nullif(trim(p.identifier_scheme), '') || '-' || nullif(trim(p.identifier_id), '')")},
+        {name_key_sql("p.name")})"""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE tmp_de_buyers AS
+        SELECT DISTINCT p.ocid, {party_key} AS buyer_key
+        FROM parties AS p
+        WHERE list_has_any(p.roles, ['buyer', 'procuringEntity', 'funder'])
+           OR p.party_id = (SELECT buyer_id FROM processes AS r WHERE r.ocid = p.ocid)
+        UNION
+        SELECT ocid, {name_key_sql("buyer_name")} FROM processes WHERE buyer_name IS NOT NULL
+        """
+    )
+    con.execute("DELETE FROM tmp_de_buyers WHERE buyer_key IS NULL")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE tmp_de_exits AS
+        SELECT e.*, {identifier_key_sql("e.organisation_identifier")} AS id_key,
+               {name_key_sql("e.organisation_name")} AS nm_key,
+               least(e.event_date, coalesce(e.end_date, e.event_date)) - INTERVAL {EXIT_BEFORE_DAYS} DAY
+                   AS window_start,
+               greatest(e.event_date, coalesce(e.end_date, e.event_date)) + INTERVAL {EXIT_AFTER_DAYS} DAY
+                   AS window_end,
+               coalesce(k.title, a.title, p.title) AS old_title
+        FROM derived_events AS e
+        JOIN processes AS p ON p.ocid = e.ocid
+        LEFT JOIN contracts AS k ON k.ocid = e.ocid AND k.contract_id = e.contract_id
+        LEFT JOIN awards AS a ON a.ocid = e.ocid AND a.award_id = e.award_id
+        WHERE e.event_type IN ('terminated_early', 'ended_early') AND e.party_id IS NOT NULL
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_de_cpv AS
+        SELECT ocid, list_distinct(list(cpv_code)) AS codes FROM (
+            SELECT ocid, cpv_code FROM item_classifications WHERE cpv_code IS NOT NULL
+            UNION ALL SELECT ocid, cpv_code FROM items WHERE cpv_code IS NOT NULL
+        ) GROUP BY ocid
+        """
+    )
+    old_words = _words("x.old_title")
+    new_words = _words("coalesce(a.title, p.title)")
+    _insert(
+        con,
+        f"""
+        WITH candidates AS (
+            SELECT DISTINCT x.event_id AS exit_id, a.ocid AS new_ocid, a.award_id AS new_award_id,
+                   coalesce(a.date, p.first_release_date)::DATE AS new_date, coalesce(a.title, p.title) AS new_title,
+                   {old_words} AS old_w, {new_words} AS new_w
+            FROM tmp_de_exits AS x
+            JOIN tmp_de_buyers AS b1 ON b1.ocid = x.ocid
+            JOIN tmp_de_buyers AS b2 ON b2.buyer_key = b1.buyer_key
+            JOIN awards AS a ON a.ocid = b2.ocid
+            JOIN processes AS p ON p.ocid = a.ocid
+            WHERE coalesce(lower(a.status), 'active') NOT IN ('cancelled', 'unsuccessful')
+              AND coalesce(a.date, p.first_release_date) BETWEEN x.window_start AND x.window_end
+              AND (a.ocid <> x.ocid OR (a.award_id IS DISTINCT FROM x.award_id
+                                         AND coalesce(a.date, p.first_release_date)::DATE > x.event_date))
+        ), scored AS (
+            SELECT c.*,
+                   EXISTS (SELECT 1 FROM related_processes AS r
+                           WHERE (r.ocid = c.new_ocid AND r.identifier = x.ocid)
+                              OR (r.ocid = x.ocid AND r.identifier = c.new_ocid)) AS linked,
+                   CASE WHEN len(list_distinct(list_concat(c.old_w, c.new_w))) > 0
+                        THEN len(list_intersect(c.old_w, c.new_w)) / len(list_distinct(list_concat(c.old_w, c.new_w)))
+                        ELSE 0 END AS similarity,
+                   len(list_intersect(list_transform(o.codes, lambda v: left(v, 2)),
+                                      list_transform(n.codes, lambda v: left(v, 2)))) > 0 AS same_division,
+                   len(list_intersect(list_transform(o.codes, lambda v: left(v, 4)),
+                                      list_transform(n.codes, lambda v: left(v, 4)))) > 0 AS same_class,
+                   o.codes IS NULL OR n.codes IS NULL AS cpv_missing,
+                   x.*
+            FROM candidates AS c
+            JOIN tmp_de_exits AS x ON x.event_id = c.exit_id
+            LEFT JOIN tmp_de_cpv AS o ON o.ocid = x.ocid
+            LEFT JOIN tmp_de_cpv AS n ON n.ocid = c.new_ocid
+        ), matched AS (
+            SELECT s.*,
+                   (SELECT string_agg(DISTINCT t.name, ', ') FROM award_suppliers AS t
+                    WHERE t.ocid = s.new_ocid AND t.award_id IS NOT DISTINCT FROM s.new_award_id) AS new_suppliers,
+                   CASE WHEN s.linked THEN 'the replacement process names the first one as related'
+                        WHEN s.same_class THEN 'the same CPV class and a similar title'
+                        WHEN s.same_division THEN 'the same CPV division and a similar title'
+                        ELSE 'a similar title (no CPV codes to compare)' END AS match_basis
+            FROM scored AS s
+            WHERE (s.linked
+                   OR (s.same_class AND s.similarity >= {TITLE_SIMILAR_SAME_CPV_CLASS})
+                   OR (s.same_division AND s.similarity >= {TITLE_SIMILAR})
+                   OR (s.cpv_missing AND s.similarity >= {TITLE_SIMILAR_NO_CPV}))
+              -- a different supplier: none of the new award's suppliers is the one that left
+              AND NOT EXISTS (
+                  SELECT 1 FROM award_suppliers AS t
+                  LEFT JOIN parties AS q ON q.ocid = t.ocid AND q.party_id = t.party_id
+                  WHERE t.ocid = s.new_ocid AND t.award_id IS NOT DISTINCT FROM s.new_award_id
+                    AND (coalesce({
+            identifier_key_sql(
+                "nullif(trim(coalesce(t.identifier_scheme, q.identifier_scheme)), '') || '-' || "
+                "nullif(trim(coalesce(t.identifier_id, q.identifier_id)), '')"
+            )
+        }, '?') = s.id_key
+                         OR {name_key_sql("coalesce(t.name, q.name)")} = s.nm_key))
+              AND EXISTS (SELECT 1 FROM award_suppliers AS t
+                          WHERE t.ocid = s.new_ocid AND t.award_id IS NOT DISTINCT FROM s.new_award_id)
+            QUALIFY row_number() OVER (
+                PARTITION BY s.exit_id
+                ORDER BY s.linked DESC, s.new_date < s.event_date, abs(datediff('day', s.event_date, s.new_date)),
+                         s.new_ocid, s.new_award_id) = 1
+        ), first_notice AS (
+            -- the first notice of the replacement process that carries the award
+            SELECT m.exit_id, (
+                SELECT r.release_id FROM raw_releases AS r
+                WHERE r.ocid = m.new_ocid AND list_contains(
+                    json_extract_string(r.data, '$.awards[*].id'), m.new_award_id)
+                ORDER BY tw_ts(r.release_date) NULLS LAST, r.seq LIMIT 1) AS new_release_id
+            FROM matched AS m
+        )
+        SELECT m.ocid, 'provider_exit' AS event_type, m.new_date AS event_date, m.party_id,
+               m.organisation_identifier, m.organisation_name, m.buyer_id, m.buyer_name, m.release_id,
+               concat(
+                   coalesce(m.organisation_name, 'The supplier'), '''s contract ', {_quoted("m.old_title")},
+                   ' ended early (notice of ', {_date_text("m.event_date")}, '); on ', {_date_text("m.new_date")},
+                   ' the same buyers awarded ', {_quoted("m.new_title")}, ' to ', coalesce(m.new_suppliers, '?'),
+                   ' (', m.new_ocid, ').'
+               ) AS summary,
+               m.contract_id, m.award_id, m.planned_end_date, m.end_date, m.days_early, m.notice_type,
+               m.new_ocid AS related_ocid, f.new_release_id AS related_release_id,
+               m.new_suppliers AS related_supplier,
+               'replacement within a year of the early end: ' || m.match_basis AS basis
+        FROM matched AS m JOIN first_notice AS f USING (exit_id)
+        """,
+    )
+    for table in ("tmp_de_buyers", "tmp_de_exits", "tmp_de_cpv"):
+        con.execute(f"DROP TABLE {table}")
+
+
+__all__ = ["build_derived_events"]
