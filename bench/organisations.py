@@ -1,4 +1,4 @@
-"""Benchmark: resolving the organisations of generated releases (issue 4, item 8).
+"""Benchmark: resolving the organisations of generated releases.
 
     python bench/organisations.py                 # 100,000 releases
     python bench/organisations.py --n 1000000     # a million (goal: within 10 minutes, peak under 4 GiB)

@@ -25,6 +25,7 @@ VOLATILE_COLUMNS = {
     "ran_at",
     "computed_at",
     "added_at",
+    "fetched_at",
 }
 
 

@@ -48,6 +48,7 @@ def data_model() -> str:
         "organisations": "Organisations: who is who (rebuilt from the tables above and the overrides file)",
         "register": "Track-record register (curated by users; kept by rebuilds)",
         "events": "Events derived from the data: terminations, early ends, provider exits (rebuilt)",
+        "sources": "Live sources: sync checkpoints and the pages fetched (kept by rebuilds)",
         "ownership": "Ownership statements (loaded with `tenderwatch org load-ownership`; kept by rebuilds)",
     }
     from tenderwatch.store import TABLE_GROUPS  # noqa: PLC0415
@@ -317,6 +318,10 @@ def all_pages() -> dict[str, str]:
     pages["indicators/index.md"] = indicators_index()
     for code in INDICATORS:
         pages[f"indicators/{code}.md"] = indicator_page(code)
+    from tenderwatch.sources import sources_pages  # noqa: PLC0415
+
+    for name, text in sources_pages().items():
+        pages[f"sources/{name}"] = text
     return pages
 
 

@@ -337,8 +337,9 @@ class Workspace:
         return result
 
     def analyse(self, *, reporter: Reporter | None = None) -> None:
-        """Rebuild the contract lifecycle table and run every indicator with the settings file's [flags] table,
-        then publish a read snapshot for the web app (each when its setting is on)."""
+        """Build the facts (organisations, contract lifecycle, derived events; see :meth:`build_facts`), run every
+        indicator with the settings file's [flags] table, then publish a read snapshot for the web app (the first
+        two when ``analyse_after_load`` is on, the last when ``publish_after_load`` is)."""
         reporter = reporter or SilentReporter()
         con = self.store.con
         con.execute(f"SET memory_limit = '{self.settings.analysis_memory_limit}'")
@@ -349,13 +350,7 @@ class Workspace:
 
     def _analyse(self, reporter: Reporter) -> None:
         if self.settings.analyse_after_load and not self.store.read_only:
-            task = reporter.task("matching organisations", total=None, unit="")
-            self._resolve_organisations(reporter)
-            task.done()
-            task = reporter.task("finding contract events", total=None, unit="")
-            self._build_lifecycle()
-            self._in_transaction("tenderwatch.records.derived", "build_derived_events")
-            task.done()
+            self.build_facts(reporter=reporter)
             task = reporter.task("finding red flags", total=None, unit="")
             self._run_flags(None, None, lifecycle=False)
             task.done()
@@ -363,6 +358,20 @@ class Workspace:
             task = reporter.task("publishing for the web app", total=None, unit="")
             self.publish()
             task.done()
+
+    def build_facts(self, *, reporter: Reporter | None = None, organisations: bool = True) -> None:
+        """Rebuild the facts the red flags, the web app and the alerts read, each step in its own transaction:
+        the canonical organisations and corporate groups (unless ``organisations`` is False), the contract
+        lifecycle, and the events found in the notices (early ends, cancellations, provider exits)."""
+        reporter = reporter or SilentReporter()
+        if organisations:
+            task = reporter.task("matching organisations", total=None, unit="")
+            self._resolve_organisations(reporter)
+            task.done()
+        task = reporter.task("finding contract events", total=None, unit="")
+        self._build_lifecycle()
+        self._in_transaction("tenderwatch.records.derived", "build_derived_events")
+        task.done()
 
     def publish(self) -> Path:
         """Publish a read snapshot of the store for the web app; return its path."""

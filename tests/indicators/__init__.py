@@ -31,9 +31,13 @@ def evaluate(
     path = tmp_path / "fixture.jsonl"
     path.write_text("".join(json.dumps(item) + "\n" for item in releases))
     db = tmp_path / "fixture.duckdb"
-    with Workspace.open(load_settings(db=db, workers=1)) as workspace:
+    # The load stores and normalises only; the facts indicators read are built here, and only the indicators
+    # under test run (no organisation matching, no web snapshot).
+    settings = load_settings(db=db, workers=1, analyse_after_load=False, publish_after_load=False)
+    with Workspace.open(settings) as workspace:
         result = workspace.load([str(path)])
         assert result.rejected == 0, "a fixture release was rejected"
+        workspace.build_facts(organisations=False)
         con = workspace.store.con
         run = run_indicators(con, from_toml({"flags": flags or {}}, "test"), codes)
         found = {(flag.code, flag.subject, flag.subject_id): flag for flag in read_flags(con, codes=codes)}

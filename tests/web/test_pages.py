@@ -74,6 +74,29 @@ def test_profiles_and_charts(server: str) -> None:
     assert "Show as a table" in httpx.get(server + f"/buyers/{big_buyer}").text
 
 
+def test_supplier_track_record_and_corporate_groups(server: str) -> None:
+    # The supplier that walked away from the children's therapies contract: its exit is on its profile, with the
+    # notice it was found in.
+    process = httpx.get(server + "/api/processes/ocds-twdemo-000008").json()
+    supplier = process["awards"][0]["suppliers"][0]["id"]
+    profile = httpx.get(server + f"/api/suppliers/{supplier}").json()
+    kinds = {event["event_type"] for event in profile["track_record"]}
+    assert {"terminated_early", "provider_exit"} <= kinds
+    assert profile["organisation"]["organisation_id"] == supplier
+    page = httpx.get(server + f"/suppliers/{supplier}").text
+    assert "provider exit" in page and "/processes/ocds-twdemo-000008" in page
+
+    # Groups are found by search, and a group's page lists its record with a public source for each event.
+    found = httpx.get(server + "/api/search", params={"q": "serco", "kind": "group"}).json()["items"]
+    assert [hit["url"] for hit in found] == ["/groups/serco"]
+    group = httpx.get(server + "/api/groups/serco").json()
+    assert group["name"] == "Serco" and group["track_record"]
+    assert all(event["source_url"].startswith("https://") for event in group["track_record"])
+    page = httpx.get(server + "/groups/serco")
+    assert page.status_code == 200 and "Track record" in page.text
+    assert httpx.get(server + "/groups/no-such-group").status_code == 404
+
+
 def test_missing_things_are_404(server: str) -> None:
     assert httpx.get(server + "/processes/ocds-nope-1").status_code == 404
     assert httpx.get(server + "/api/processes/ocds-nope-1").status_code == 404

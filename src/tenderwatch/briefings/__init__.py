@@ -284,40 +284,42 @@ def _profile_brief(con: duckdb.DuckDBPyConnection, found: Profile) -> Brief:
 
 
 def _track_record(con: duckdb.DuckDBPyConnection, party_ids: list[str], sources: _Sources) -> list[Fact]:
-    """Events in the record of the suppliers: derived from notices and, where the register exists, curated."""
-    from tenderwatch.queries import has_table, rows  # noqa: PLC0415
+    """Events in the record of the suppliers and their groups: curated in the register (each with its public
+    source) and found in the notices (each with its notice)."""
+    from tenderwatch.queries import rows  # noqa: PLC0415
+    from tenderwatch.queries.organisation import organisation_of, track_record_of  # noqa: PLC0415
 
     facts: list[Fact] = []
-    if not party_ids:
-        return facts
-    if has_table(con, "derived_events"):
-        for row in rows(
-            con, "SELECT * FROM derived_events WHERE list_contains(?, party_id) ORDER BY event_date", [party_ids]
-        ):
-            source = sources.cite(f"notice {row.get('release_id')} of {row.get('ocid')}", None, row.get("ocid"))
-            facts.append(Fact(str(row.get("event_date") or ""), row.get("summary") or row.get("event_type"), source))
-    if has_table(con, "track_record"):
+    seen: set[str] = set()
+    for party_id in party_ids:
         names = [
-            row[0]
-            for row in con.execute(
-                "SELECT DISTINCT name FROM award_suppliers WHERE list_contains(?, party_id)", [party_ids]
-            ).fetchall()
+            row["name"]
+            for row in rows(con, "SELECT DISTINCT name FROM award_suppliers WHERE party_id = ? ORDER BY name", [party_id])
         ]
         identifiers = [
-            row[0]
-            for row in con.execute(
-                "SELECT DISTINCT scheme || '-' || identifier FROM party_identifiers WHERE list_contains(?, party_id)",
-                [party_ids],
-            ).fetchall()
+            row["org_id"]
+            for row in rows(
+                con,
+                "SELECT DISTINCT scheme || '-' || identifier AS org_id FROM party_identifiers "
+                "WHERE party_id = ? AND scheme IS NOT NULL ORDER BY 1",
+                [party_id],
+            )
         ]
-        for row in rows(
-            con,
-            "SELECT * FROM track_record WHERE list_contains(?, organisation_identifier) "
-            "OR list_contains(?, upper(organisation_name)) ORDER BY event_date",
-            [identifiers, [name.upper() for name in names if name]],
-        ):
-            source = sources.cite(row.get("source_title") or "register entry", row.get("source_url"))
-            facts.append(Fact(str(row.get("event_date") or ""), row.get("summary") or "", source))
+        organisation = organisation_of(con, "supplier", party_id)
+        for event in track_record_of(con, identifiers, names, organisation):
+            if event["event_id"] in seen:
+                continue
+            seen.add(event["event_id"])
+            if event["origin"] == "register":
+                source = sources.cite(event.get("source_title") or "register entry", event.get("source_url"))
+            else:
+                label = f"notice {event.get('release_id')} of {event.get('ocid')}"
+                source = sources.cite(label, None, event.get("ocid"))
+            text = event.get("summary") or event.get("event_type") or ""
+            if event.get("amount_text"):
+                text = f"{text} ({event['amount_text']})"
+            facts.append(Fact(event.get("date") or "", text, source))
+    facts.sort(key=lambda fact: fact.label)
     return facts
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from tenderwatch.cli import brief, demo, export, flags, load, org, rebuild, register, serve, status
+from tenderwatch.cli import brief, demo, export, flags, load, org, rebuild, register, serve, status, sync
 from tenderwatch.cli.output import error_console
 from tenderwatch.exceptions import TenderwatchError
 
@@ -34,7 +34,9 @@ COMMANDS = {
     "load": load.command,
     "rebuild": rebuild.command,
     "serve": serve.command,
+    "sources": sync.sources_command,
     "status": status.command,
+    "sync": sync.command,
 }
 for name, function in COMMANDS.items():
     app.command(name)(function)

@@ -55,6 +55,13 @@ def command(
     db_arg = f" --db {settings.db}" if db else ""
     out("What to try next:", markup=False)
     out(f"  tenderwatch status{db_arg}                 what the store holds", markup=False)
+    out(f"  tenderwatch flags{db_arg} --indicator TW106   urgency direct awards, with their evidence", markup=False)
+    out(
+        f"  tenderwatch brief process ocds-twdemo-000009{db_arg} --format pdf --out pack.pdf   a briefing pack",
+        markup=False,
+    )
+    out(f"  tenderwatch org show Tresswyn{db_arg}        a supplier, its group and its record", markup=False)
+    out(f"  tenderwatch serve{db_arg}                  the web app", markup=False)
     out(f"  tenderwatch export compiled-releases{db_arg} --out demo.jsonl", markup=False)
     out(
         f"  tenderwatch load{db_arg} your-ocds-file.json   (real data belongs in another store: use --db)",

@@ -31,6 +31,7 @@ class Profile:
     flags: list[dict[str, Any]]
     scores: list[dict[str, Any]]
     track_record: list[dict[str, Any]] = field(default_factory=list)
+    organisation: dict[str, Any] | None = None
     charts: list[Chart] = field(default_factory=list)
 
 
@@ -230,14 +231,11 @@ def profile(
     )
     for row in ending_soon:
         row["value"] = format_money(row.pop("value_amount"), row.pop("value_currency"))
-    track_record: list[dict[str, Any]] = []
-    if kind == "supplier" and has_table(con, "derived_events", tables):
-        track_record = rows(
-            con,
-            "SELECT event_type, event_date::VARCHAR AS date, ocid, summary, release_id FROM derived_events "
-            "WHERE party_id = ? ORDER BY event_date",
-            [party_id],
-        )
+    organisation = organisation_of(con, kind, party_id, tables)
+    identifiers = [f"{item['scheme']}-{item['identifier']}" for item in page["identifiers"] if item.get("scheme")]
+    track_record = track_record_of(
+        con, identifiers, page["names_seen"] or [page["name"]], organisation, tables
+    )
     result = Profile(
         kind=kind,
         party_id=party_id,
@@ -255,9 +253,61 @@ def profile(
         flags=page["flags"],
         scores=page["scores"],
         track_record=track_record,
+        organisation=organisation,
     )
     result.charts = _charts(result)
     return result
+
+
+def organisation_of(
+    con: duckdb.DuckDBPyConnection, kind: str, party_id: str, tables: frozenset[str] | None = None
+) -> dict[str, Any] | None:
+    """Return the canonical organisation a buyer's or supplier's party id was matched to, with its corporate group
+    and how it was matched (the most common organisation when the id was matched to several), or None."""
+    if not has_table(con, "organisation_parties", tables) or not has_table(con, "organisations", tables):
+        return None
+    role = "buyer" if kind == "buyer" else "supplier"
+    found = rows(
+        con,
+        """
+        SELECT o.organisation_id, o.name, o.identifiers, o.names, o.processes, o.parent_id, o.parent_name,
+               o.ultimate_parent_id, o.ultimate_parent_name, o.group_id, o.group_name, o.group_source,
+               list(DISTINCT op.link_method ORDER BY op.link_method) AS link_methods, count(*) AS parties
+        FROM organisation_parties AS op JOIN organisations AS o USING (organisation_id)
+        WHERE op.party_id = ? AND list_contains(op.roles, ?)
+        GROUP BY ALL ORDER BY parties DESC, o.organisation_id LIMIT 1
+        """,
+        [party_id, role],
+    )
+    return found[0] if found else None
+
+
+def track_record_of(
+    con: duckdb.DuckDBPyConnection,
+    identifiers: list[str],
+    names: list[str],
+    organisation: dict[str, Any] | None = None,
+    tables: frozenset[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Return the track record of an organisation and its group, oldest first: events of the register (each with
+    its public source) and events found in the notices (each with its notice)."""
+    if not (has_table(con, "track_record", tables) or has_table(con, "derived_events", tables)):
+        return []
+    from tenderwatch.records import track_record_for  # noqa: PLC0415
+
+    identifiers = list(identifiers)
+    names = [name for name in names if name]
+    group = None
+    if organisation:
+        identifiers += list(organisation.get("identifiers") or [])
+        names += list(organisation.get("names") or [])
+        group = organisation.get("group_name")
+    events = track_record_for(con, identifiers, names, group)
+    for event in events:
+        event["date"] = event["event_date"].isoformat() if event.get("event_date") else None
+        if event.get("amount") is not None:
+            event["amount_text"] = format_money(event["amount"], event.get("currency"))
+    return events
 
 
 def _charts(result: Profile) -> list[Chart]:
@@ -301,3 +351,68 @@ def _charts(result: Profile) -> list[Chart]:
         table = [[row["name"], row["processes"], row["total_text"], f"{(row['share'] or 0):.0%}"] for row in top]
         charts.append(Chart(title, spec, ["name", "processes", "value", "share"], table))
     return charts
+
+
+@dataclass
+class GroupProfile:
+    """A corporate group: its companies found in the data, their awards rolled up, and the group's record."""
+
+    group_id: str
+    name: str
+    ultimate_parent_name: str | None
+    source: str | None
+    source_url: str | None
+    members: list[dict[str, Any]]
+    totals: list[dict[str, Any]]
+    track_record: list[dict[str, Any]] = field(default_factory=list)
+
+
+def group_profile(
+    con: duckdb.DuckDBPyConnection, group_id: str, tables: frozenset[str] | None = None
+) -> GroupProfile | None:
+    """Return a corporate group's profile by its id (see ``corporate_groups``), or None."""
+    if not has_table(con, "corporate_groups", tables):
+        return None
+    found = rows(con, "SELECT * FROM corporate_groups WHERE group_id = ?", [group_id])
+    if not found:
+        return None
+    group = found[0]
+    members = rows(
+        con,
+        """
+        SELECT o.organisation_id, o.name, o.parent_name, o.processes, o.roles,
+               (SELECT min(op.party_id) FROM organisation_parties AS op
+                WHERE op.organisation_id = o.organisation_id AND list_contains(op.roles, 'supplier')) AS supplier_id,
+               (SELECT min(op.party_id) FROM organisation_parties AS op
+                WHERE op.organisation_id = o.organisation_id AND list_contains(op.roles, 'buyer')) AS buyer_id
+        FROM organisations AS o WHERE o.group_id = ? ORDER BY o.processes DESC, o.name
+        """,
+        [group_id],
+    )
+    totals = (
+        rows(
+            con,
+            "SELECT role, year, currency, organisations, processes, awards, amount FROM group_totals "
+            "WHERE group_id = ? ORDER BY role DESC, year, currency",
+            [group_id],
+        )
+        if has_table(con, "group_totals", tables)
+        else []
+    )
+    for row in totals:
+        row["amount_text"] = format_money(row["amount"], row["currency"])
+    identifiers = [item for member in members for item in [member["organisation_id"]] if item]
+    names = [group["name"], group["ultimate_parent_name"], *(member["name"] for member in members)]
+    track_record = track_record_of(
+        con, identifiers, [name for name in names if name], {"group_name": group["name"]}, tables
+    )
+    return GroupProfile(
+        group_id=group_id,
+        name=group["name"],
+        ultimate_parent_name=group["ultimate_parent_name"],
+        source=group["source"],
+        source_url=group["source_url"],
+        members=members,
+        totals=totals,
+        track_record=track_record,
+    )

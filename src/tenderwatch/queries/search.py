@@ -44,7 +44,7 @@ class Hit:
     url: str
 
 
-KINDS = ("process", "buyer", "supplier")
+KINDS = ("process", "buyer", "supplier", "group")
 
 
 def _process_filters(filters: SearchFilters) -> tuple[str, list[Any]]:
@@ -144,8 +144,17 @@ def search(
             JOIN processes AS p ON p.ocid = a.ocid
             WHERE s.score IS NOT NULL GROUP BY s.key
         ),
+        groups_found AS (
+            SELECT 'group', s.key, any_value(d.title), any_value(d.detail), NULL, NULL, NULL, FALSE,
+                   any_value(s.score)
+            FROM scored AS s JOIN {"search_documents" if has_table(con, "search_documents", tables) else
+                                   "(SELECT NULL AS kind, NULL AS key, NULL AS title, NULL AS detail)"} AS d
+                 ON s.kind = 'group' AND d.kind = 'group' AND d.key = s.key
+            WHERE s.score IS NOT NULL GROUP BY s.key
+        ),
         found AS (
             SELECT * FROM processes_found WHERE list_contains(?, 'process')
+            UNION ALL SELECT * FROM groups_found WHERE list_contains(?, 'group')
             UNION ALL SELECT * FROM buyers_found WHERE list_contains(?, 'buyer')
             UNION ALL SELECT * FROM suppliers_found WHERE list_contains(?, 'supplier')
         )
@@ -155,7 +164,7 @@ def search(
         ORDER BY {"f.score DESC," if text else "f.date DESC NULLS LAST,"} f.kind, f.key
         LIMIT ? OFFSET ?
     """
-    found = rows(con, sql, [*score_params, *params, kinds, kinds, kinds, per_page, (page - 1) * per_page])
+    found = rows(con, sql, [*score_params, *params, kinds, kinds, kinds, kinds, per_page, (page - 1) * per_page])
     total = found[0]["total"] if found else 0
     hits = [
         Hit(
@@ -180,7 +189,7 @@ def url_for(kind: str, key: str) -> str:
     """Return the page of a process, buyer or supplier."""
     from urllib.parse import quote  # noqa: PLC0415
 
-    prefix = {"process": "/processes/", "buyer": "/buyers/", "supplier": "/suppliers/"}[kind]
+    prefix = {"process": "/processes/", "buyer": "/buyers/", "supplier": "/suppliers/", "group": "/groups/"}[kind]
     return prefix + quote(key, safe="")
 
 

@@ -22,7 +22,8 @@ SLIM = {
     "rejects": "* EXCLUDE (data)",
     "packages": "*",
 }
-SKIPPED = {"pending", "meta"}
+# Not needed by the web app: work queues, sync checkpoints and the fetched pages' raw bytes.
+SKIPPED = {"pending", "meta", "sync_pages", "sync_windows"}
 # Indexes for the lookups the pages make (by process, buyer and supplier).
 INDEXES = (
     ("process_pages", "ocid"),
@@ -81,9 +82,20 @@ SELECT row_number() OVER (ORDER BY kind, key) AS doc_id, * FROM (
     UNION ALL
     SELECT 'supplier', party_id, any_value(name), string_agg(DISTINCT name, ' '), NULL
     FROM award_suppliers WHERE party_id IS NOT NULL GROUP BY party_id
+    {groups}
 )
 """
 
+
+# Corporate groups, found by the group's name and the names of its companies.
+GROUP_DOCUMENTS = """
+    UNION ALL
+    SELECT 'group', g.group_id, any_value(g.name),
+           concat_ws(' ', any_value(g.name), any_value(g.ultimate_parent_name), string_agg(DISTINCT o.name, ' ')),
+           any_value(g.organisations) || ' organisations in the data'
+    FROM corporate_groups AS g LEFT JOIN organisations AS o USING (group_id)
+    GROUP BY g.group_id
+"""
 
 PAGE_SLICE = 20_000
 # Contract pages are wide (every notice, document and award of a process): fewer at a time.
@@ -164,7 +176,10 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
             # Rows of one process sit together, so a page's lookups by ocid skip the rest of the table.
             order = " ORDER BY ocid" if name in with_ocid else ""
             con.execute(f"CREATE TABLE snap.{name} AS SELECT {SLIM.get(name, '*')} FROM {name}{order}")
-        con.execute(SEARCH_DOCUMENTS)
+        groups = ""
+        if {"corporate_groups", "organisations"} <= set(tables):
+            groups = GROUP_DOCUMENTS
+        con.execute(SEARCH_DOCUMENTS.format(groups=groups))
         pages = _pages(con)
     finally:
         con.execute("DETACH snap")

@@ -36,7 +36,7 @@ from tenderwatch import __version__
 from tenderwatch.exceptions import StoreError
 from tenderwatch.queries import Chart, Page, format_money, table_names
 from tenderwatch.queries.lists import expiries, flag_counts, flag_list, store_summary, stories
-from tenderwatch.queries.organisation import Profile, profile
+from tenderwatch.queries.organisation import GroupProfile, Profile, group_profile, profile
 from tenderwatch.queries.process import ProcessView, process_view
 from tenderwatch.queries.search import KINDS, SearchFilters, search, url_for
 from tenderwatch.settings import Settings
@@ -432,6 +432,21 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(status_code=401, detail="sign in, or send an API token")
         return {"name": user.name}
 
+    @app.get("/groups/{group_id:path}", response_class=HTMLResponse, include_in_schema=False)
+    def group_page(request: Request, group_id: str, con: Con) -> HTMLResponse:
+        found = group_profile(con, group_id, source.tables)
+        if found is None:
+            return render(request, "missing.html", {"what": "group", "key": group_id}, status_code=404)
+        return render(request, "group.html", {"group": found})
+
+    @app.get("/api/groups/{group_id:path}", tags=["organisations"])
+    def api_group(group_id: str, con: Con) -> Any:
+        """A corporate group: its companies in the data, their awards by year, and the group's track record."""
+        found = group_profile(con, group_id, source.tables)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"no group {group_id!r} in the store")
+        return _plain(found)
+
     # Helpers for the route modules of other parts of tenderwatch (alerts, statutory services): each defines
     # ``add_routes(app)`` and reaches these through ``request.app.state``.
     app.state.render = render
@@ -507,4 +522,4 @@ def app_from_environment() -> FastAPI:
     return create_app(load_settings())
 
 
-__all__ = ["ProcessView", "Profile", "app_from_environment", "create_app"]
+__all__ = ["GroupProfile", "ProcessView", "Profile", "app_from_environment", "create_app"]
