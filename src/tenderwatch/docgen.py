@@ -48,6 +48,8 @@ def data_model() -> str:
         "organisations": "Organisations: who is who (rebuilt from the tables above and the overrides file)",
         "register": "Track-record register (curated by users; kept by rebuilds)",
         "events": "Events derived from the data: terminations, early ends, provider exits (rebuilt)",
+        "alerts": "Watchlists and alerts: changes found in the notices, watchlists, matches and the outbox (kept by "
+        "rebuilds)",
         "sources": "Live sources: sync checkpoints and the pages fetched (kept by rebuilds)",
         "ownership": "Ownership statements (loaded with `tenderwatch org load-ownership`; kept by rebuilds)",
     }

@@ -32,12 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Protocol
 
+import duckdb
 import orjson
 import pyarrow as pa
 
 from tenderwatch import __version__
 from tenderwatch.compiler import packaged_rules, rules_from_schema
-from tenderwatch.exceptions import InputError, SettingsError
+from tenderwatch.exceptions import InputError, SettingsError, StoreError
 from tenderwatch.ingest.inputs import Input, expand_inputs
 from tenderwatch.ingest.reader import Broken, Candidate, LineChunk, read_input
 from tenderwatch.normalise import normalise
@@ -354,6 +355,12 @@ class Workspace:
             task = reporter.task("finding red flags", total=None, unit="")
             self._run_flags(None, None, lifecycle=False)
             task.done()
+        if not self.store.read_only:
+            from tenderwatch.alerts import update_alerts  # noqa: PLC0415
+
+            task = reporter.task("finding changes for alerts", total=None, unit="")
+            update_alerts(self.store.con)  # in its own transaction: changes, matches and the outbox commit together
+            task.done()
         if self.settings.publish_after_load:
             task = reporter.task("publishing for the web app", total=None, unit="")
             self.publish()
@@ -523,19 +530,36 @@ class Workspace:
         )
         slices = con.execute("SELECT coalesce(max(slice), -1) + 1 FROM tmp_slices").fetchall()[0][0]
         for number in range(slices):
-            con.execute("BEGIN TRANSACTION")
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE tmp_ocids AS SELECT ocid FROM tmp_slices WHERE slice = ?", [number]
-            )
-            normalise(con, "tmp_ocids")
-            con.execute("DELETE FROM pending WHERE ocid IN (SELECT ocid FROM tmp_ocids)")
-            done = con.execute("SELECT count(*) FROM tmp_ocids").fetchall()[0][0]
-            con.execute("DROP TABLE tmp_ocids")
-            con.execute("COMMIT")
-            task.advance(done)
+            ocids = [row[0] for row in con.execute("SELECT ocid FROM tmp_slices WHERE slice = ?", [number]).fetchall()]
+            self._normalise_slice(ocids, task)
         con.execute("DROP TABLE tmp_slices")
         task.done()
         return total, errors
+
+    def _normalise_slice(self, ocids: list[str], task: Task) -> None:
+        """Normalise these processes in one transaction. Processes with unusually large releases can need more
+        memory than ``memory_limit`` allows for a whole slice: the slice is then done again in halves."""
+        con = self.store.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("CREATE OR REPLACE TEMP TABLE tmp_ocids AS SELECT unnest(?::VARCHAR[]) AS ocid", [ocids])
+            normalise(con, "tmp_ocids")
+            con.execute("DELETE FROM pending WHERE ocid IN (SELECT ocid FROM tmp_ocids)")
+            con.execute("DROP TABLE tmp_ocids")
+            con.execute("COMMIT")
+        except duckdb.OutOfMemoryException:
+            con.execute("ROLLBACK")
+            if len(ocids) <= 1:
+                raise StoreError(
+                    f"normalising process {ocids[0]} needs more memory than memory_limit "
+                    f"({self.settings.memory_limit}) allows",
+                    "raise TENDERWATCH_MEMORY_LIMIT and run `tenderwatch rebuild`",
+                ) from None
+            half = len(ocids) // 2
+            self._normalise_slice(ocids[:half], task)
+            self._normalise_slice(ocids[half:], task)
+            return
+        task.advance(len(ocids))
 
     def _reset_derived(self) -> None:
         """Empty the compiled and normalised tables and mark every process pending (a crash-safe restart point)."""

@@ -294,7 +294,9 @@ def _track_record(con: duckdb.DuckDBPyConnection, party_ids: list[str], sources:
     for party_id in party_ids:
         names = [
             row["name"]
-            for row in rows(con, "SELECT DISTINCT name FROM award_suppliers WHERE party_id = ? ORDER BY name", [party_id])
+            for row in rows(
+                con, "SELECT DISTINCT name FROM award_suppliers WHERE party_id = ? ORDER BY name", [party_id]
+            )
         ]
         identifiers = [
             row["org_id"]

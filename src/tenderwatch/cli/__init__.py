@@ -11,7 +11,21 @@ from typing import Annotated
 
 import typer
 
-from tenderwatch.cli import brief, demo, export, flags, load, org, rebuild, register, serve, status, sync
+from tenderwatch.cli import (
+    alerts,
+    brief,
+    demo,
+    export,
+    flags,
+    load,
+    org,
+    rebuild,
+    register,
+    serve,
+    status,
+    sync,
+    watch,
+)
 from tenderwatch.cli.output import error_console
 from tenderwatch.exceptions import TenderwatchError
 
@@ -64,6 +78,8 @@ app.add_typer(export.app, name="export")
 app.add_typer(org.app, name="org")
 app.add_typer(register.app, name="register")
 app.add_typer(serve.user_app, name="user")
+app.add_typer(watch.app, name="watch")
+app.add_typer(alerts.app, name="alerts")
 
 
 def main(argv: list[str] | None = None) -> None:

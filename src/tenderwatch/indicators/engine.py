@@ -197,7 +197,8 @@ def _score(con: duckdb.DuckDBPyConnection, settings: FlagSettings) -> None:
             GROUP BY subject, subject_id
         )
         SELECT m.subject, m.subject_id, any_value(n.name), count(*), count(*) FILTER (WHERE m.flags_raised > 0),
-               avg(m.score::DECIMAL(38, 15))::DOUBLE, sum(m.value_amount) FILTER (WHERE m.flags_raised > 0), m.value_currency
+               avg(m.score::DECIMAL(38, 15))::DOUBLE, sum(m.value_amount) FILTER (WHERE m.flags_raised > 0),
+               m.value_currency
         FROM members AS m LEFT JOIN names AS n USING (subject, subject_id)
         GROUP BY m.subject, m.subject_id, m.value_currency
         """

@@ -233,9 +233,7 @@ def profile(
         row["value"] = format_money(row.pop("value_amount"), row.pop("value_currency"))
     organisation = organisation_of(con, kind, party_id, tables)
     identifiers = [f"{item['scheme']}-{item['identifier']}" for item in page["identifiers"] if item.get("scheme")]
-    track_record = track_record_of(
-        con, identifiers, page["names_seen"] or [page["name"]], organisation, tables
-    )
+    track_record = track_record_of(con, identifiers, page["names_seen"] or [page["name"]], organisation, tables)
     result = Profile(
         kind=kind,
         party_id=party_id,

@@ -147,8 +147,11 @@ def search(
         groups_found AS (
             SELECT 'group', s.key, any_value(d.title), any_value(d.detail), NULL, NULL, NULL, FALSE,
                    any_value(s.score)
-            FROM scored AS s JOIN {"search_documents" if has_table(con, "search_documents", tables) else
-                                   "(SELECT NULL AS kind, NULL AS key, NULL AS title, NULL AS detail)"} AS d
+            FROM scored AS s JOIN {
+        "search_documents"
+        if has_table(con, "search_documents", tables)
+        else "(SELECT NULL AS kind, NULL AS key, NULL AS title, NULL AS detail)"
+    } AS d
                  ON s.kind = 'group' AND d.kind = 'group' AND d.key = s.key
             WHERE s.score IS NOT NULL GROUP BY s.key
         ),

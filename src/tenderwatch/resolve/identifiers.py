@@ -126,26 +126,29 @@ CREATE OR REPLACE TEMP MACRO tw_org_nic(c) AS (
          THEN ltrim(regexp_extract(c, '[0-9]+$'), '0') END
 );
 CREATE OR REPLACE TEMP MACRO tw_org_id_part(sch, v) AS (
-    CASE
-        WHEN sch IS NULL OR tw_org_id_check(tw_org_id_raw(sch, v)) IS NULL THEN NULL
-        WHEN sch = 'GB-COH' THEN tw_org_coh(upper(regexp_replace(tw_org_id_raw(sch, v), '[\\s\\.\\-/]', '', 'g')))
-        WHEN sch = 'GB-CHC' THEN tw_org_chc(regexp_replace(tw_org_id_raw(sch, v), '\\s', '', 'g'))
-        WHEN sch = 'GB-SC' THEN tw_org_osc(upper(regexp_replace(tw_org_id_raw(sch, v), '\\s', '', 'g')))
-        WHEN sch = 'GB-NIC' THEN tw_org_nic(upper(regexp_replace(tw_org_id_raw(sch, v), '\\s', '', 'g')))
+    -- the raw id is bound once (as the lambda's argument), so the rules below do not repeat its expression
+    list_transform([tw_org_id_raw(sch, v)], raw -> CASE
+        WHEN sch IS NULL OR tw_org_id_check(raw) IS NULL THEN NULL
+        WHEN sch = 'GB-COH' THEN tw_org_coh(upper(regexp_replace(raw, '[\\s\\.\\-/]', '', 'g')))
+        WHEN sch = 'GB-CHC' THEN tw_org_chc(regexp_replace(raw, '\\s', '', 'g'))
+        WHEN sch = 'GB-SC' THEN tw_org_osc(upper(regexp_replace(raw, '\\s', '', 'g')))
+        WHEN sch = 'GB-NIC' THEN tw_org_nic(upper(regexp_replace(raw, '\\s', '', 'g')))
         WHEN sch IN ('GB-NHS', 'GB-GOR', 'GB-LAE', 'GB-LAS', 'GB-LANI', 'GB-PLA', 'GB-PPON', 'GB-CQC', 'GB-UKPRN',
                      'GB-EDU', 'GB-MPR')
-            THEN tw_org_id_check(upper(regexp_replace(tw_org_id_raw(sch, v), '\\s', '', 'g')))
-        WHEN sch = 'GB-SRS' THEN tw_org_id_check(regexp_replace(tw_org_id_raw(sch, v), '\\s', '', 'g'))
-        ELSE tw_org_id_check(upper(regexp_replace(tw_org_id_raw(sch, v), '\\s+', ' ', 'g')))
-    END
+            THEN tw_org_id_check(upper(regexp_replace(raw, '\\s', '', 'g')))
+        WHEN sch = 'GB-SRS' THEN tw_org_id_check(regexp_replace(raw, '\\s', '', 'g'))
+        ELSE tw_org_id_check(upper(regexp_replace(raw, '\\s+', ' ', 'g')))
+    END)[1]
 );
 CREATE OR REPLACE TEMP MACRO tw_org_id(s, v) AS (
-    tw_org_scheme(s) || '-' || tw_org_id_part(tw_org_scheme(s), v)
+    list_transform([tw_org_scheme(s)], sch -> sch || '-' || tw_org_id_part(sch, v))[1]
 );
 CREATE OR REPLACE TEMP MACRO tw_parse_org_id(t) AS (
     -- an org-id written out (GB-COH-242246): the scheme is its first two dash-separated parts
-    tw_org_id(split_part(trim(t), '-', 1) || '-' || split_part(trim(t), '-', 2),
-              substr(trim(t), length(split_part(trim(t), '-', 1)) + length(split_part(trim(t), '-', 2)) + 3))
+    list_transform([trim(t)], x -> tw_org_id(
+        split_part(x, '-', 1) || '-' || split_part(x, '-', 2),
+        substr(x, length(split_part(x, '-', 1)) + length(split_part(x, '-', 2)) + 3)
+    ))[1]
 );
 """
 

@@ -86,6 +86,7 @@ TABLE_GROUPS = (
     ("register", "tenderwatch.records", False),
     ("events", "tenderwatch.records.derived", True),
     ("sources", "tenderwatch.sources", False),
+    ("alerts", "tenderwatch.alerts", False),
 )
 
 

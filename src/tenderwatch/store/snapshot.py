@@ -21,6 +21,7 @@ SLIM = {
     "compiled_releases": "* EXCLUDE (data)",
     "rejects": "* EXCLUDE (data)",
     "packages": "*",
+    "watchlists": "* EXCLUDE (webhook_secret)",
 }
 # Not needed by the web app: work queues, sync checkpoints and the fetched pages' raw bytes.
 SKIPPED = {"pending", "meta", "sync_pages", "sync_windows"}

@@ -1,0 +1,86 @@
+"""Lowest bid disqualified.
+
+A **process** is flagged when its lowest bid was disqualified while a higher bid was valid.
+
+A process is looked at when bid prices may be compared in its procedure (see the common settings), it has at least
+one ``active`` award (other awards may still be pending), and among its submitted bids (any status but invited and
+withdrawn) with an amount in the main currency there is at least one ``valid`` bid. The lowest of those bids (on a
+tie, the first published) is checked: the process is flagged if its status is ``disqualified``.
+
+The award criteria are not read, so a process decided on quality as well as price can be flagged; check them
+before drawing conclusions.
+
+Example: a council receives bids of £180,000, £195,000 and £240,000 for a cleaning contract, disqualifies the
+£180,000 bid and awards to the £195,000 one. Flagged: disqualifying the cheapest bid can be a way to steer a
+contract to a preferred, dearer bidder.
+"""
+
+from __future__ import annotations
+
+from tenderwatch.indicators._catalogue import money
+from tenderwatch.indicators.base import Indicator
+from tenderwatch.indicators.r024 import name_of, party_keys
+
+
+def sql(settings: object, common: object) -> str:
+    """Return the SELECT that evaluates R036."""
+    return f"""
+        WITH {party_keys()},
+        awarded AS (SELECT DISTINCT ocid FROM ind_awards WHERE status = 'active'),
+        priced AS (
+            SELECT b.ocid, b.position, b.status, b.value_amount AS amount, b.value_currency AS currency,
+                   b.tenderer_ids[1] AS tenderer_id,
+                   {name_of("b.tenderer_ids[1]", "b.tenderer_names[1]", "k")} AS tenderer_name
+            FROM bids AS b
+            JOIN ind_processes AS p USING (ocid)
+            JOIN awarded AS a USING (ocid)
+            LEFT JOIN tw_party_keys AS k ON k.ocid = b.ocid AND k.party_id = b.tenderer_ids[1]
+            WHERE p.price_comparison AND b.status IS NOT NULL AND b.status NOT IN ('invited', 'withdrawn')
+              AND b.value_amount IS NOT NULL AND b.value_currency = (SELECT currency FROM ind_main_currency)
+        ),
+        lowest AS (
+            SELECT ocid, any_value(currency) AS currency, count(*) AS bids,
+                   arg_min(status, (amount, position)) AS lowest_status,
+                   min(amount) AS lowest_amount,
+                   arg_min(coalesce(tenderer_name, 'an unnamed tenderer'), (amount, position)) AS lowest_tenderer,
+                   min(amount) FILTER (WHERE status = 'valid') AS lowest_valid_amount,
+                   arg_min(coalesce(tenderer_name, 'an unnamed tenderer'), (amount, position))
+                       FILTER (WHERE status = 'valid') AS lowest_valid_tenderer
+            FROM priced
+            GROUP BY ocid
+            HAVING count(*) FILTER (WHERE status = 'valid') > 0
+        )
+        SELECT 'process' AS subject, ocid AS subject_id, ocid, lowest_status = 'disqualified' AS flagged,
+               1.0 AS value,
+               json_object('lowest_bid', lowest_amount, 'lowest_bid_status', lowest_status,
+                           'lowest_tenderer', lowest_tenderer, 'lowest_valid_bid', lowest_valid_amount,
+                           'lowest_valid_tenderer', lowest_valid_tenderer, 'currency', currency, 'bids', bids)
+                   AS evidence,
+               'The lowest bid, ' || {money("lowest_amount", "currency")} || ' from ' || lowest_tenderer
+               || ', was disqualified, while a bid of ' || {money("lowest_valid_amount", "currency")} || ' from '
+               || lowest_valid_tenderer || ' was valid.' AS sentence
+        FROM lowest
+    """
+
+
+INDICATOR = Indicator(
+    code="R036",
+    title="Lowest bid disqualified",
+    subjects=("process",),
+    description="The lowest bid was disqualified while a dearer bid was valid.",
+    why="Disqualifying the cheapest bid can steer a contract to a preferred, dearer bidder, and costs the public "
+    "the difference.",
+    sql=sql,
+    needs=("bids.value_amount", "bids.status", "awards.status"),
+    references=(
+        "Open Contracting Partnership, Red Flags for Integrity (2024), R036",
+        "Cardinal: https://cardinal.readthedocs.io/en/latest/cli/indicators/R/036.html",
+    ),
+    cardinal=True,
+    differences=(
+        "Without a currency setting the main currency is the one most bids use, for the whole store; Cardinal takes "
+        "the first one each of its threads meets, so its results can change from run to run.",
+        "Amounts are compared as exact decimals.",
+        "Bid amounts below zero are not read.",
+    ),
+)
