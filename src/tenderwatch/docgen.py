@@ -48,6 +48,8 @@ def data_model() -> str:
         "organisations": "Organisations: who is who (rebuilt from the tables above and the overrides file)",
         "register": "Track-record register (curated by users; kept by rebuilds)",
         "events": "Events derived from the data: terminations, early ends, provider exits (rebuilt)",
+        "services": "Statutory services: areas, assignments, continuity risk and subcontracting chains (rebuilt "
+        "from the tables above and the overrides and subcontracting files)",
         "alerts": "Watchlists and alerts: changes found in the notices, watchlists, matches and the outbox (kept by "
         "rebuilds)",
         "sources": "Live sources: sync checkpoints and the pages fetched (kept by rebuilds)",

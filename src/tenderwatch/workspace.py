@@ -369,7 +369,8 @@ class Workspace:
     def build_facts(self, *, reporter: Reporter | None = None, organisations: bool = True) -> None:
         """Rebuild the facts the red flags, the web app and the alerts read, each step in its own transaction:
         the canonical organisations and corporate groups (unless ``organisations`` is False), the contract
-        lifecycle, and the events found in the notices (early ends, cancellations, provider exits)."""
+        lifecycle, the events found in the notices (early ends, cancellations, provider exits), and the statutory
+        services with their continuity risk and subcontracting chains."""
         reporter = reporter or SilentReporter()
         if organisations:
             task = reporter.task("matching organisations", total=None, unit="")
@@ -378,6 +379,11 @@ class Workspace:
         task = reporter.task("finding contract events", total=None, unit="")
         self._build_lifecycle()
         self._in_transaction("tenderwatch.records.derived", "build_derived_events")
+        task.done()
+        from tenderwatch.services import build_services  # noqa: PLC0415
+
+        task = reporter.task("assessing statutory services", total=None, unit="")
+        build_services(self.store.con)  # in its own transaction; its files are checked before anything is written
         task.done()
 
     def publish(self) -> Path:

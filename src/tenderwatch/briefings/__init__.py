@@ -103,11 +103,17 @@ def _latest(notices: list[Notice], *tags: str, otherwise: str = "last") -> Notic
 
 def build_brief(con: duckdb.DuckDBPyConnection, kind: str, key: str) -> Brief | None:
     """Build the briefing pack of a process (``kind`` = process), buyer or supplier, or None if it is unknown."""
+    from tenderwatch.services.briefing import extend_brief  # noqa: PLC0415
+
     if kind == "process":
         view = process_view(con, key)
-        return _process_brief(con, view) if view else None
-    found = profile(con, kind, key)
-    return _profile_brief(con, found) if found else None
+        brief = _process_brief(con, view) if view else None
+    else:
+        found = profile(con, kind, key)
+        brief = _profile_brief(con, found) if found else None
+    if brief is not None:
+        extend_brief(con, brief)  # the statutory duties at stake and, for a supplier, what its exit would leave
+    return brief
 
 
 def _process_brief(con: duckdb.DuckDBPyConnection, view: ProcessView) -> Brief:

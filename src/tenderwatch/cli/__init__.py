@@ -22,6 +22,7 @@ from tenderwatch.cli import (
     rebuild,
     register,
     serve,
+    services,
     status,
     sync,
     watch,
@@ -78,6 +79,7 @@ app.add_typer(export.app, name="export")
 app.add_typer(org.app, name="org")
 app.add_typer(register.app, name="register")
 app.add_typer(serve.user_app, name="user")
+app.add_typer(services.app, name="services")
 app.add_typer(watch.app, name="watch")
 app.add_typer(alerts.app, name="alerts")
 

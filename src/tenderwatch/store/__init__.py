@@ -85,6 +85,7 @@ TABLE_GROUPS = (
     ("ownership", "tenderwatch.resolve.ownership", False),
     ("register", "tenderwatch.records", False),
     ("events", "tenderwatch.records.derived", True),
+    ("services", "tenderwatch.services", True),
     ("sources", "tenderwatch.sources", False),
     ("alerts", "tenderwatch.alerts", False),
 )

@@ -34,7 +34,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from tenderwatch import __version__
 from tenderwatch.exceptions import StoreError
-from tenderwatch.queries import Chart, Page, format_money, table_names
+from tenderwatch.queries import Chart, Page, format_money, rows, table_names
 from tenderwatch.queries.lists import expiries, flag_counts, flag_list, store_summary, stories
 from tenderwatch.queries.organisation import GroupProfile, Profile, group_profile, profile
 from tenderwatch.queries.process import ProcessView, process_view
@@ -286,7 +286,18 @@ def create_app(settings: Settings) -> FastAPI:
         view = process_view(con, ocid, source.tables)
         if view is None:
             return render(request, "missing.html", {"what": "contracting process", "key": ocid}, status_code=404)
-        return render(request, "process.html", {"view": view})
+        services: list[dict[str, Any]] = []
+        chain: dict[str, Any] | None = None
+        if "service_assignments" in source.tables:
+            services = rows(
+                con,
+                "SELECT area_id, area_name, rule FROM service_assignments WHERE ocid = ? ORDER BY area_name",
+                [ocid],
+            )
+        if "subcontract_chains" in source.tables:
+            found = rows(con, "SELECT depth, organisations FROM subcontract_chains WHERE ocid = ?", [ocid])
+            chain = found[0] if found else None
+        return render(request, "process.html", {"view": view, "services": services, "chain": chain})
 
     for kind, plural in (("buyer", "buyers"), ("supplier", "suppliers")):
         _add_profile_routes(app, kind, plural, render)

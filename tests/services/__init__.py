@@ -1,0 +1,1 @@
+"""Tests of the statutory-services analysis: taxonomy, assignment, continuity, exit scenarios, subcontracting."""
