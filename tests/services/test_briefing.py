@@ -1,5 +1,6 @@
-"""Briefing packs (as `tenderwatch brief` and the web app make them) with the statutory-services facts: the duties at stake (cited to legislation.gov.uk), the
-continuity risk, the exit scenario and the subcontracting chain, with the questions they raise."""
+"""Briefing packs (as `tenderwatch brief` and the web app make them) with the statutory-services facts: the duties at
+stake (cited to legislation.gov.uk), the continuity risk, the exit scenario and the subcontracting chain, with the
+questions they raise."""
 
 from __future__ import annotations
 
