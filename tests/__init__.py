@@ -26,6 +26,7 @@ VOLATILE_COLUMNS = {
     "computed_at",
     "added_at",
     "fetched_at",
+    "run_id",
 }
 
 

@@ -76,4 +76,11 @@ def test_a_killed_load_run_again_gives_the_same_store(
     _, stderr = rerun.communicate(timeout=600)
 
     assert rerun.returncode == 0, stderr.decode()[-2000:]
-    assert table_contents(db) == clean
+    after = table_contents(db)
+    assert set(after) == set(clean)
+    differing = {
+        name: (sorted(set(clean[name]) - set(after[name]))[:2], sorted(set(after[name]) - set(clean[name]))[:2])
+        for name in clean
+        if after[name] != clean[name]
+    }
+    assert not differing, f"tables that differ from a clean load (first rows only in each): {differing}"

@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         description="After a load, sync or rebuild that changed anything, publish a read snapshot for the web app, "
         "so it shows the new data while later loads write.",
     )
+    starter_register: bool = Field(
+        default=True,
+        description="Fill the track-record register of a new store with the events tenderwatch ships (fines, "
+        "terminations, exits and failures of large public-service suppliers, each with its public source).",
+    )
     web_host: str = Field(default="127.0.0.1", description="Address the web app listens on (`serve --host`).")
     web_port: int = Field(default=8000, ge=1, le=65535, description="Port the web app listens on (`serve --port`).")
     web_workers: int = Field(

@@ -355,7 +355,8 @@ class Workspace:
             task = reporter.task("finding red flags", total=None, unit="")
             self._run_flags(None, None, lifecycle=False)
             task.done()
-        if not self.store.read_only:
+        if self.settings.analyse_after_load and not self.store.read_only:
+            # With analysis off, `tenderwatch alerts send` finds the changes before it sends.
             from tenderwatch.alerts import update_alerts  # noqa: PLC0415
 
             task = reporter.task("finding changes for alerts", total=None, unit="")
@@ -1003,18 +1004,32 @@ def _process_unit(unit: LineChunk) -> ChunkResult:
     return process_lines(unit.lines)
 
 
-def _read_groups(con: Any) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
-    """Yield (ocid, rows) for every pending process still to compile, rows in order of arrival."""
-    reader = con.sql(
+def _read_groups(con: Any, slice_size: int = 10_000) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
+    """Yield (ocid, rows) for every pending process still to compile, rows in order of arrival.
+
+    Processes are read a slice at a time, so the sort by process never holds more than one slice's releases.
+    """
+    con.execute(
         """
-        SELECT r.ocid, r.kind, r.data, r.release_id, r.release_date, r.tags, r.package_hash
-        FROM raw_releases AS r
-        WHERE r.ocid IN (SELECT ocid FROM pending EXCEPT SELECT ocid FROM tmp_valid)
-        ORDER BY r.ocid, r.seq
-        """
-    ).to_arrow_reader(10_000)
-    for ocid, rows in itertools.groupby(_rows(reader), key=lambda row: row[0]):
-        yield ocid, [row[1:] for row in rows]
+        CREATE OR REPLACE TEMP TABLE tmp_compile AS
+        SELECT ocid, (row_number() OVER (ORDER BY ocid) - 1) // ? AS slice
+        FROM (SELECT ocid FROM pending EXCEPT SELECT ocid FROM tmp_valid)
+        """,
+        [slice_size],
+    )
+    slices = con.execute("SELECT coalesce(max(slice), -1) + 1 FROM tmp_compile").fetchall()[0][0]
+    for number in range(slices):
+        reader = con.sql(
+            f"""
+            SELECT r.ocid, r.kind, r.data, r.release_id, r.release_date, r.tags, r.package_hash
+            FROM raw_releases AS r
+            WHERE r.ocid IN (SELECT ocid FROM tmp_compile WHERE slice = {int(number)})
+            ORDER BY r.ocid, r.seq
+            """
+        ).to_arrow_reader(10_000)
+        for ocid, rows in itertools.groupby(_rows(reader), key=lambda row: row[0]):
+            yield ocid, [row[1:] for row in rows]
+    con.execute("DROP TABLE IF EXISTS tmp_compile")
 
 
 def _rows(reader: Any) -> Iterator[tuple[Any, ...]]:

@@ -12,6 +12,12 @@ import pytest
 from tenderwatch import Workspace, load_settings
 
 
+@pytest.fixture(autouse=True)
+def _no_starter_register(monkeypatch: pytest.MonkeyPatch) -> None:
+    """New stores start with an empty register here, so each test sees only the events it imports."""
+    monkeypatch.setenv("TENDERWATCH_STARTER_REGISTER", "false")
+
+
 @pytest.fixture
 def workspace(db: Path) -> Iterator[Workspace]:
     """An empty store."""

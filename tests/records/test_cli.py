@@ -1,29 +1,33 @@
-"""The `register` commands, run through Typer as a user runs them (the lead registers the sub-app as
-`tenderwatch register`)."""
+"""The `tenderwatch register` commands, run through the command-line app as a user runs them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
-from tenderwatch.cli.register import app
+from tenderwatch.cli import app
 from tenderwatch.records import starter_register_path, validate_register
 
 runner = CliRunner()
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
+    result = runner.invoke(app, ["register", *args])
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_import_the_starter_then_list_and_export(tmp_path: Path) -> None:
+def test_import_the_starter_then_list_and_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TENDERWATCH_STARTER_REGISTER", "true")  # as for every user: the default
     db = str(tmp_path / "store.duckdb")
     count = len(validate_register(starter_register_path()))
+    # A new store starts with the starter register, so importing it updates those events and adds none.
     code, _, err = run("import", "--starter", "--db", db)
     assert code == 0, err
-    assert f"track_record.yaml: {count} events added, 0 updated" in err
+    assert f"track_record.yaml: 0 events added, {count} updated" in err
+    code, out, err = run("list", "--db", db)
+    assert code == 0 and f"{count} events;" in out, err
     code, out, err = run("list", "--organisation", "serco", "--db", db)
     assert code == 0, err
     assert "2019-07-04  fine_or_settlement  Serco Geografix Ltd GBP 19,200,000" in out

@@ -158,11 +158,18 @@ def provider_exit_changes(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
     names = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
     if "derived_events" not in names:
         return 0
+    # One exit per supplier of the contract: a framework with several suppliers can lose each of them.
+    exit_id = change_id(
+        "d.ocid",
+        "'provider_exit'",
+        "coalesce(d.contract_id, d.award_id)",
+        "d.related_ocid",
+        "coalesce(d.organisation_identifier, d.organisation_name)",
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE tmp_al_found AS
-        SELECT {change_id("d.ocid", "'provider_exit'", "coalesce(d.contract_id, d.award_id)", "d.related_ocid")}
-                   AS change_id,
+        SELECT {exit_id} AS change_id,
                'provider_exit' AS kind, d.ocid, d.release_id, d.event_date::TIMESTAMPTZ AS release_date,
                CASE WHEN d.contract_id IS NOT NULL THEN 'contract' ELSE 'award' END AS object_type,
                coalesce(d.contract_id, d.award_id) AS object_id, d.organisation_name AS before_value,

@@ -39,8 +39,9 @@ WITH parts AS (
 ),
 texts AS (
     SELECT ocid,
-           string_agg(DISTINCT tw_sv_norm(title), ' | ') FILTER (WHERE nullif(trim(title), '') IS NOT NULL) AS titles,
-           string_agg(DISTINCT tw_sv_norm(description), ' | ')
+           string_agg(DISTINCT tw_sv_norm(title), ' | ' ORDER BY tw_sv_norm(title))
+               FILTER (WHERE nullif(trim(title), '') IS NOT NULL) AS titles,
+           string_agg(DISTINCT tw_sv_norm(description), ' | ' ORDER BY tw_sv_norm(description))
                FILTER (WHERE nullif(trim(description), '') IS NOT NULL) AS descriptions
     FROM parts GROUP BY ocid
 ),

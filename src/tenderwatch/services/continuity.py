@@ -129,12 +129,12 @@ def build_provision(
               AND len(l.supplier_ids) > 0
         ),
         identified AS (
-            SELECT ocid, party_id, any_value(identifier_scheme || '-' || identifier_id) AS identifier
+            SELECT ocid, party_id, min(identifier_scheme || '-' || identifier_id) AS identifier
             FROM award_suppliers WHERE identifier_scheme IS NOT NULL AND identifier_id IS NOT NULL
             GROUP BY ocid, party_id
         ),
         party_ids AS (
-            SELECT ocid, party_id, any_value(identifier_scheme || '-' || identifier_id) AS identifier
+            SELECT ocid, party_id, min(identifier_scheme || '-' || identifier_id) AS identifier
             FROM parties WHERE identifier_scheme IS NOT NULL AND identifier_id IS NOT NULL
             GROUP BY ocid, party_id
         )
@@ -217,7 +217,7 @@ def build_provision(
                 WHERE value_amount IS NOT NULL GROUP BY ALL
             ),
             totals AS (
-                SELECT r.area_id, r.region, any_value(c.main_currency) AS currency, count(*) AS contracts,
+                SELECT r.area_id, r.region, min(c.main_currency) AS currency, count(*) AS contracts,
                        sum(r.value_amount) FILTER (WHERE r.value_currency = c.main_currency AND r.value_amount > 0)
                            AS total
                 FROM rows AS r LEFT JOIN currency AS c ON c.area_id = r.area_id
@@ -225,7 +225,7 @@ def build_provision(
                 GROUP BY r.area_id, r.region
             ),
             shares AS (
-                SELECT r.area_id, r.region, r.supplier_id, any_value(r.supplier_name) AS supplier_name,
+                SELECT r.area_id, r.region, r.supplier_id, min(r.supplier_name) AS supplier_name,
                        bool_or(r.public_provider) AS public_provider,
                        CASE WHEN t.total > 0
                             THEN coalesce(sum(r.value_amount) FILTER (WHERE r.value_currency = t.currency
@@ -234,13 +234,13 @@ def build_provision(
                 FROM rows AS r JOIN totals AS t ON t.area_id = r.area_id AND t.region IS NOT DISTINCT FROM r.region
                 GROUP BY r.area_id, r.region, r.supplier_id, t.total, t.contracts
             )
-            SELECT s.area_id, '{scope}' AS scope, s.region, any_value(t.contracts) AS contracts,
-                   any_value(b.commissioners) AS commissioners, count(*) AS suppliers,
+            SELECT s.area_id, '{scope}' AS scope, s.region, min(t.contracts) AS contracts,
+                   min(b.commissioners) AS commissioners, count(*) AS suppliers,
                    count(*) FILTER (WHERE s.public_provider) AS public_suppliers,
-                   any_value(t.total) AS value_amount, any_value(t.currency) AS value_currency,
+                   min(t.total) AS value_amount, min(t.currency) AS value_currency,
                    round(10000 * sum(s.share * s.share), 1) AS hhi,
-                   arg_max(s.supplier_id, s.share) AS top_supplier_id,
-                   arg_max(s.supplier_name, s.share) AS top_supplier_name,
+                   arg_max(s.supplier_id, (s.share, s.supplier_id)) AS top_supplier_id,
+                   arg_max(s.supplier_name, (s.share, s.supplier_id)) AS top_supplier_name,
                    max(s.share) AS top_share
             FROM shares AS s
             JOIN totals AS t ON t.area_id = s.area_id AND t.region IS NOT DISTINCT FROM s.region
@@ -341,15 +341,15 @@ def build_continuity(
             FROM tmp_sv_services WHERE value_amount IS NOT NULL GROUP BY ALL
         ),
         totals AS (
-            SELECT s.commissioner_id, s.area_id, any_value(m.currency) AS currency, count(*) AS contracts,
+            SELECT s.commissioner_id, s.area_id, min(m.currency) AS currency, count(*) AS contracts,
                    sum(s.value_amount) FILTER (WHERE s.value_currency = m.currency AND s.value_amount > 0) AS total
             FROM tmp_sv_services AS s
             LEFT JOIN money AS m ON m.commissioner_id = s.commissioner_id AND m.area_id = s.area_id
             GROUP BY s.commissioner_id, s.area_id
         ),
         providers AS (
-            SELECT s.commissioner_id, s.area_id, s.supplier_id, any_value(s.supplier_name) AS supplier_name,
-                   any_value(s.supplier_party_id) AS supplier_party_id, bool_or(s.public_provider) AS public_provider,
+            SELECT s.commissioner_id, s.area_id, s.supplier_id, min(s.supplier_name) AS supplier_name,
+                   min(s.supplier_party_id) AS supplier_party_id, bool_or(s.public_provider) AS public_provider,
                    count(*) AS contracts, bool_or(s.in_force) AS in_force,
                    sum(s.value_amount) FILTER (WHERE s.value_currency = t.currency AND s.value_amount > 0) AS value,
                    CASE WHEN t.total > 0
@@ -361,8 +361,8 @@ def build_continuity(
             GROUP BY s.commissioner_id, s.area_id, s.supplier_id, t.total, t.contracts
         ),
         service AS (
-            SELECT commissioner_id, area_id, any_value(commissioner_name) AS commissioner_name,
-                   any_value(region) AS region, max(reference_date) AS reference_date,
+            SELECT commissioner_id, area_id, min(commissioner_name) AS commissioner_name,
+                   min(region) AS region, max(reference_date) AS reference_date,
                    count(*) AS contracts, max(end_date) AS latest_end_date,
                    max(latest_possible_end) AS latest_possible_end, bool_or(in_force) AS in_force,
                    list(DISTINCT ocid ORDER BY ocid) AS ocids
@@ -370,7 +370,8 @@ def build_continuity(
         ),
         provider_summary AS (
             SELECT commissioner_id, area_id, count(*) AS providers,
-                   arg_max(supplier_id, share) AS top_provider_id, arg_max(supplier_name, share) AS top_provider_name,
+                   arg_max(supplier_id, (share, supplier_id)) AS top_provider_id,
+                   arg_max(supplier_name, (share, supplier_id)) AS top_provider_name,
                    max(share) AS top_share, coalesce(sum(share) FILTER (WHERE public_provider), 0) AS public_share,
                    list(struct_pack(supplier_id, supplier_party_id, name := supplier_name, public := public_provider,
                                     share := round(share, 4), value, contracts, in_force)
@@ -389,14 +390,15 @@ def build_continuity(
             SELECT commissioner_id, area_id,
                    count(DISTINCT origin || event_id) FILTER (WHERE is_exit) AS exits,
                    count(DISTINCT origin || event_id) FILTER (WHERE is_warning) AS warnings,
-                   list(DISTINCT struct_pack(origin, event_id, event_type, event_date, organisation_name, ocid,
-                                             release_id, summary, source_url, source_title, is_exit, is_warning))
+                   list_sort(list(DISTINCT struct_pack(origin, event_id, event_type, event_date, organisation_name,
+                       ocid,
+                                             release_id, summary, source_url, source_title, is_exit, is_warning)))
                        AS event_list
             FROM tmp_sv_service_events GROUP BY commissioner_id, area_id
         ),
         urgent AS (
             SELECT s.commissioner_id, s.area_id, count(DISTINCT u.ocid) AS urgency,
-                   list(DISTINCT struct_pack(ocid := u.ocid, sentence := u.sentence)) AS urgency_list
+                   list_sort(list(DISTINCT struct_pack(ocid := u.ocid, sentence := u.sentence))) AS urgency_list
             FROM (SELECT DISTINCT commissioner_id, area_id, ocid FROM tmp_sv_services) AS s
             JOIN {urgency_table} AS u USING (ocid)
             GROUP BY s.commissioner_id, s.area_id

@@ -158,7 +158,7 @@ def _suppliers(con: duckdb.DuckDBPyConnection, key: str) -> tuple[str, list[str]
         ]
         if not found and len(text) >= 3:
             matches = con.execute(
-                "SELECT supplier_id, any_value(supplier_name) FROM service_contracts WHERE supplier_name ILIKE ? "
+                "SELECT supplier_id, min(supplier_name) FROM service_contracts WHERE supplier_name ILIKE ? "
                 "GROUP BY supplier_id ORDER BY 2 LIMIT 11",
                 [f"%{text}%"],
             ).fetchall()
@@ -169,7 +169,7 @@ def _suppliers(con: duckdb.DuckDBPyConnection, key: str) -> tuple[str, list[str]
     if not found:
         # A supplier of the store that provides no statutory service is still a supplier.
         party = con.execute(
-            "SELECT party_id, any_value(name) FROM award_suppliers WHERE party_id = ? GROUP BY party_id", [text]
+            "SELECT party_id, min(name) FROM award_suppliers WHERE party_id = ? GROUP BY party_id", [text]
         ).fetchall()
         if party:
             return "supplier", [party[0][0]], [party[0][1]], None, None
@@ -239,22 +239,22 @@ def exit_scenario(
             WHERE s.in_service
             GROUP BY s.commissioner_id, s.area_id
         )
-        SELECT m.commissioner_id, any_value(m.commissioner_name) AS commissioner_name, any_value(m.region) AS region,
-               m.area_id, any_value(a.name) AS area_name, bool_or(m.in_force) AS in_force,
-               any_value(sh.share) AS share,
+        SELECT m.commissioner_id, min(m.commissioner_name) AS commissioner_name, min(m.region) AS region,
+               m.area_id, min(a.name) AS area_name, bool_or(m.in_force) AS in_force,
+               min(sh.share) AS share,
                list(struct_pack(ocid := m.ocid, contract_id := m.contract_id, award_id := m.award_id,
                                 title := m.title, supplier := m.supplier_name, value := m.value_amount,
                                 currency := m.value_currency, start_date := m.start_date::DATE,
                                 end_date := m.end_date::DATE, latest_possible_end := m.latest_possible_end::DATE,
                                 status := m.status, in_force := m.in_force)
                     ORDER BY m.end_date DESC NULLS LAST, m.ocid) AS contracts,
-               any_value(c.score) AS score, any_value(c.band) AS band, any_value(c.sentence) AS sentence
+               min(c.score) AS score, min(c.band) AS band, min(c.sentence) AS sentence
         FROM mine AS m
         JOIN service_areas AS a USING (area_id)
         LEFT JOIN shares AS sh USING (commissioner_id, area_id)
         LEFT JOIN service_continuity AS c USING (commissioner_id, area_id)
         GROUP BY m.commissioner_id, m.area_id
-        ORDER BY bool_or(m.in_force) DESC, any_value(sh.share) DESC NULLS LAST, any_value(m.commissioner_name)
+        ORDER BY bool_or(m.in_force) DESC, min(sh.share) DESC NULLS LAST, min(m.commissioner_name)
         """,
         [supplier_ids, supplier_ids, supplier_ids],
     )
@@ -298,7 +298,7 @@ def _alternatives(
 ) -> tuple[list[dict[str, Any]], str]:
     """Return the other providers of a service area in the region (else nationally) and which scope it was."""
     query = """
-        SELECT supplier_id, any_value(supplier_party_id) AS supplier_party_id, any_value(supplier_name) AS name,
+        SELECT supplier_id, min(supplier_party_id) AS supplier_party_id, min(supplier_name) AS name,
                bool_or(public_provider) AS public, count(DISTINCT commissioner_id) AS commissioners,
                count(DISTINCT ocid) AS processes, bool_or(in_force) AS in_force,
                sum(value_amount) FILTER (WHERE value_currency = 'GBP') AS value_gbp

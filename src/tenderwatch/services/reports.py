@@ -157,7 +157,7 @@ def buyer_continuity(con: duckdb.DuckDBPyConnection, buyer: str) -> dict[str, An
     public = rows(
         con,
         """
-        SELECT area_id, any_value(a.name) AS area_name, count(*) AS contracts
+        SELECT area_id, min(a.name) AS area_name, count(*) AS contracts
         FROM service_contracts AS s JOIN service_areas AS a USING (area_id)
         WHERE list_contains(?, commissioner_id) AND in_service
         GROUP BY area_id HAVING bool_and(public_provider) ORDER BY area_name
@@ -165,7 +165,7 @@ def buyer_continuity(con: duckdb.DuckDBPyConnection, buyer: str) -> dict[str, An
         [ids],
     )
     name = con.execute(
-        "SELECT any_value(commissioner_name) FROM service_contracts WHERE list_contains(?, commissioner_id)", [ids]
+        "SELECT min(commissioner_name) FROM service_contracts WHERE list_contains(?, commissioner_id)", [ids]
     ).fetchall()[0][0]
     return {"commissioner_ids": ids, "name": name, "services": services, "public_services": public}
 

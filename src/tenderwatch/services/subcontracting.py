@@ -259,7 +259,8 @@ def build_chains(con: duckdb.DuckDBPyConnection, links: list[FileLink]) -> int:
         CREATE OR REPLACE TEMP TABLE tmp_sc_declared AS
         WITH awarded AS (SELECT ocid, unnest(x.awards) AS a FROM tmp_sc_json)
         SELECT ocid, bool_or(a.hasSubcontracting) AS declared,
-               string_agg(DISTINCT a.subcontracting.description, ' ') AS description
+               string_agg(DISTINCT a.subcontracting.description, ' '
+                   ORDER BY a.subcontracting.description) AS description
         FROM awarded GROUP BY ocid
         """
     )
@@ -324,7 +325,8 @@ def build_chains(con: duckdb.DuckDBPyConnection, links: list[FileLink]) -> int:
                coalesce(op.org_name, p.buyer_name) AS contractor_name, s.node AS subcontractor_id,
                s.node_name AS subcontractor_name, w.plevel AS level, 'related process' AS source,
                'notice ' || p.latest_release_id || ' of ' || w.ocid || ', a subcontract of '
-               || (SELECT string_agg(parent, ', ') FROM tmp_sc_parent WHERE child = w.ocid) AS source_detail,
+               || (SELECT string_agg(parent, ', ' ORDER BY parent)
+                   FROM tmp_sc_parent WHERE child = w.ocid) AS source_detail,
                NULL::VARCHAR AS source_url, l.current_value_amount::DECIMAL(38,6) AS value_amount,
                l.current_value_currency::VARCHAR AS value_currency,
                coalesce(t.description, p.description, p.title)::VARCHAR AS description
@@ -333,8 +335,8 @@ def build_chains(con: duckdb.DuckDBPyConnection, links: list[FileLink]) -> int:
         LEFT JOIN tenders AS t USING (ocid)
         JOIN tmp_sc_suppliers AS s USING (ocid)
         LEFT JOIN tmp_sv_orgparty AS op ON op.ocid = w.ocid AND op.party_id = p.buyer_id
-        LEFT JOIN (SELECT ocid, any_value(current_value_amount) AS current_value_amount,
-                          any_value(current_value_currency) AS current_value_currency
+        LEFT JOIN (SELECT ocid, min(current_value_amount) AS current_value_amount,
+                          min(current_value_currency) AS current_value_currency
                    FROM contract_lifecycle WHERE row_type IN ('contract', 'award') GROUP BY ocid) AS l USING (ocid)
         WHERE w.plevel > 1
         UNION ALL
@@ -377,7 +379,7 @@ def build_chains(con: duckdb.DuckDBPyConnection, links: list[FileLink]) -> int:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE tmp_sc_nodes AS
-        SELECT root, node, min(level) AS level, any_value(id_key) AS id_key, any_value(name_key) AS name_key
+        SELECT root, node, min(level) AS level, min(id_key) AS id_key, min(name_key) AS name_key
         FROM (
             SELECT w.root, s.node, w.plevel AS level, s.id_key, s.name_key
             FROM tmp_sc_suppliers AS s JOIN tmp_sc_where AS w USING (ocid)
@@ -454,7 +456,7 @@ def build_chains(con: duckdb.DuckDBPyConnection, links: list[FileLink]) -> int:
                                                                                  WHERE plevel > 1)
         ),
         primes AS (
-            SELECT r.root, s.node, any_value(s.node_name) AS name
+            SELECT r.root, s.node, min(s.node_name) AS name
             FROM roots AS r JOIN tmp_sc_suppliers AS s ON s.ocid = r.root GROUP BY r.root, s.node
         ),
         paths(root, node, ids, names) AS (
@@ -467,7 +469,8 @@ def build_chains(con: duckdb.DuckDBPyConnection, links: list[FileLink]) -> int:
             WHERE NOT list_contains(p.ids, l.subcontractor_id) AND len(p.ids) < {MAX_LEVELS}
         ),
         deepest AS (
-            SELECT root, arg_max(array_to_string(names, ' → '), len(names)) AS path, max(len(names)) AS path_levels
+            SELECT root, arg_max(array_to_string(names, ' → '), (len(names), array_to_string(names, ' → ')))
+                AS path, max(len(names)) AS path_levels
             FROM paths GROUP BY root
         ),
         linked AS (
@@ -479,7 +482,7 @@ def build_chains(con: duckdb.DuckDBPyConnection, links: list[FileLink]) -> int:
                coalesce((SELECT list(name ORDER BY name) FROM primes AS x WHERE x.root = r.root), []) AS primes,
                greatest(coalesce(l.max_level, 1), coalesce(d.path_levels, 1)) - 1 AS depth,
                len(list_distinct(list_concat(
-                   coalesce((SELECT list(node) FROM primes AS x WHERE x.root = r.root), []),
+                   coalesce((SELECT list(node ORDER BY node) FROM primes AS x WHERE x.root = r.root), []),
                    coalesce(l.subs, [])))) AS organisations,
                coalesce(l.links, 0) AS links, d.path, coalesce(l.sources, []) AS sources,
                coalesce(c.declared, FALSE) AS declared_subcontracting, c.description AS subcontracting_description

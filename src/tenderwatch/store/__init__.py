@@ -209,7 +209,7 @@ class Store:
             missing = tuple(name for name in group_tables(group) if name not in existing)
             if missing:
                 self.create_tables(missing)
-                if "track_record" in missing:
+                if "track_record" in missing and self.settings.starter_register:
                     self._import_starter_register()
 
     def _import_starter_register(self) -> None:
