@@ -49,6 +49,10 @@ _ORDER = "released NULLS LAST, release_id, seq"
 # Days in an average month, for months to one decimal.
 _MONTH_DAYS = 365.25 / 12
 
+# Processes per slice, and the tables read a slice at a time.
+SLICE = 50_000
+_SLICED = ("award_suppliers", "awards", "amendments", "contracts", "tenders", "processes", "raw_releases")
+
 _TEMP_TABLES = (
     "tmp_lc_today",
     "tmp_lc_releases",
@@ -78,11 +82,32 @@ def build_lifecycle(con: duckdb.DuckDBPyConnection, *, today: dt.date | None = N
         con.execute("CREATE OR REPLACE TEMP TABLE tmp_lc_today AS SELECT current_date::TIMESTAMPTZ AS today")
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE tmp_lc_today AS SELECT ?::DATE::TIMESTAMPTZ AS today", [today])
-    _history(con)
     con.execute("DELETE FROM contract_lifecycle")
-    con.execute(f"INSERT INTO contract_lifecycle BY NAME ({_ROWS})")
+    # Processes are done a slice at a time, so memory stays bounded however large the store is: every table is
+    # read through a temporary view that holds only the slice's processes.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_lc_slices AS
+        SELECT ocid, (row_number() OVER (ORDER BY ocid) - 1) // ? AS slice FROM processes
+        """,
+        [SLICE],
+    )
+    slices = con.execute("SELECT coalesce(max(slice), -1) + 1 FROM tmp_lc_slices").fetchall()[0][0]
+    for number in range(slices):
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE tmp_lc_slice AS SELECT ocid FROM tmp_lc_slices WHERE slice = ?", [number]
+        )
+        for table in _SLICED:
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW lc_{table} AS "
+                f"SELECT * FROM {table} WHERE ocid IN (SELECT ocid FROM tmp_lc_slice)"
+            )
+        _history(con)
+        con.execute(f"INSERT INTO contract_lifecycle BY NAME ({_ROWS})")
     count = con.execute("SELECT count(*) FROM contract_lifecycle").fetchall()[0][0]
-    for table in _TEMP_TABLES:
+    for table in _SLICED:
+        con.execute(f"DROP VIEW IF EXISTS lc_{table}")
+    for table in (*_TEMP_TABLES, "tmp_lc_slices", "tmp_lc_slice"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return count
 
@@ -95,8 +120,8 @@ def _history(con: duckdb.DuckDBPyConnection) -> None:
         CREATE OR REPLACE TEMP TABLE tmp_lc_releases AS
         SELECT r.ocid, r.release_id, r.seq, tw_ts(r.release_date) AS released, coalesce(r.tags, []) AS tags,
                json_transform(r.data, '{_HISTORY}') AS x
-        FROM raw_releases AS r
-        JOIN processes AS p ON p.ocid = r.ocid
+        FROM lc_raw_releases AS r
+        JOIN lc_processes AS p ON p.ocid = r.ocid
         WHERE p.release_count > 1 AND (r.kind IS DISTINCT FROM 'compiled' OR p.compile_method = 'publisher')
         """
     )
@@ -182,17 +207,17 @@ suppliers AS (
     SELECT ocid, award_id,
            list(party_id ORDER BY position) FILTER (WHERE party_id IS NOT NULL) AS ids,
            list(name ORDER BY position) FILTER (WHERE name IS NOT NULL) AS names
-    FROM award_suppliers
+    FROM lc_award_suppliers
     GROUP BY ocid, award_id
 ),
-award_counts AS (SELECT ocid, count(*) AS awards, min(award_id) AS only_award FROM awards GROUP BY ocid),
+award_counts AS (SELECT ocid, count(*) AS awards, min(award_id) AS only_award FROM lc_awards GROUP BY ocid),
 amendment_counts AS (
-    SELECT ocid, scope, parent_id, count(*) AS amendments FROM amendments GROUP BY ocid, scope, parent_id
+    SELECT ocid, scope, parent_id, count(*) AS amendments FROM lc_amendments GROUP BY ocid, scope, parent_id
 ),
 -- Each contract with the award it follows (the only award of its process when it names none).
 contract_awards AS (
     SELECT c.*, CASE WHEN c.award_id IS NULL AND n.awards = 1 THEN n.only_award ELSE c.award_id END AS matched_award
-    FROM contracts AS c LEFT JOIN award_counts AS n ON n.ocid = c.ocid
+    FROM lc_contracts AS c LEFT JOIN award_counts AS n ON n.ocid = c.ocid
 ),
 contract_rows AS (
     SELECT
@@ -226,8 +251,8 @@ contract_rows AS (
         coalesce(hc.first_release_id, ha.first_release_id) AS first_release_id,
         coalesce(hc.last_release_id, ha.last_release_id) AS last_release_id
     FROM contract_awards AS c
-    LEFT JOIN awards AS a ON a.ocid = c.ocid AND a.award_id = c.matched_award
-    LEFT JOIN tenders AS t ON t.ocid = c.ocid
+    LEFT JOIN lc_awards AS a ON a.ocid = c.ocid AND a.award_id = c.matched_award
+    LEFT JOIN lc_tenders AS t ON t.ocid = c.ocid
     LEFT JOIN tmp_lc_contract_history AS hc ON hc.ocid = c.ocid AND hc.contract_id = c.contract_id
     LEFT JOIN tmp_lc_award_history AS ha ON ha.ocid = c.ocid AND ha.award_id = c.matched_award
     LEFT JOIN tmp_lc_tender_history AS th ON th.ocid = c.ocid
@@ -257,8 +282,8 @@ award_rows AS (
         FALSE AS termination_notice, NULL::TIMESTAMPTZ AS termination_notice_date,
         greatest(coalesce(m.amendments, 0), coalesce(ha.amending_notices, 0)) AS amendment_count,
         ha.first_release_id, ha.last_release_id
-    FROM awards AS a
-    LEFT JOIN tenders AS t ON t.ocid = a.ocid
+    FROM lc_awards AS a
+    LEFT JOIN lc_tenders AS t ON t.ocid = a.ocid
     LEFT JOIN tmp_lc_award_history AS ha ON ha.ocid = a.ocid AND ha.award_id = a.award_id
     LEFT JOIN tmp_lc_tender_history AS th ON th.ocid = a.ocid
     LEFT JOIN amendment_counts AS m ON m.ocid = a.ocid AND m.scope = 'award' AND m.parent_id = a.award_id
@@ -291,12 +316,12 @@ process_rows AS (
         FALSE AS termination_notice, NULL::TIMESTAMPTZ AS termination_notice_date,
         greatest(coalesce(m.amendments, 0), coalesce(th.amending_notices, 0)) AS amendment_count,
         th.first_release_id, th.last_release_id
-    FROM processes AS p
-    LEFT JOIN tenders AS t ON t.ocid = p.ocid
+    FROM lc_processes AS p
+    LEFT JOIN lc_tenders AS t ON t.ocid = p.ocid
     LEFT JOIN tmp_lc_tender_history AS th ON th.ocid = p.ocid
     LEFT JOIN amendment_counts AS m ON m.ocid = p.ocid AND m.scope = 'tender'
-    WHERE NOT EXISTS (SELECT 1 FROM contracts AS c WHERE c.ocid = p.ocid)
-      AND NOT EXISTS (SELECT 1 FROM awards AS a WHERE a.ocid = p.ocid)
+    WHERE NOT EXISTS (SELECT 1 FROM lc_contracts AS c WHERE c.ocid = p.ocid)
+      AND NOT EXISTS (SELECT 1 FROM lc_awards AS a WHERE a.ocid = p.ocid)
 ),
 every_row AS (
     SELECT * FROM contract_rows UNION ALL SELECT * FROM award_rows UNION ALL SELECT * FROM process_rows
@@ -316,7 +341,7 @@ facts AS (
         CASE WHEN own_value THEN contract_value_release ELSE award_value_release END AS value_release,
         CASE WHEN own_end THEN contract_end_release ELSE award_end_release END AS end_release
     FROM every_row AS r
-    JOIN processes AS p ON p.ocid = r.ocid
+    JOIN lc_processes AS p ON p.ocid = r.ocid
     LEFT JOIN suppliers AS s ON s.ocid = r.ocid AND s.award_id = r.award_id
 ),
 ending AS (

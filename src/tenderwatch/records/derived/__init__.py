@@ -489,19 +489,27 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
     _insert(
         con,
         f"""
-        WITH candidates AS (
-            SELECT DISTINCT x.event_id AS exit_id, a.ocid AS new_ocid, a.award_id AS new_award_id,
-                   coalesce(a.date, p.first_release_date)::DATE AS new_date, coalesce(a.title, p.title) AS new_title,
-                   {old_words} AS old_w, {new_words} AS new_w
+        WITH awarded AS (
+            SELECT a.ocid, a.award_id, coalesce(a.date, p.first_release_date) AS awarded
+            FROM awards AS a JOIN processes AS p ON p.ocid = a.ocid
+            WHERE coalesce(lower(a.status), 'active') NOT IN ('cancelled', 'unsuccessful')
+        ), pairs AS (
+            -- only ids here: the same buyer, within the window (titles are compared once the pairs are known)
+            SELECT DISTINCT x.event_id AS exit_id, w.ocid AS new_ocid, w.award_id AS new_award_id
             FROM tmp_de_exits AS x
             JOIN tmp_de_buyers AS b1 ON b1.ocid = x.ocid
             JOIN tmp_de_buyers AS b2 ON b2.buyer_key = b1.buyer_key
-            JOIN awards AS a ON a.ocid = b2.ocid
+            JOIN awarded AS w ON w.ocid = b2.ocid AND w.awarded BETWEEN x.window_start AND x.window_end
+            WHERE w.ocid <> x.ocid OR (w.award_id IS DISTINCT FROM x.award_id AND w.awarded::DATE > x.event_date)
+        ), candidates AS (
+            SELECT DISTINCT c.exit_id, c.new_ocid, c.new_award_id,
+                   coalesce(a.date, p.first_release_date)::DATE AS new_date, coalesce(a.title, p.title) AS new_title,
+                   {old_words} AS old_w, {new_words} AS new_w
+            FROM pairs AS c
+            JOIN tmp_de_exits AS x ON x.event_id = c.exit_id
+            JOIN awards AS a ON a.ocid = c.new_ocid AND a.award_id IS NOT DISTINCT FROM c.new_award_id
             JOIN processes AS p ON p.ocid = a.ocid
             WHERE coalesce(lower(a.status), 'active') NOT IN ('cancelled', 'unsuccessful')
-              AND coalesce(a.date, p.first_release_date) BETWEEN x.window_start AND x.window_end
-              AND (a.ocid <> x.ocid OR (a.award_id IS DISTINCT FROM x.award_id
-                                         AND coalesce(a.date, p.first_release_date)::DATE > x.event_date))
         ), scored AS (
             SELECT c.*,
                    EXISTS (SELECT 1 FROM related_processes AS r
