@@ -121,6 +121,8 @@ def build_derived_events(con: duckdb.DuckDBPyConnection) -> int:
         "tmp_de_tender",
         "tmp_de_documents",
         "tmp_de_suppliers",
+        "tmp_de_div",
+        "tmp_de_links",
     ):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return count
@@ -484,28 +486,62 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
         ) GROUP BY ocid
         """
     )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_de_div AS
+        SELECT ocid, list_distinct(list_transform(codes, lambda v: left(v, 2))) AS divisions FROM tmp_de_cpv
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_de_links AS
+        SELECT DISTINCT ocid, identifier AS other FROM related_processes WHERE identifier IS NOT NULL
+        UNION
+        SELECT DISTINCT identifier, ocid FROM related_processes WHERE identifier IS NOT NULL
+        """
+    )
     old_words = _words("x.old_title")
     new_words = _words("coalesce(a.title, p.title)")
     _insert(
         con,
         f"""
         WITH awarded AS (
-            SELECT a.ocid, a.award_id, coalesce(a.date, p.first_release_date) AS awarded
+            SELECT b.buyer_key, a.ocid, a.award_id, coalesce(a.date, p.first_release_date) AS awarded,
+                   unnest(coalesce(d.divisions, [NULL])) AS division
             FROM awards AS a JOIN processes AS p ON p.ocid = a.ocid
+            JOIN tmp_de_buyers AS b ON b.ocid = a.ocid
+            LEFT JOIN tmp_de_div AS d ON d.ocid = a.ocid
             WHERE coalesce(lower(a.status), 'active') NOT IN ('cancelled', 'unsuccessful')
-        ), pairs AS (
-            -- only ids here: the same buyer, within the window (titles are compared once the pairs are known)
-            SELECT DISTINCT x.event_id AS exit_id, w.ocid AS new_ocid, w.award_id AS new_award_id
+        ), exits AS (
+            SELECT x.event_id, x.ocid, x.award_id, x.event_date, x.window_start, x.window_end, b.buyer_key,
+                   unnest(coalesce(d.divisions, [NULL])) AS division
             FROM tmp_de_exits AS x
-            JOIN tmp_de_buyers AS b1 ON b1.ocid = x.ocid
-            JOIN tmp_de_buyers AS b2 ON b2.buyer_key = b1.buyer_key
-            JOIN awarded AS w ON w.ocid = b2.ocid AND w.awarded BETWEEN x.window_start AND x.window_end
-            WHERE w.ocid <> x.ocid OR (w.award_id IS DISTINCT FROM x.award_id AND w.awarded::DATE > x.event_date)
+            JOIN tmp_de_buyers AS b ON b.ocid = x.ocid
+            LEFT JOIN tmp_de_div AS d ON d.ocid = x.ocid
+        ), joined AS (
+            -- a match needs a shared CPV division, CPV codes missing on one side, or a link between the
+            -- processes; each is joined on its own, so no pair that can have none of these is ever made
+            SELECT x.*, w.ocid AS new_ocid, w.award_id AS new_award_id, w.awarded
+            FROM exits AS x JOIN awarded AS w ON w.buyer_key = x.buyer_key AND w.division = x.division
+            UNION ALL
+            SELECT x.*, w.ocid, w.award_id, w.awarded
+            FROM exits AS x JOIN awarded AS w ON w.buyer_key = x.buyer_key
+            WHERE x.division IS NULL OR w.division IS NULL
+            UNION ALL
+            SELECT x.*, w.ocid, w.award_id, w.awarded
+            FROM exits AS x
+            JOIN tmp_de_links AS l ON l.ocid = x.ocid
+            JOIN awarded AS w ON w.ocid = l.other AND w.buyer_key = x.buyer_key
+        ), possible AS (
+            SELECT DISTINCT event_id AS exit_id, new_ocid, new_award_id
+            FROM joined
+            WHERE awarded BETWEEN window_start AND window_end
+              AND (new_ocid <> ocid OR (new_award_id IS DISTINCT FROM award_id AND awarded::DATE > event_date))
         ), candidates AS (
             SELECT DISTINCT c.exit_id, c.new_ocid, c.new_award_id,
                    coalesce(a.date, p.first_release_date)::DATE AS new_date, coalesce(a.title, p.title) AS new_title,
                    {old_words} AS old_w, {new_words} AS new_w
-            FROM pairs AS c
+            FROM possible AS c
             JOIN tmp_de_exits AS x ON x.event_id = c.exit_id
             JOIN awards AS a ON a.ocid = c.new_ocid AND a.award_id IS NOT DISTINCT FROM c.new_award_id
             JOIN processes AS p ON p.ocid = a.ocid
