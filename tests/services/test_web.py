@@ -73,6 +73,11 @@ def test_the_chain_page_draws_the_chain_as_a_server_made_svg(services_server: st
     assert chain["depth"] == 3 and [node["level"] for node in chain["nodes"]] == [1, 2, 3, 4]
     assert get(services_server + "/services/chains/ocds-twdemo-000010").status_code == 404
 
+    # The contract page of the national contract shows the chain's depth and its graph.
+    contract = get(services_server + "/processes/ocds-twdemo-000002").text
+    assert '<img src="/services/chains/ocds-twdemo-000002/graph.svg"' in contract
+    assert "Subcontracted 3 levels deep below the prime contractor" in contract
+
 
 def test_hostile_names_are_escaped_in_pages_and_graphs(services_server: str) -> None:
     page = get(services_server + "/services/exit/GB-COH-90000001").text
