@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -93,3 +97,36 @@ def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+@contextlib.contextmanager
+def serving(db: Path, env: dict[str, str] | None = None, wait: float = 90) -> Iterator[str]:
+    """Run the real `tenderwatch serve` for the store ``db`` on a free local port; yield its address."""
+    import httpx
+    import pytest
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tenderwatch", "serve", "--db", str(db), "--port", str(port)],
+        env={**os.environ, "TENDERWATCH_WORKERS": "1", **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/login", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("the server did not start: " + process.stderr.read().decode()[-2000:])
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -8,23 +8,19 @@ analysis does after every load.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tenderwatch import Workspace, load_settings
 from tenderwatch.analysis.lifecycle import build_lifecycle
 from tenderwatch.records.derived import build_derived_events
 from tenderwatch.services import ServicesSettings, build_services
+from tests import serving
 
 STORIES = Path(str(resources.files("tenderwatch.demo").joinpath("stories/stories.jsonl")))
 
@@ -128,24 +124,5 @@ def services_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         workspace.load([str(STORIES), str(hostile)])
         analyse_services(workspace, services_settings(folder))
         workspace.publish()
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tenderwatch", "serve", "--db", str(path), "--port", str(port)],
-        env={**os.environ, "TENDERWATCH_WORKERS": "1", "TENDERWATCH_WEB_WORKERS": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/login", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("the server did not start: " + process.stderr.read().decode()[-2000:])
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
+    with serving(path, {"TENDERWATCH_WEB_WORKERS": "1"}) as url:
+        yield url

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tenderwatch import Workspace, load_settings
 from tenderwatch.demo import demo_inputs
 from tenderwatch.ingest.inputs import expand_inputs
+from tests import serving
 
 HOSTILE = {
     "ocid": "ocds-twdemo-900001",
@@ -66,24 +62,5 @@ def web_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def server(web_store: Path) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tenderwatch", "serve", "--db", str(web_store), "--port", str(port)],
-        env={**os.environ, "TENDERWATCH_WORKERS": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/login", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("the server did not start: " + process.stderr.read().decode()[-2000:])
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
+    with serving(web_store, wait=60) as url:
+        yield url
