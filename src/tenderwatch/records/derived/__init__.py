@@ -500,109 +500,143 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
         SELECT DISTINCT identifier, ocid FROM related_processes WHERE identifier IS NOT NULL
         """
     )
-    old_words = _words("x.old_title")
-    new_words = _words("coalesce(a.title, p.title)")
+    live = "coalesce(lower(a.status), 'active') NOT IN ('cancelled', 'unsuccessful')"
+    # Step 1: every award that could replace an exit, by the same buyers, within the exit's window. A match needs
+    # a shared CPV division, CPV codes missing on one side, or a link between the processes; each is joined on its
+    # own, and the window is part of the join, so no pair that can match none of these is ever made.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE tmp_de_awarded AS
+        SELECT b.buyer_key, a.ocid, a.award_id, coalesce(a.date, p.first_release_date) AS awarded,
+               unnest(coalesce(d.divisions, [NULL])) AS division
+        FROM awards AS a JOIN processes AS p ON p.ocid = a.ocid
+        JOIN tmp_de_buyers AS b ON b.ocid = a.ocid
+        LEFT JOIN tmp_de_div AS d ON d.ocid = a.ocid
+        WHERE {live}
+          AND b.buyer_key IN (SELECT b.buyer_key FROM tmp_de_exits AS x JOIN tmp_de_buyers AS b USING (ocid))
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_de_exit_keys AS
+        SELECT x.event_id, x.ocid, x.award_id, x.event_date, x.window_start, x.window_end, b.buyer_key,
+               unnest(coalesce(d.divisions, [NULL])) AS division
+        FROM tmp_de_exits AS x
+        JOIN tmp_de_buyers AS b ON b.ocid = x.ocid
+        LEFT JOIN tmp_de_div AS d ON d.ocid = x.ocid
+        """
+    )
+    pair = """SELECT DISTINCT x.event_id AS exit_id, x.ocid AS old_ocid, w.ocid AS new_ocid, w.award_id AS new_award_id
+              FROM tmp_de_exit_keys AS x"""
+    keep = """w.awarded BETWEEN x.window_start AND x.window_end
+              AND (w.ocid <> x.ocid OR (w.award_id IS DISTINCT FROM x.award_id AND w.awarded::DATE > x.event_date))"""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE tmp_de_pairs AS
+        {pair} JOIN tmp_de_awarded AS w ON w.buyer_key = x.buyer_key AND w.division = x.division AND {keep}
+        """
+    )
+    con.execute(
+        f"""
+        INSERT INTO tmp_de_pairs
+        {pair} JOIN tmp_de_awarded AS w ON w.buyer_key = x.buyer_key AND {keep}
+        WHERE x.division IS NULL OR w.division IS NULL
+        UNION
+        {pair} JOIN tmp_de_links AS l ON l.ocid = x.ocid
+        JOIN tmp_de_awarded AS w ON w.ocid = l.other AND w.buyer_key = x.buyer_key AND {keep}
+        EXCEPT SELECT * FROM tmp_de_pairs
+        """
+    )
+    # Step 2: the title words of each exit and of each possible replacement, worked out once each.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE tmp_de_new AS
+        SELECT a.ocid AS new_ocid, a.award_id AS new_award_id,
+               coalesce(a.date, p.first_release_date)::DATE AS new_date, coalesce(a.title, p.title) AS new_title,
+               {_words("coalesce(a.title, p.title)")} AS new_w
+        FROM awards AS a JOIN processes AS p ON p.ocid = a.ocid
+        WHERE {live} AND a.ocid IN (SELECT new_ocid FROM tmp_de_pairs)
+        """
+    )
+    con.execute("ALTER TABLE tmp_de_exits ADD COLUMN old_w VARCHAR[]")
+    con.execute(f"UPDATE tmp_de_exits SET old_w = {_words('old_title')}")
+    # Step 3: the pairs that are the same service by a link, or by CPV codes and a similar title.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE tmp_de_similar AS
+        WITH scored AS (
+            SELECT c.exit_id, c.old_ocid, n.new_ocid, n.new_award_id, n.new_date, n.new_title,
+                   l.ocid IS NOT NULL AS linked,
+                   CASE WHEN len(list_distinct(list_concat(x.old_w, n.new_w))) > 0
+                        THEN len(list_intersect(x.old_w, n.new_w)) / len(list_distinct(list_concat(x.old_w, n.new_w)))
+                        ELSE 0 END AS similarity,
+                   len(list_intersect(list_transform(o.codes, lambda v: left(v, 2)),
+                                      list_transform(k.codes, lambda v: left(v, 2)))) > 0 AS same_division,
+                   len(list_intersect(list_transform(o.codes, lambda v: left(v, 4)),
+                                      list_transform(k.codes, lambda v: left(v, 4)))) > 0 AS same_class,
+                   o.codes IS NULL OR k.codes IS NULL AS cpv_missing
+            FROM tmp_de_pairs AS c
+            JOIN tmp_de_exits AS x ON x.event_id = c.exit_id
+            JOIN tmp_de_new AS n ON n.new_ocid = c.new_ocid AND n.new_award_id IS NOT DISTINCT FROM c.new_award_id
+            LEFT JOIN tmp_de_links AS l ON l.ocid = c.old_ocid AND l.other = c.new_ocid
+            LEFT JOIN tmp_de_cpv AS o ON o.ocid = c.old_ocid
+            LEFT JOIN tmp_de_cpv AS k ON k.ocid = c.new_ocid
+        )
+        SELECT * FROM scored
+        WHERE linked
+           OR (same_class AND similarity >= {TITLE_SIMILAR_SAME_CPV_CLASS})
+           OR (same_division AND similarity >= {TITLE_SIMILAR})
+           OR (cpv_missing AND similarity >= {TITLE_SIMILAR_NO_CPV})
+        """
+    )
+    # Step 4: the suppliers of those replacement awards, keyed as the leaving supplier is.
+    supplier_id = identifier_key_sql(
+        "nullif(trim(coalesce(t.identifier_scheme, q.identifier_scheme)), '') || '-' || "
+        "nullif(trim(coalesce(t.identifier_id, q.identifier_id)), '')"
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE tmp_de_new_suppliers AS
+        SELECT t.ocid, t.award_id, coalesce(t.name, q.name) AS name, {supplier_id} AS id_key,
+               {name_key_sql("coalesce(t.name, q.name)")} AS nm_key
+        FROM award_suppliers AS t
+        LEFT JOIN parties AS q ON q.ocid = t.ocid AND q.party_id = t.party_id
+        WHERE t.ocid IN (SELECT new_ocid FROM tmp_de_similar)
+        """
+    )
     _insert(
         con,
         f"""
-        WITH awarded AS (
-            SELECT b.buyer_key, a.ocid, a.award_id, coalesce(a.date, p.first_release_date) AS awarded,
-                   unnest(coalesce(d.divisions, [NULL])) AS division
-            FROM awards AS a JOIN processes AS p ON p.ocid = a.ocid
-            JOIN tmp_de_buyers AS b ON b.ocid = a.ocid
-            LEFT JOIN tmp_de_div AS d ON d.ocid = a.ocid
-            WHERE coalesce(lower(a.status), 'active') NOT IN ('cancelled', 'unsuccessful')
-        ), exits AS (
-            SELECT x.event_id, x.ocid, x.award_id, x.event_date, x.window_start, x.window_end, b.buyer_key,
-                   unnest(coalesce(d.divisions, [NULL])) AS division
-            FROM tmp_de_exits AS x
-            JOIN tmp_de_buyers AS b ON b.ocid = x.ocid
-            LEFT JOIN tmp_de_div AS d ON d.ocid = x.ocid
-        ), joined AS (
-            -- a match needs a shared CPV division, CPV codes missing on one side, or a link between the
-            -- processes; each is joined on its own, so no pair that can have none of these is ever made
-            SELECT x.*, w.ocid AS new_ocid, w.award_id AS new_award_id, w.awarded
-            FROM exits AS x JOIN awarded AS w ON w.buyer_key = x.buyer_key AND w.division = x.division
-            UNION ALL
-            SELECT x.*, w.ocid, w.award_id, w.awarded
-            FROM exits AS x JOIN awarded AS w ON w.buyer_key = x.buyer_key
-            WHERE x.division IS NULL OR w.division IS NULL
-            UNION ALL
-            SELECT x.*, w.ocid, w.award_id, w.awarded
-            FROM exits AS x
-            JOIN tmp_de_links AS l ON l.ocid = x.ocid
-            JOIN awarded AS w ON w.ocid = l.other AND w.buyer_key = x.buyer_key
-        ), possible AS (
-            SELECT DISTINCT event_id AS exit_id, new_ocid, new_award_id
-            FROM joined
-            WHERE awarded BETWEEN window_start AND window_end
-              AND (new_ocid <> ocid OR (new_award_id IS DISTINCT FROM award_id AND awarded::DATE > event_date))
-        ), candidates AS (
-            SELECT DISTINCT c.exit_id, c.new_ocid, c.new_award_id,
-                   coalesce(a.date, p.first_release_date)::DATE AS new_date, coalesce(a.title, p.title) AS new_title,
-                   {old_words} AS old_w, {new_words} AS new_w
-            FROM possible AS c
-            JOIN tmp_de_exits AS x ON x.event_id = c.exit_id
-            JOIN awards AS a ON a.ocid = c.new_ocid AND a.award_id IS NOT DISTINCT FROM c.new_award_id
-            JOIN processes AS p ON p.ocid = a.ocid
-            WHERE coalesce(lower(a.status), 'active') NOT IN ('cancelled', 'unsuccessful')
-        ), scored AS (
-            SELECT c.*,
-                   EXISTS (SELECT 1 FROM related_processes AS r
-                           WHERE (r.ocid = c.new_ocid AND r.identifier = x.ocid)
-                              OR (r.ocid = x.ocid AND r.identifier = c.new_ocid)) AS linked,
-                   CASE WHEN len(list_distinct(list_concat(c.old_w, c.new_w))) > 0
-                        THEN len(list_intersect(c.old_w, c.new_w)) / len(list_distinct(list_concat(c.old_w, c.new_w)))
-                        ELSE 0 END AS similarity,
-                   len(list_intersect(list_transform(o.codes, lambda v: left(v, 2)),
-                                      list_transform(n.codes, lambda v: left(v, 2)))) > 0 AS same_division,
-                   len(list_intersect(list_transform(o.codes, lambda v: left(v, 4)),
-                                      list_transform(n.codes, lambda v: left(v, 4)))) > 0 AS same_class,
-                   o.codes IS NULL OR n.codes IS NULL AS cpv_missing,
-                   x.*
-            FROM candidates AS c
-            JOIN tmp_de_exits AS x ON x.event_id = c.exit_id
-            LEFT JOIN tmp_de_cpv AS o ON o.ocid = x.ocid
-            LEFT JOIN tmp_de_cpv AS n ON n.ocid = c.new_ocid
-        ), matched AS (
-            SELECT s.*,
-                   (SELECT string_agg(DISTINCT t.name, ', ') FROM award_suppliers AS t
+        WITH matched AS (
+            SELECT s.* EXCLUDE (old_ocid), x.*,
+                   (SELECT string_agg(DISTINCT t.name, ', ' ORDER BY t.name) FROM tmp_de_new_suppliers AS t
                     WHERE t.ocid = s.new_ocid AND t.award_id IS NOT DISTINCT FROM s.new_award_id) AS new_suppliers,
                    CASE WHEN s.linked THEN 'the replacement process names the first one as related'
                         WHEN s.same_class THEN 'the same CPV class and a similar title'
                         WHEN s.same_division THEN 'the same CPV division and a similar title'
                         ELSE 'a similar title (no CPV codes to compare)' END AS match_basis
-            FROM scored AS s
-            WHERE (s.linked
-                   OR (s.same_class AND s.similarity >= {TITLE_SIMILAR_SAME_CPV_CLASS})
-                   OR (s.same_division AND s.similarity >= {TITLE_SIMILAR})
-                   OR (s.cpv_missing AND s.similarity >= {TITLE_SIMILAR_NO_CPV}))
-              -- a different supplier: none of the new award's suppliers is the one that left
-              AND NOT EXISTS (
-                  SELECT 1 FROM award_suppliers AS t
-                  LEFT JOIN parties AS q ON q.ocid = t.ocid AND q.party_id = t.party_id
-                  WHERE t.ocid = s.new_ocid AND t.award_id IS NOT DISTINCT FROM s.new_award_id
-                    AND (coalesce({
-            identifier_key_sql(
-                "nullif(trim(coalesce(t.identifier_scheme, q.identifier_scheme)), '') || '-' || "
-                "nullif(trim(coalesce(t.identifier_id, q.identifier_id)), '')"
-            )
-        }, '?') = s.id_key
-                         OR {name_key_sql("coalesce(t.name, q.name)")} = s.nm_key))
-              AND EXISTS (SELECT 1 FROM award_suppliers AS t
+            FROM tmp_de_similar AS s
+            JOIN tmp_de_exits AS x ON x.event_id = s.exit_id
+            -- a different supplier: the new award has suppliers, and none of them is the one that left
+            WHERE EXISTS (SELECT 1 FROM tmp_de_new_suppliers AS t
                           WHERE t.ocid = s.new_ocid AND t.award_id IS NOT DISTINCT FROM s.new_award_id)
+              AND NOT EXISTS (SELECT 1 FROM tmp_de_new_suppliers AS t
+                              WHERE t.ocid = s.new_ocid AND t.award_id IS NOT DISTINCT FROM s.new_award_id
+                                AND (coalesce(t.id_key, '?') = x.id_key OR t.nm_key = x.nm_key))
             QUALIFY row_number() OVER (
                 PARTITION BY s.exit_id
-                ORDER BY s.linked DESC, s.new_date < s.event_date, abs(datediff('day', s.event_date, s.new_date)),
+                ORDER BY s.linked DESC, s.new_date < x.event_date, abs(datediff('day', x.event_date, s.new_date)),
                          s.new_ocid, s.new_award_id) = 1
+        ), notices AS (
+            -- the notices of the replacement processes, with the awards each carries
+            SELECT r.ocid, r.release_id, r.seq, tw_ts(r.release_date) AS released,
+                   json_extract_string(r.data, '$.awards[*].id') AS award_ids
+            FROM raw_releases AS r WHERE r.ocid IN (SELECT new_ocid FROM matched)
         ), first_notice AS (
             -- the first notice of the replacement process that carries the award
-            SELECT m.exit_id, (
-                SELECT r.release_id FROM raw_releases AS r
-                WHERE r.ocid = m.new_ocid AND list_contains(
-                    json_extract_string(r.data, '$.awards[*].id'), m.new_award_id)
-                ORDER BY tw_ts(r.release_date) NULLS LAST, r.seq LIMIT 1) AS new_release_id
-            FROM matched AS m
+            SELECT m.exit_id, n.release_id AS new_release_id
+            FROM matched AS m JOIN notices AS n ON n.ocid = m.new_ocid AND list_contains(n.award_ids, m.new_award_id)
+            QUALIFY row_number() OVER (PARTITION BY m.exit_id ORDER BY n.released NULLS LAST, n.seq) = 1
         )
         SELECT m.ocid, 'provider_exit' AS event_type, m.new_date AS event_date, m.party_id,
                m.organisation_identifier, m.organisation_name, m.buyer_id, m.buyer_name, m.release_id,
@@ -616,10 +650,20 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
                m.new_ocid AS related_ocid, f.new_release_id AS related_release_id,
                m.new_suppliers AS related_supplier,
                'replacement within a year of the early end: ' || m.match_basis AS basis
-        FROM matched AS m JOIN first_notice AS f USING (exit_id)
+        FROM matched AS m LEFT JOIN first_notice AS f USING (exit_id)
         """,
     )
-    for table in ("tmp_de_buyers", "tmp_de_exits", "tmp_de_cpv"):
+    for table in (
+        "tmp_de_buyers",
+        "tmp_de_exits",
+        "tmp_de_cpv",
+        "tmp_de_awarded",
+        "tmp_de_exit_keys",
+        "tmp_de_pairs",
+        "tmp_de_new",
+        "tmp_de_similar",
+        "tmp_de_new_suppliers",
+    ):
         con.execute(f"DROP TABLE {table}")
 
 
