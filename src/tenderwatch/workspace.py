@@ -684,7 +684,7 @@ class Workspace:
 
         flag_settings = load_flag_settings(settings_path, read_settings_file() if settings_path is None else None)
         con = self.store.con
-        if lifecycle and not self.store.read_only:
+        if lifecycle and not self.store.read_only and _reads_lifecycle(flag_settings, codes):
             self._build_lifecycle()
         return run_indicators(con, flag_settings, codes, store=not self.store.read_only)
 
@@ -1111,3 +1111,16 @@ def _write_compiled(con: Any, batch: list[tuple[Any, ...]], run: int) -> int:
     con.execute("COMMIT")
     con.unregister("tmp_compiled")
     return sum(1 for row in batch if row[-1] is not None)
+
+
+def _reads_lifecycle(flag_settings: Any, codes: list[str] | None) -> bool:
+    """Whether one of the indicators to run reads the contract lifecycle table (only then is it rebuilt first)."""
+    from tenderwatch.indicators import INDICATORS  # noqa: PLC0415
+    from tenderwatch.indicators.engine import selected_codes  # noqa: PLC0415
+
+    for code in selected_codes(flag_settings, codes):
+        indicator = INDICATORS[code]
+        sql = indicator.sql(flag_settings.for_indicator(code, indicator.settings), flag_settings.common)
+        if "contract_lifecycle" in sql:
+            return True
+    return False

@@ -315,14 +315,33 @@ def build_continuity(
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE tmp_sv_service_events AS
-        SELECT DISTINCT p.commissioner_id, p.area_id, e.*
-        FROM (SELECT DISTINCT commissioner_id, area_id, supplier_id, id_key, name_key, group_key, reference_date
-              FROM tmp_sv_services) AS p
-        JOIN tmp_sv_events AS e
-          ON e.org_id = p.supplier_id OR e.id_key = p.id_key OR e.name_key = p.name_key
-             OR (e.group_key IS NOT NULL AND e.group_key IN (p.group_key, p.name_key))
-        WHERE p.reference_date IS NULL OR e.event_date IS NULL
-           OR e.event_date >= (p.reference_date - {_days(settings.record_years)})::DATE
+        -- an event is a provider's when it names its organisation, identifier, name or group; each is joined on
+        -- its own (one join on all four at once would compare every service with every event)
+        WITH p AS (
+            SELECT DISTINCT commissioner_id, area_id, supplier_id, id_key, name_key, group_key, reference_date
+            FROM tmp_sv_services
+        ), matched AS (
+            SELECT p.commissioner_id, p.area_id, p.reference_date, e AS event
+            FROM p JOIN tmp_sv_events AS e ON e.org_id = p.supplier_id
+            UNION ALL
+            SELECT p.commissioner_id, p.area_id, p.reference_date, e
+            FROM p JOIN tmp_sv_events AS e ON e.id_key = p.id_key
+            UNION ALL
+            SELECT p.commissioner_id, p.area_id, p.reference_date, e
+            FROM p JOIN tmp_sv_events AS e ON e.name_key = p.name_key
+            UNION ALL
+            SELECT p.commissioner_id, p.area_id, p.reference_date, e
+            FROM p JOIN tmp_sv_events AS e ON e.group_key = p.group_key
+            UNION ALL
+            SELECT p.commissioner_id, p.area_id, p.reference_date, e
+            FROM p JOIN tmp_sv_events AS e ON e.group_key = p.name_key
+        )
+        SELECT DISTINCT * FROM (
+            SELECT commissioner_id, area_id, unnest(event)
+            FROM matched
+            WHERE reference_date IS NULL OR event.event_date IS NULL
+               OR event.event_date >= (reference_date - {_days(settings.record_years)})::DATE
+        )
         """
     )
     weights = settings.weights
