@@ -41,6 +41,8 @@ from tenderwatch.records import identifier_key_sql, name_key_sql
 from tenderwatch.services.settings import PARTS, ServicesSettings
 
 _MONTH_DAYS = 365.25 / 12
+# The evidence of a service lists at most this many of its providers' events, the most recent; all are counted.
+EVENTS_LISTED = 25
 _TEMP_TABLES = (
     "tmp_sv_today",
     "tmp_sv_orgparty",
@@ -49,6 +51,7 @@ _TEMP_TABLES = (
     "tmp_sv_rows",
     "tmp_sv_events",
     "tmp_sv_service_events",
+    "tmp_sv_event_summary",
     "tmp_sv_services",
 )
 
@@ -287,7 +290,11 @@ def _events(con: duckdb.DuckDBPyConnection, settings: ServicesSettings) -> None:
         "org_id, NULL::VARCHAR AS id_key, NULL::VARCHAR AS name_key, NULL::VARCHAR AS group_key, FALSE AS is_exit, "
         "FALSE AS is_warning WHERE FALSE"
     )
-    con.execute("CREATE OR REPLACE TEMP TABLE tmp_sv_events AS " + " UNION ALL ".join([empty, *selects]))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE tmp_sv_events AS SELECT row_number() OVER () AS event_no, * FROM ("
+        + " UNION ALL ".join([empty, *selects])
+        + ")"
+    )
 
 
 def build_continuity(
@@ -320,28 +327,54 @@ def build_continuity(
         WITH p AS (
             SELECT DISTINCT commissioner_id, area_id, supplier_id, id_key, name_key, group_key, reference_date
             FROM tmp_sv_services
-        ), matched AS (
-            SELECT p.commissioner_id, p.area_id, p.reference_date, e AS event
+        ),
+        matched AS (
+            SELECT p.commissioner_id, p.area_id, p.reference_date, e.event_no
             FROM p JOIN tmp_sv_events AS e ON e.org_id = p.supplier_id
             UNION ALL
-            SELECT p.commissioner_id, p.area_id, p.reference_date, e
+            SELECT p.commissioner_id, p.area_id, p.reference_date, e.event_no
             FROM p JOIN tmp_sv_events AS e ON e.id_key = p.id_key
             UNION ALL
-            SELECT p.commissioner_id, p.area_id, p.reference_date, e
+            SELECT p.commissioner_id, p.area_id, p.reference_date, e.event_no
             FROM p JOIN tmp_sv_events AS e ON e.name_key = p.name_key
             UNION ALL
-            SELECT p.commissioner_id, p.area_id, p.reference_date, e
+            SELECT p.commissioner_id, p.area_id, p.reference_date, e.event_no
             FROM p JOIN tmp_sv_events AS e ON e.group_key = p.group_key
             UNION ALL
-            SELECT p.commissioner_id, p.area_id, p.reference_date, e
+            SELECT p.commissioner_id, p.area_id, p.reference_date, e.event_no
             FROM p JOIN tmp_sv_events AS e ON e.group_key = p.name_key
         )
-        SELECT DISTINCT * FROM (
-            SELECT commissioner_id, area_id, unnest(event)
-            FROM matched
-            WHERE reference_date IS NULL OR event.event_date IS NULL
-               OR event.event_date >= (reference_date - {_days(settings.record_years)})::DATE
+        SELECT DISTINCT m.commissioner_id, m.area_id, e.event_no, e.origin, e.event_id, e.event_date, e.is_exit,
+               e.is_warning
+        FROM matched AS m JOIN tmp_sv_events AS e USING (event_no)
+        WHERE m.reference_date IS NULL OR e.event_date IS NULL
+           OR e.event_date >= (m.reference_date - {_days(settings.record_years)})::DATE
+        """
+    )
+    # Each service's events: all of them counted, the most recent EVENTS_LISTED listed in its evidence.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE tmp_sv_event_summary AS
+        WITH counted AS (
+            SELECT commissioner_id, area_id,
+                   count(DISTINCT origin || event_id) FILTER (WHERE is_exit) AS exits,
+                   count(DISTINCT origin || event_id) FILTER (WHERE is_warning) AS warnings
+            FROM tmp_sv_service_events GROUP BY commissioner_id, area_id
+        ),
+        listed AS (
+            SELECT s.commissioner_id, s.area_id,
+                   list_sort(list(DISTINCT struct_pack(e.origin, e.event_id, e.event_type, e.event_date,
+                                                       e.organisation_name, e.ocid, e.release_id, e.summary,
+                                                       e.source_url, e.source_title, e.is_exit, e.is_warning)))
+                       AS event_list
+            FROM (SELECT * FROM tmp_sv_service_events
+                  QUALIFY row_number() OVER (PARTITION BY commissioner_id, area_id
+                                             ORDER BY event_date DESC NULLS LAST, origin, event_id) <= {EVENTS_LISTED}
+                 ) AS s
+            JOIN tmp_sv_events AS e USING (event_no)
+            GROUP BY s.commissioner_id, s.area_id
         )
+        SELECT * FROM counted JOIN listed USING (commissioner_id, area_id)
         """
     )
     weights = settings.weights
@@ -405,16 +438,6 @@ def build_continuity(
              AND o.public_provider AND o.in_market
             GROUP BY s.commissioner_id, s.area_id
         ),
-        events AS (
-            SELECT commissioner_id, area_id,
-                   count(DISTINCT origin || event_id) FILTER (WHERE is_exit) AS exits,
-                   count(DISTINCT origin || event_id) FILTER (WHERE is_warning) AS warnings,
-                   list_sort(list(DISTINCT struct_pack(origin, event_id, event_type, event_date, organisation_name,
-                       ocid,
-                                             release_id, summary, source_url, source_title, is_exit, is_warning)))
-                       AS event_list
-            FROM tmp_sv_service_events GROUP BY commissioner_id, area_id
-        ),
         urgent AS (
             SELECT s.commissioner_id, s.area_id, count(DISTINCT u.ocid) AS urgency,
                    list_sort(list(DISTINCT struct_pack(ocid := u.ocid, sentence := u.sentence))) AS urgency_list
@@ -456,7 +479,7 @@ def build_continuity(
             JOIN totals AS t USING (commissioner_id, area_id)
             JOIN provider_summary AS p USING (commissioner_id, area_id)
             LEFT JOIN nearby AS n USING (commissioner_id, area_id)
-            LEFT JOIN events AS e USING (commissioner_id, area_id)
+            LEFT JOIN tmp_sv_event_summary AS e USING (commissioner_id, area_id)
             LEFT JOIN urgent AS u USING (commissioner_id, area_id)
             LEFT JOIN duties AS d USING (area_id)
             LEFT JOIN service_markets AS m ON m.area_id = s.area_id AND m.scope = 'national'
