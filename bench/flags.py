@@ -6,8 +6,9 @@
 It generates N compiled releases (the synthetic population of tenderwatch.demo.generator, each process's
 releases merged), writes them as JSON lines, and measures (a) `tenderwatch flags` with a settings file
 naming Cardinal's eleven indicators, on a store already loaded, and (b) `tenderwatch load` of the JSON lines
-file (with the analysis after a load turned off) followed by the same `tenderwatch flags`, from an empty store. For each it prints wall time, releases
-per second, megabytes per second and peak memory of the whole process tree.
+file (with the analysis after a load turned off) followed by the same `tenderwatch flags`, from an empty store.
+For each it prints wall time, releases per second, megabytes per second and peak memory of the whole process
+tree.
 
 Cardinal itself (`ocdscardinal indicators`) is run side by side when an `ocdscardinal` binary is on PATH;
 its Python package has no command, and building it needs the crates registry. Without it, the script

@@ -65,16 +65,17 @@ def main() -> None:
     snapshot = current_snapshot(db)
     con = duckdb.connect(str(snapshot), read_only=True)
     ocids = [row[0] for row in con.execute("SELECT ocid FROM processes USING SAMPLE 500 ROWS").fetchall()]
+    # profiles are keyed by organisation: take the keys the snapshot's profiles have
     buyers = [
         row[0]
         for row in con.execute(
-            "SELECT buyer_id FROM processes WHERE buyer_id IS NOT NULL GROUP BY 1 USING SAMPLE 100 ROWS"
+            "SELECT party_id FROM organisation_pages WHERE kind = 'buyer' USING SAMPLE 100 ROWS"
         ).fetchall()
     ]
     suppliers = [
         row[0]
         for row in con.execute(
-            "SELECT party_id FROM award_suppliers WHERE party_id IS NOT NULL GROUP BY 1 USING SAMPLE 200 ROWS"
+            "SELECT party_id FROM organisation_pages WHERE kind = 'supplier' USING SAMPLE 200 ROWS"
         ).fetchall()
     ]
     con.close()

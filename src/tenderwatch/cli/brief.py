@@ -32,7 +32,13 @@ class Format(StrEnum):
 
 def command(
     subject: Annotated[Subject, typer.Argument(help="process, buyer or supplier.")],
-    key: Annotated[str, typer.Argument(help="The ocid of the process, or the party id of the buyer or supplier.")],
+    key: Annotated[
+        str,
+        typer.Argument(
+            help="The ocid of the process; for a buyer or supplier, its organisation id (as in the web addresses), "
+            "or a party id or registered identifier that stands for one organisation."
+        ),
+    ],
     output_format: Annotated[Format, typer.Option("--format", help="html, pdf or md (Markdown).")] = Format.html,
     out: Annotated[Path | None, typer.Option("--out", help="File to write. Default: standard output.")] = None,
     db: DbOption = None,

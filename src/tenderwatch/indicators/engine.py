@@ -89,8 +89,9 @@ def run_indicators(
         con.execute(
             f"""
             INSERT INTO tmp_evaluations
-            SELECT '{code}', subject, subject_id, ocid, flagged, value::DOUBLE, evidence::JSON,
-                   CASE WHEN flagged THEN sentence END
+            SELECT '{code}', subject, subject_id, ocid, flagged, value::DOUBLE,
+                   -- only a flag keeps its evidence: at a million processes, every evaluation's would not fit
+                   CASE WHEN flagged THEN evidence::JSON END, CASE WHEN flagged THEN sentence END
             FROM ({sql})
             """
         )

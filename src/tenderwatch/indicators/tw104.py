@@ -101,9 +101,9 @@ def sql(settings: Settings, common: object) -> str:
             WHERE c.ocid IN (SELECT ocid FROM ind_processes)
         ),
         largest AS (
-            SELECT DISTINCT ON (ocid) *
-            FROM compared
-            ORDER BY ocid, ratio DESC, contract_id NULLS LAST, award_id NULLS LAST
+            SELECT * FROM compared
+            QUALIFY row_number() OVER (
+                PARTITION BY ocid ORDER BY ratio DESC, contract_id NULLS LAST, award_id NULLS LAST) = 1
         )
         SELECT 'process' AS subject, ocid AS subject_id, ocid,
                ratio > {share} AND amount >= {min_amount} AS flagged,

@@ -76,7 +76,9 @@ def table_names(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
     )
 
 
-def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+def rows(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Run a query and return its rows as dictionaries."""
     result = con.execute(sql, params or [])
     names = [column[0] for column in result.description]
@@ -96,3 +98,54 @@ class Chart:
     spec: dict[str, Any]
     columns: list[str]
     table: list[list[Any]] = field(default_factory=list)
+
+
+# Profiles are keyed by the canonical organisation a party was matched to (``organisation_parties``), else, before
+# organisations are resolved, by the party id as published. Publishers such as Contracts Finder number the parties
+# of each notice 0, 1, 2…, so a published id alone can name a different firm in every notice. These give the join
+# and the key for the buyer of a process ``p`` and for an award supplier ``s``.
+BUYER_ORGANISATION = (
+    "LEFT JOIN organisation_parties AS ob "
+    "ON ob.ocid = p.ocid AND ob.party_key = coalesce(p.buyer_id, '~buyer:' || p.buyer_name)"
+)
+BUYER_KEY = "coalesce(ob.organisation_id, p.buyer_id)"
+SUPPLIER_ORGANISATION = (
+    "LEFT JOIN organisation_parties AS os "
+    "ON os.ocid = s.ocid AND os.party_key = coalesce(s.party_id, '~supplier:' || s.name)"
+)
+SUPPLIER_KEY = "coalesce(os.organisation_id, s.party_id)"
+# Flags and scores about a buyer or supplier name it by party id, registered identifier or ``name:`` key: each of
+# these that leads to exactly one organisation, with that organisation's id as ``profile_key``.
+SUBJECT_KEYS = """
+    SELECT subject_id, min(profile_key) AS profile_key FROM (
+        SELECT party_id AS subject_id, organisation_id AS profile_key FROM organisation_parties
+        WHERE party_id IS NOT NULL
+        UNION ALL
+        SELECT identifier, organisation_id FROM organisation_identifiers
+        UNION ALL
+        SELECT 'name:' || upper(trim(regexp_replace(name, '\\s+', ' ', 'g'))), organisation_id FROM organisation_names
+    )
+    GROUP BY subject_id HAVING count(DISTINCT profile_key) = 1
+"""
+
+
+def profile_key(con: duckdb.DuckDBPyConnection, kind: str, given: str) -> tuple[str | None, list[str]]:
+    """Return the profile key a party id, registered identifier or organisation id leads to for a buyer or a
+    supplier, with the organisations it could mean when it leads to several (then the key is None)."""
+    role = "buyer" if kind == "buyer" else "supplier"
+    found = [
+        row[0]
+        for row in con.execute(
+            """
+            SELECT DISTINCT organisation_id FROM organisation_parties
+            WHERE list_contains(roles, ?) AND (organisation_id = ? OR party_id = ? OR list_contains(identifiers, ?))
+            ORDER BY 1 LIMIT 50
+            """,
+            [role, given, given, given],
+        ).fetchall()
+    ]
+    if given in found or not found:
+        return given, []
+    if len(found) == 1:
+        return found[0], []
+    return None, found

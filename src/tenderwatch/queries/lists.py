@@ -8,7 +8,16 @@ from typing import Any
 
 import duckdb
 
-from tenderwatch.queries import Page, clamp_page, format_money, has_table, rows
+from tenderwatch.queries import (
+    BUYER_KEY,
+    BUYER_ORGANISATION,
+    SUBJECT_KEYS,
+    Page,
+    clamp_page,
+    format_money,
+    has_table,
+    rows,
+)
 
 
 @dataclass
@@ -43,22 +52,30 @@ def flag_list(
     page: int = 1,
     per_page: int = 50,
 ) -> Page[dict[str, Any]]:
-    """Return flags, newest processes first, filtered by indicator, buyer or supplier (party ids)."""
+    """Return flags, newest processes first, filtered by indicator, buyer or supplier (profile keys or party ids)."""
     page, per_page = clamp_page(page, per_page)
     where = ["TRUE"]
     params: list[Any] = []
     if code:
         where.append("f.code = ?")
         params.append(code.upper())
+    subject_of = f"SELECT subject_id FROM ({SUBJECT_KEYS}) WHERE profile_key = ?"
+    # a buyer or supplier is named by its profile key (organisation id) or a party id as published
     if buyer:
-        where.append("(p.buyer_id = ? OR (f.subject IN ('buyer', 'procuring_entity') AND f.subject_id = ?))")
-        params += [buyer, buyer]
+        where.append(
+            "(p.buyer_id = ? OR f.ocid IN (SELECT ocid FROM organisation_parties WHERE organisation_id = ?"
+            " AND list_contains(roles, 'buyer')) OR (f.subject IN ('buyer', 'procuring_entity')"
+            f" AND (f.subject_id = ? OR f.subject_id IN ({subject_of}))))"
+        )
+        params += [buyer] * 4
     if supplier:
         where.append(
-            "((f.subject IN ('supplier', 'tenderer') AND f.subject_id = ?)"
-            " OR f.ocid IN (SELECT ocid FROM award_suppliers WHERE party_id = ?))"
+            "(f.ocid IN (SELECT ocid FROM award_suppliers WHERE party_id = ?)"
+            " OR f.ocid IN (SELECT ocid FROM organisation_parties WHERE organisation_id = ?"
+            " AND list_contains(roles, 'supplier')) OR (f.subject IN ('supplier', 'tenderer')"
+            f" AND (f.subject_id = ? OR f.subject_id IN ({subject_of}))))"
         )
-        params += [supplier, supplier]
+        params += [supplier] * 4
     found = rows(
         con,
         f"""
@@ -84,14 +101,14 @@ def expiries(
 ) -> Page[dict[str, Any]]:
     """Return contracts that end, or reach their last possible extension, within ``months`` from today."""
     page, per_page = clamp_page(page, per_page)
-    buyer_clause = "AND p.buyer_id = ?" if buyer else ""
+    buyer_clause = f"AND ({BUYER_KEY} = ? OR p.buyer_id = ?)" if buyer else ""
     params: list[Any] = [months, months]
     if buyer:
-        params.append(buyer)
+        params += [buyer, buyer]
     found = rows(
         con,
         f"""
-        SELECT c.ocid, c.contract_id, p.title, p.buyer_id, p.buyer_name, p.is_demo,
+        SELECT c.ocid, c.contract_id, p.title, p.buyer_id, {BUYER_KEY} AS buyer_profile, p.buyer_name, p.is_demo,
                c.period_end::DATE::VARCHAR AS ends, c.period_max_extent::DATE::VARCHAR AS max_extent,
                c.value_amount, c.value_currency,
                CASE WHEN c.period_end BETWEEN now() AND now() + to_months(?) THEN 'ends'
@@ -99,7 +116,7 @@ def expiries(
                (SELECT string_agg(s.name, '; ' ORDER BY s.position) FROM award_suppliers AS s
                 WHERE s.ocid = c.ocid AND s.award_id IS NOT DISTINCT FROM c.award_id) AS suppliers,
                count(*) OVER () AS total
-        FROM contracts AS c JOIN processes AS p USING (ocid)
+        FROM contracts AS c JOIN processes AS p USING (ocid) {BUYER_ORGANISATION}
         WHERE c.status IS DISTINCT FROM 'terminated' AND c.status IS DISTINCT FROM 'cancelled'
           AND (c.period_end BETWEEN now() AND now() + to_months(?)
                OR c.period_max_extent BETWEEN now() AND now() + to_months({int(months)}))

@@ -8,7 +8,18 @@ from typing import Any
 
 import duckdb
 
-from tenderwatch.queries import Chart, format_money, has_table, rows
+from tenderwatch.queries import (
+    BUYER_KEY,
+    BUYER_ORGANISATION,
+    SUBJECT_KEYS,
+    SUPPLIER_KEY,
+    SUPPLIER_ORGANISATION,
+    Chart,
+    format_money,
+    has_table,
+    profile_key,
+    rows,
+)
 
 
 @dataclass
@@ -41,22 +52,27 @@ class Profile:
 PAGE_SQL = """
 WITH
 links AS (
-    SELECT 'buyer' AS kind, p.buyer_id AS party_id, p.buyer_name AS name, p.is_demo, p.ocid, a.award_id,
-           a.value_amount, a.value_currency, coalesce(a.date, p.first_release_date) AS date,
-           s.party_id AS counterpart_id, s.name AS counterpart_name, a.status
+    SELECT 'buyer' AS kind, {buyer_key} AS party_id, p.buyer_id AS raw_id, p.buyer_name AS name, p.is_demo, p.ocid,
+           a.award_id, a.value_amount, a.value_currency, coalesce(a.date, p.first_release_date) AS date,
+           {supplier_key} AS counterpart_id, s.name AS counterpart_name, a.status
     FROM processes AS p
-    LEFT JOIN awards AS a USING (ocid)
+    {buyer_organisation}
+    LEFT JOIN awards AS a ON a.ocid = p.ocid
     LEFT JOIN award_suppliers AS s ON s.ocid = a.ocid AND s.award_id IS NOT DISTINCT FROM a.award_id
-    WHERE p.buyer_id IS NOT NULL AND {only_buyer}
+    {supplier_organisation}
+    WHERE {buyer_key} IS NOT NULL AND {only_buyer}
     UNION ALL
-    SELECT 'supplier', s.party_id, s.name, p.is_demo, s.ocid, a.award_id,
+    SELECT 'supplier', {supplier_key}, s.party_id, s.name, p.is_demo, s.ocid, a.award_id,
            (a.value_amount / greatest(a.supplier_count, 1))::DECIMAL(38, 6), a.value_currency,
-           coalesce(a.date, p.first_release_date), p.buyer_id, p.buyer_name, a.status
+           coalesce(a.date, p.first_release_date), {buyer_key}, p.buyer_name, a.status
     FROM award_suppliers AS s
     JOIN awards AS a ON a.ocid = s.ocid AND a.award_id IS NOT DISTINCT FROM s.award_id
     JOIN processes AS p ON p.ocid = s.ocid
-    WHERE s.party_id IS NOT NULL AND {only_supplier}
+    {supplier_organisation}
+    {buyer_organisation}
+    WHERE {supplier_key} IS NOT NULL AND {only_supplier}
 ),
+subject_keys AS ({subject_keys}),
 live AS (
     SELECT * FROM links
     WHERE award_id IS NOT NULL AND status IS DISTINCT FROM 'cancelled' AND status IS DISTINCT FROM 'unsuccessful'
@@ -135,9 +151,9 @@ party_flags AS (
         SELECT o.kind, o.party_id, f.code, f.subject, f.ocid, f.value, f.evidence, f.sentence
         FROM party_processes AS o JOIN flags AS f USING (ocid)
         UNION
-        SELECT CASE WHEN f.subject IN ('buyer', 'procuring_entity') THEN 'buyer' ELSE 'supplier' END, f.subject_id,
-               f.code, f.subject, f.ocid, f.value, f.evidence, f.sentence
-        FROM flags AS f WHERE f.subject <> 'process'
+        SELECT CASE WHEN f.subject IN ('buyer', 'procuring_entity') THEN 'buyer' ELSE 'supplier' END,
+               coalesce(k.profile_key, f.subject_id), f.code, f.subject, f.ocid, f.value, f.evidence, f.sentence
+        FROM flags AS f LEFT JOIN subject_keys AS k USING (subject_id) WHERE f.subject <> 'process'
     )
 ),
 flag_list AS (
@@ -147,14 +163,17 @@ flag_list AS (
 ),
 identifiers AS (
     SELECT o.kind, o.party_id, list(DISTINCT {{'scheme': i.scheme, 'identifier': i.identifier}}) AS identifiers
-    FROM party_processes AS o JOIN party_identifiers AS i ON i.ocid = o.ocid AND i.party_id = o.party_id
+    FROM (SELECT DISTINCT kind, party_id, raw_id, ocid FROM links) AS o
+    JOIN party_identifiers AS i ON i.ocid = o.ocid AND i.party_id = o.raw_id
     GROUP BY o.kind, o.party_id
 ),
 scores AS (
-    SELECT subject AS kind, subject_id AS party_id,
+    SELECT subject AS kind, coalesce(k.profile_key, subject_id) AS party_id,
            list({{'processes': processes, 'flagged_processes': flagged_processes, 'mean_score': mean_score,
-                  'value_at_risk': value_at_risk::DOUBLE, 'currency': currency}} ORDER BY currency) AS scores
-    FROM organisation_scores GROUP BY subject, subject_id
+                  'value_at_risk': value_at_risk::DOUBLE, 'currency': currency}} ORDER BY currency, subject_id)
+               AS scores
+    FROM organisation_scores LEFT JOIN subject_keys AS k USING (subject_id)
+    GROUP BY subject, coalesce(k.profile_key, subject_id)
 )
 SELECT n.kind, n.party_id, n.names_seen[1] AS name, n.names_seen, n.is_demo,
        coalesce(i.identifiers, []) AS identifiers, coalesce(t.totals, []) AS totals,
@@ -179,16 +198,25 @@ WHERE {only}
 def page_sql(parties: str | None = None) -> str:
     """Return the profile query: for the party ids in the table ``parties`` (every buyer and supplier among them),
     or by default for the one given by the ``$kind`` and ``$party`` parameters."""
+    keys = {
+        "buyer_key": BUYER_KEY,
+        "supplier_key": SUPPLIER_KEY,
+        "buyer_organisation": BUYER_ORGANISATION,
+        "supplier_organisation": SUPPLIER_ORGANISATION,
+        "subject_keys": SUBJECT_KEYS,
+    }
     if parties:
         return PAGE_SQL.format(
             only="TRUE",
-            only_buyer=f"p.buyer_id IN (SELECT party_id FROM {parties})",
-            only_supplier=f"s.party_id IN (SELECT party_id FROM {parties})",
+            only_buyer=f"{BUYER_KEY} IN (SELECT party_id FROM {parties})",
+            only_supplier=f"{SUPPLIER_KEY} IN (SELECT party_id FROM {parties})",
+            **keys,
         )
     return PAGE_SQL.format(
         only="n.kind = $kind AND n.party_id = $party",
-        only_buyer="$kind = 'buyer' AND p.buyer_id = $party",
-        only_supplier="$kind = 'supplier' AND s.party_id = $party",
+        only_buyer=f"$kind = 'buyer' AND {BUYER_KEY} = $party",
+        only_supplier=f"$kind = 'supplier' AND {SUPPLIER_KEY} = $party",
+        **keys,
     )
 
 
@@ -199,12 +227,16 @@ def profile(
 
     A read snapshot holds every profile ready made (``organisation_pages``); on a store, it is computed.
     """
-    if has_table(con, "organisation_pages", tables):
-        found = rows(con, "SELECT * FROM organisation_pages WHERE kind = ? AND party_id = ?", [kind, party_id])
-    else:
-        found = rows(con, page_sql(), {"kind": kind, "party": party_id})  # type: ignore[arg-type]
+    found = _page(con, kind, party_id, tables)
     if not found:
-        return None
+        # a published party id or a registered identifier leads to the organisation's profile when it names one
+        key, _ = profile_key(con, kind, party_id)
+        if key is None or key == party_id:
+            return None
+        party_id = key
+        found = _page(con, kind, party_id, tables)
+        if not found:
+            return None
     page = found[0]
     for row in page["totals"]:
         row["total_text"] = format_money(row["total"], row["currency"])
@@ -213,9 +245,9 @@ def profile(
     for flag in page["flags"]:
         flag["evidence"] = json.loads(flag["evidence"]) if flag["evidence"] else {}
     ocids_sql = (
-        "SELECT ocid FROM processes WHERE buyer_id = ?"
+        f"SELECT p.ocid FROM processes AS p {BUYER_ORGANISATION} WHERE {BUYER_KEY} = $party"
         if kind == "buyer"
-        else "SELECT DISTINCT ocid FROM award_suppliers WHERE party_id = ?"
+        else f"SELECT DISTINCT s.ocid FROM award_suppliers AS s {SUPPLIER_ORGANISATION} WHERE {SUPPLIER_KEY} = $party"
     )
     ending_soon = rows(
         con,
@@ -227,7 +259,7 @@ def profile(
           AND c.status IS DISTINCT FROM 'terminated' AND c.status IS DISTINCT FROM 'cancelled'
         ORDER BY c.period_end, c.ocid, c.contract_id LIMIT 50
         """,
-        [party_id],
+        {"party": party_id},
     )
     for row in ending_soon:
         row["value"] = format_money(row.pop("value_amount"), row.pop("value_currency"))
@@ -257,6 +289,12 @@ def profile(
     return result
 
 
+def _page(con: duckdb.DuckDBPyConnection, kind: str, key: str, tables: frozenset[str] | None) -> list[dict[str, Any]]:
+    if has_table(con, "organisation_pages", tables):
+        return rows(con, "SELECT * FROM organisation_pages WHERE kind = ? AND party_id = ?", [kind, key])
+    return rows(con, page_sql(), {"kind": kind, "party": key})
+
+
 def organisation_of(
     con: duckdb.DuckDBPyConnection, kind: str, party_id: str, tables: frozenset[str] | None = None
 ) -> dict[str, Any] | None:
@@ -272,10 +310,10 @@ def organisation_of(
                o.ultimate_parent_id, o.ultimate_parent_name, o.group_id, o.group_name, o.group_source,
                list(DISTINCT op.link_method ORDER BY op.link_method) AS link_methods, count(*) AS parties
         FROM organisation_parties AS op JOIN organisations AS o USING (organisation_id)
-        WHERE op.party_id = ? AND list_contains(op.roles, ?)
-        GROUP BY ALL ORDER BY parties DESC, o.organisation_id LIMIT 1
+        WHERE (op.organisation_id = $party OR op.party_id = $party) AND list_contains(op.roles, $role)
+        GROUP BY ALL ORDER BY any_value(o.organisation_id = $party) DESC, parties DESC, o.organisation_id LIMIT 1
         """,
-        [party_id, role],
+        {"party": party_id, "role": role},
     )
     return found[0] if found else None
 
@@ -379,10 +417,8 @@ def group_profile(
         con,
         """
         SELECT o.organisation_id, o.name, o.parent_name, o.processes, o.roles,
-               (SELECT min(op.party_id) FROM organisation_parties AS op
-                WHERE op.organisation_id = o.organisation_id AND list_contains(op.roles, 'supplier')) AS supplier_id,
-               (SELECT min(op.party_id) FROM organisation_parties AS op
-                WHERE op.organisation_id = o.organisation_id AND list_contains(op.roles, 'buyer')) AS buyer_id
+               CASE WHEN list_contains(o.roles, 'supplier') THEN o.organisation_id END AS supplier_id,
+               CASE WHEN list_contains(o.roles, 'buyer') THEN o.organisation_id END AS buyer_id
         FROM organisations AS o WHERE o.group_id = ? ORDER BY o.processes DESC, o.name
         """,
         [group_id],

@@ -8,7 +8,16 @@ from typing import Any
 
 import duckdb
 
-from tenderwatch.queries import Chart, format_money, has_table, rows
+from tenderwatch.queries import (
+    BUYER_KEY,
+    BUYER_ORGANISATION,
+    SUPPLIER_KEY,
+    SUPPLIER_ORGANISATION,
+    Chart,
+    format_money,
+    has_table,
+    rows,
+)
 
 
 @dataclass
@@ -33,6 +42,7 @@ class ProcessView:
     description: str | None
     is_demo: bool
     buyer_id: str | None
+    buyer_profile: str | None
     buyer_name: str | None
     publisher: str | None
     procurement_method: str | None
@@ -76,11 +86,14 @@ def notice_url(ocid: str, release_id: str, source: str | None) -> str | None:
 # keyed by ocid, and the page joins them. ``{only}`` selects the processes (``ocid = $ocid`` for one page). A read
 # snapshot stores each part as a table (``page_<part>``), ordered and indexed by ocid, so a page is one lookup.
 PARTS = {
-    "awarded": """
-    SELECT a.ocid, a.award_id, list({{'id': s.party_id, 'name': s.name}} ORDER BY s.position)
+    # each supplier with its id as published and the key of its profile (see tenderwatch.queries.SUPPLIER_KEY)
+    "awarded": f"""
+    SELECT a.ocid, a.award_id,
+           list({{{{'id': s.party_id, 'name': s.name, 'profile': {SUPPLIER_KEY}}}}} ORDER BY s.position)
                FILTER (WHERE s.ocid IS NOT NULL) AS suppliers
     FROM awards AS a LEFT JOIN award_suppliers AS s ON s.ocid = a.ocid AND s.award_id IS NOT DISTINCT FROM a.award_id
-    WHERE a.{only} GROUP BY a.ocid, a.award_id
+    {SUPPLIER_ORGANISATION}
+    WHERE a.{{only}} GROUP BY a.ocid, a.award_id
     """,
     "award_list": """
     SELECT a.ocid, list({{'award_id': a.award_id, 'title': a.title, 'status': a.status,
@@ -141,7 +154,8 @@ PARTS = {
 }
 
 PAGE_SELECT = """
-SELECT p.ocid, coalesce(p.title, p.ocid) AS title, p.description, p.is_demo, p.buyer_id, p.buyer_name,
+SELECT p.ocid, coalesce(p.title, p.ocid) AS title, p.description, p.is_demo, p.buyer_id,
+       {buyer_key} AS buyer_profile, p.buyer_name,
        p.publisher_name AS publisher, t.procurement_method, t.procurement_method_details,
        t.procurement_method_rationale AS rationale,
        coalesce(t.procurement_method_rationale_classifications, []) AS rationale_classifications,
@@ -169,6 +183,7 @@ LEFT JOIN (SELECT * FROM {amendment_list} WHERE {only}) AS ml USING (ocid)
 LEFT JOIN (SELECT * FROM {document_list} WHERE {only}) AS dl USING (ocid)
 LEFT JOIN (SELECT * FROM {related_list} WHERE {only}) AS rl USING (ocid)
 LEFT JOIN (SELECT * FROM process_scores WHERE {only}) AS ps USING (ocid)
+{buyer_organisation}
 WHERE p.{only}
 """
 
@@ -182,11 +197,12 @@ def part_sql(name: str, only: str, tables: dict[str, str] | None = None) -> str:
 def page_sql(only: str = "ocid = $ocid", *, stored: bool = False) -> str:
     """Return the page query for the processes matching ``only`` (by default the one in ``$ocid``): from the parts
     stored in a read snapshot, or computing them."""
+    keys = {"buyer_key": BUYER_KEY, "buyer_organisation": BUYER_ORGANISATION}
     if stored:
         tables = {part: f"page_{part}" for part in PARTS}
-        return PAGE_SELECT.replace("{only}", only).format(**tables)
+        return PAGE_SELECT.replace("{only}", only).format(**tables, **keys)
     ctes = ",\n".join(f"{name} AS ({part_sql(name, only)})" for name in PARTS)
-    return "WITH " + ctes + "\n" + PAGE_SELECT.replace("{only}", only).format(**{part: part for part in PARTS})
+    return "WITH " + ctes + "\n" + PAGE_SELECT.replace("{only}", only).format(**{part: part for part in PARTS}, **keys)
 
 
 def process_view(
@@ -199,7 +215,7 @@ def process_view(
     if has_table(con, "process_pages", tables):
         found = rows(con, "SELECT * FROM process_pages WHERE ocid = ?", [ocid])
     else:
-        found = rows(con, page_sql(), {"ocid": ocid})  # type: ignore[arg-type]
+        found = rows(con, page_sql(), {"ocid": ocid})
     if not found:
         return None
     p = found[0]
@@ -224,6 +240,7 @@ def process_view(
         description=p["description"],
         is_demo=bool(p["is_demo"]),
         buyer_id=p["buyer_id"],
+        buyer_profile=p["buyer_profile"],
         buyer_name=p["buyer_name"],
         publisher=p["publisher"],
         procurement_method=p["procurement_method"],

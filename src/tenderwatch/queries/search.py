@@ -50,12 +50,19 @@ KINDS = ("process", "buyer", "supplier", "group")
 def _process_filters(filters: SearchFilters) -> tuple[str, list[Any]]:
     clauses = []
     params: list[Any] = []
+    # a buyer or supplier by its profile key (organisation id) or its party id as published
     if filters.buyer:
-        clauses.append("p.buyer_id = ?")
-        params.append(filters.buyer)
+        clauses.append(
+            "(p.buyer_id = ? OR p.ocid IN (SELECT ocid FROM organisation_parties WHERE organisation_id = ?"
+            " AND list_contains(roles, 'buyer')))"
+        )
+        params += [filters.buyer, filters.buyer]
     if filters.supplier:
-        clauses.append("p.ocid IN (SELECT ocid FROM award_suppliers WHERE party_id = ?)")
-        params.append(filters.supplier)
+        clauses.append(
+            "p.ocid IN (SELECT ocid FROM award_suppliers WHERE party_id = ? UNION SELECT ocid"
+            " FROM organisation_parties WHERE organisation_id = ? AND list_contains(roles, 'supplier'))"
+        )
+        params += [filters.supplier, filters.supplier]
     if filters.cpv:
         clauses.append("p.ocid IN (SELECT ocid FROM item_classifications WHERE starts_with(cpv_code, ?))")
         params.append(filters.cpv.strip())

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+from tenderwatch.queries import BUYER_KEY, BUYER_ORGANISATION, SUPPLIER_KEY, SUPPLIER_ORGANISATION
+
 # Raw-store tables copied without their bulky verbatim columns.
 SLIM = {
     "raw_releases": "* EXCLUDE (data)",
@@ -78,11 +80,11 @@ SELECT row_number() OVER (ORDER BY kind, key) AS doc_id, * FROM (
            p.buyer_name AS detail
     FROM processes AS p LEFT JOIN tenders AS t USING (ocid)
     UNION ALL
-    SELECT 'buyer', buyer_id, any_value(buyer_name), string_agg(DISTINCT buyer_name, ' '), NULL
-    FROM processes WHERE buyer_id IS NOT NULL GROUP BY buyer_id
+    SELECT 'buyer', {buyer_key}, mode(p.buyer_name), string_agg(DISTINCT p.buyer_name, ' '), NULL
+    FROM processes AS p {buyer_organisation} WHERE {buyer_key} IS NOT NULL GROUP BY {buyer_key}
     UNION ALL
-    SELECT 'supplier', party_id, any_value(name), string_agg(DISTINCT name, ' '), NULL
-    FROM award_suppliers WHERE party_id IS NOT NULL GROUP BY party_id
+    SELECT 'supplier', {supplier_key}, mode(s.name), string_agg(DISTINCT s.name, ' '), NULL
+    FROM award_suppliers AS s {supplier_organisation} WHERE {supplier_key} IS NOT NULL GROUP BY {supplier_key}
     {groups}
 )
 """
@@ -132,8 +134,9 @@ def _pages(con: duckdb.DuckDBPyConnection) -> list[str]:
     made = ["process_pages"]
     con.execute(
         "CREATE OR REPLACE TEMP TABLE tmp_keys AS SELECT key, (row_number() OVER (ORDER BY key) - 1) // "
-        f"{PAGE_SLICE} AS slice FROM (SELECT buyer_id AS key FROM processes WHERE buyer_id IS NOT NULL "
-        "UNION SELECT party_id FROM award_suppliers WHERE party_id IS NOT NULL)"
+        f"{PAGE_SLICE} AS slice FROM (SELECT {BUYER_KEY} AS key FROM processes AS p {BUYER_ORGANISATION} "
+        f"WHERE {BUYER_KEY} IS NOT NULL UNION SELECT {SUPPLIER_KEY} FROM award_suppliers AS s "
+        f"{SUPPLIER_ORGANISATION} WHERE {SUPPLIER_KEY} IS NOT NULL)"
     )
     slices = con.execute("SELECT coalesce(max(slice) + 1, 0) FROM tmp_keys").fetchall()[0][0]
     for number in range(max(slices, 1)):
@@ -180,7 +183,15 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
         groups = ""
         if {"corporate_groups", "organisations"} <= set(tables):
             groups = GROUP_DOCUMENTS
-        con.execute(SEARCH_DOCUMENTS.format(groups=groups))
+        con.execute(
+            SEARCH_DOCUMENTS.format(
+                groups=groups,
+                buyer_key=BUYER_KEY,
+                supplier_key=SUPPLIER_KEY,
+                buyer_organisation=BUYER_ORGANISATION,
+                supplier_organisation=SUPPLIER_ORGANISATION,
+            )
+        )
         pages = _pages(con)
     finally:
         con.execute("DETACH snap")

@@ -34,7 +34,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from tenderwatch import __version__
 from tenderwatch.exceptions import StoreError
-from tenderwatch.queries import Chart, Page, format_money, rows, table_names
+from tenderwatch.queries import Chart, Page, format_money, profile_key, rows, table_names
 from tenderwatch.queries.lists import expiries, flag_counts, flag_list, store_summary, stories
 from tenderwatch.queries.organisation import GroupProfile, Profile, group_profile, profile
 from tenderwatch.queries.process import ProcessView, process_view
@@ -478,10 +478,22 @@ def create_app(settings: Settings) -> FastAPI:
 def _add_profile_routes(app: FastAPI, kind: str, plural: str, render: Any) -> None:
     label = "buyer" if kind == "buyer" else "supplier"
 
-    def page_route(request: Request, party_id: str, con: Con) -> HTMLResponse:
+    def page_route(request: Request, party_id: str, con: Con) -> Response:
         found = profile(con, kind, party_id, request.app.state.source.tables)
         if found is None:
-            return render(request, "missing.html", {"what": label, "key": party_id}, status_code=404)
+            # a party id that names several organisations (Contracts Finder numbers the parties of each notice)
+            _, candidates = profile_key(con, kind, party_id)
+            named = rows(
+                con,
+                "SELECT organisation_id AS key, name FROM organisations WHERE list_contains(?, organisation_id) "
+                "ORDER BY name, organisation_id",
+                [candidates],
+            )
+            context = {"what": label, "key": party_id, "candidates": named, "plural": plural}
+            return render(request, "missing.html", context, status_code=404)
+        if found.party_id != party_id:
+            # a party id as published, or a registered identifier: the organisation's profile has its own address
+            return RedirectResponse(f"/{plural}/{quote(found.party_id, safe='')}", status_code=307)
         return render(request, "profile.html", {"profile": found})
 
     def chart_route(request: Request, party_id: str, number: int, con: Con) -> Response:

@@ -1,0 +1,93 @@
+"""Profiles of real UK data: one per organisation, never one per party id as published.
+
+Contracts Finder numbers the parties of each notice 0, 1, 2…, so the published id "0" stands for hundreds of
+different firms. A profile keyed by that id would add their contracts together under one name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import duckdb
+import httpx
+import pytest
+
+from tests import serving
+
+
+@pytest.fixture(scope="module")
+def real_site(real_store: Path) -> Iterator[tuple[str, Path]]:
+    with serving(real_store) as url:
+        yield url, real_store
+
+
+def _query(store: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(store), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_a_party_id_shared_by_many_firms_has_no_profile_of_its_own(real_site: tuple[str, Path]) -> None:
+    url, store = real_site
+    shared, organisations = _query(
+        store,
+        """
+        SELECT party_id, count(DISTINCT organisation_id) AS n FROM organisation_parties
+        WHERE list_contains(roles, 'supplier') GROUP BY party_id ORDER BY n DESC, party_id LIMIT 1
+        """,
+    )[0]
+    assert organisations > 10  # the real data does hold such ids
+
+    page = httpx.get(f"{url}/suppliers/{quote(shared, safe='')}")
+
+    assert page.status_code == 404
+    assert "names a different supplier in different notices" in page.text
+    links = re.findall(r'href="/suppliers/([^"]+)"', page.text)
+    assert len(links) == min(organisations, 50)
+    # each of those leads to one organisation's own profile, under its own name only
+    api = httpx.get(f"{url}/api/suppliers/{links[0]}")
+    assert api.status_code == 200
+    profile = api.json()
+    assert profile["party_id"] != shared
+    assert len({name.upper() for name in profile["names_seen"]}) <= 3
+
+
+def test_contract_pages_link_each_supplier_to_its_organisation(real_site: tuple[str, Path]) -> None:
+    url, store = real_site
+    ocid, name, organisation = _query(
+        store,
+        """
+        SELECT s.ocid, s.name, o.organisation_id FROM award_suppliers AS s
+        JOIN organisation_parties AS o ON o.ocid = s.ocid AND o.party_id = s.party_id
+        WHERE s.party_id = '0' AND s.ocid LIKE 'ocds-b5fd17-%' ORDER BY s.ocid LIMIT 1
+        """,
+    )[0]
+
+    page = httpx.get(f"{url}/processes/{quote(ocid, safe='')}")
+
+    assert page.status_code == 200
+    assert f'href="/suppliers/{quote(organisation, safe="")}"' in page.text
+    assert 'href="/suppliers/0"' not in page.text
+    profile = httpx.get(f"{url}/api/suppliers/{quote(organisation, safe='')}").json()
+    assert profile["name"].upper() == name.upper() or name in profile["names_seen"]
+    assert ocid in {item["ocid"] for item in profile["processes"]}
+
+
+def test_a_published_id_naming_one_organisation_leads_to_its_profile(real_site: tuple[str, Path]) -> None:
+    url, store = real_site
+    party, organisation = _query(
+        store,
+        """
+        SELECT party_id, min(organisation_id) FROM organisation_parties
+        WHERE list_contains(roles, 'supplier') AND party_id <> organisation_id
+        GROUP BY party_id HAVING count(DISTINCT organisation_id) = 1 ORDER BY party_id LIMIT 1
+        """,
+    )[0]
+
+    page = httpx.get(f"{url}/suppliers/{quote(party, safe='')}", follow_redirects=False)
+
+    assert page.status_code == 307
+    assert page.headers["location"] == f"/suppliers/{quote(organisation, safe='')}"
+    assert httpx.get(url + page.headers["location"]).status_code == 200
