@@ -67,3 +67,25 @@ def test_demo_refuses_a_store_with_real_data(tmp_path: Path, real: Path) -> None
     assert result.returncode == 1
     assert "already holds 5 real releases" in result.stderr
     assert "tenderwatch demo --db demo.duckdb" in result.stderr
+
+
+def test_an_analysis_that_needs_more_memory_than_its_limit_tries_again_with_more(tmp_path: Path) -> None:
+    normal = tmp_path / "normal.duckdb"
+    small = tmp_path / "small.duckdb"
+    assert run_cli("demo", "--size", "1500", "--no-serve", db=normal).returncode == 0
+
+    result = run_cli(
+        "demo", "--size", "1500", "--no-serve", db=small, env={"TENDERWATCH_ANALYSIS_MEMORY_LIMIT": "30MB"}
+    )
+
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "needed more memory than 30MB; trying again with 60MB" in output
+    # the analysis that finally ran is the same as one that had enough memory from the start
+    for sql in (
+        "SELECT count(*), count(DISTINCT organisation_id) FROM organisation_parties",
+        "SELECT code, count(*) FROM flags GROUP BY code ORDER BY code",
+        "SELECT count(*) FROM contract_lifecycle",
+        "SELECT event_type, count(*) FROM derived_events GROUP BY 1 ORDER BY 1",
+    ):
+        assert query(small, sql) == query(normal, sql), sql

@@ -25,6 +25,7 @@ import hashlib
 import importlib
 import io
 import itertools
+import os
 import queue
 import threading
 from collections.abc import Iterable, Iterator
@@ -343,29 +344,54 @@ class Workspace:
         two when ``analyse_after_load`` is on, the last when ``publish_after_load`` is)."""
         reporter = reporter or SilentReporter()
         con = self.store.con
+        self._analysis_memory = _size_in_bytes(self.settings.analysis_memory_limit)
         con.execute(f"SET memory_limit = '{self.settings.analysis_memory_limit}'")
         try:
             self._analyse(reporter)
         finally:
             con.execute(f"SET memory_limit = '{self.settings.memory_limit}'")
+            self._analysis_memory = None
 
     def _analyse(self, reporter: Reporter) -> None:
         if self.settings.analyse_after_load and not self.store.read_only:
             self.build_facts(reporter=reporter)
             task = reporter.task("finding red flags", total=None, unit="")
-            self._run_flags(None, None, lifecycle=False)
+            self._with_memory(reporter, "finding red flags", lambda: self._run_flags(None, None, lifecycle=False))
             task.done()
         if self.settings.analyse_after_load and not self.store.read_only:
             # With analysis off, `tenderwatch alerts send` finds the changes before it sends.
             from tenderwatch.alerts import update_alerts  # noqa: PLC0415
 
             task = reporter.task("finding changes for alerts", total=None, unit="")
-            update_alerts(self.store.con)  # in its own transaction: changes, matches and the outbox commit together
+            # in its own transaction: changes, matches and the outbox commit together
+            self._with_memory(reporter, "finding changes for alerts", lambda: update_alerts(self.store.con))
             task.done()
         if self.settings.publish_after_load:
             task = reporter.task("publishing for the web app", total=None, unit="")
-            self.publish()
+            self._with_memory(reporter, "publishing for the web app", self.publish)
             task.done()
+
+    _analysis_memory: int | None = None
+
+    def _with_memory(self, reporter: Reporter, label: str, step: Any) -> Any:
+        """Run one step of the analysis (a step that commits or rolls back as a whole). If it runs out of memory
+        within the analysis memory limit, run it again with twice the limit, up to half the machine's memory; the
+        raised limit holds for the rest of this analysis."""
+        while True:
+            try:
+                return step()
+            except duckdb.OutOfMemoryException:
+                current = self._analysis_memory
+                ceiling = _physical_memory() // 2
+                if current is None or current * 2 > ceiling:
+                    raise
+                self._analysis_memory = current * 2
+                megabytes = self._analysis_memory // 1_000_000
+                reporter.note(
+                    f"warning: {label} needed more memory than {current // 1_000_000}MB; trying again with "
+                    f"{megabytes}MB (set analysis_memory_limit to start there)"
+                )
+                self.store.con.execute(f"SET memory_limit = '{megabytes}MB'")
 
     def build_facts(self, *, reporter: Reporter | None = None, organisations: bool = True) -> None:
         """Rebuild the facts the red flags, the web app and the alerts read, each step in its own transaction:
@@ -375,16 +401,21 @@ class Workspace:
         reporter = reporter or SilentReporter()
         if organisations:
             task = reporter.task("matching organisations", total=None, unit="")
-            self._resolve_organisations(reporter)
+            self._with_memory(reporter, "matching organisations", lambda: self._resolve_organisations(reporter))
             task.done()
         task = reporter.task("finding contract events", total=None, unit="")
-        self._build_lifecycle()
-        self._in_transaction("tenderwatch.records.derived", "build_derived_events")
+        self._with_memory(reporter, "the contract lifecycle", self._build_lifecycle)
+        self._with_memory(
+            reporter,
+            "finding contract events",
+            lambda: self._in_transaction("tenderwatch.records.derived", "build_derived_events"),
+        )
         task.done()
         from tenderwatch.services import build_services  # noqa: PLC0415
 
         task = reporter.task("assessing statutory services", total=None, unit="")
-        build_services(self.store.con)  # in its own transaction; its files are checked before anything is written
+        # in its own transaction; its files are checked before anything is written
+        self._with_memory(reporter, "assessing statutory services", lambda: build_services(self.store.con))
         task.done()
 
     def publish(self) -> Path:
@@ -1124,3 +1155,23 @@ def _reads_lifecycle(flag_settings: Any, codes: list[str] | None) -> bool:
         if "contract_lifecycle" in sql:
             return True
     return False
+
+
+_UNITS = {"KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4, "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3}
+_UNITS["TIB"] = 1024**4
+
+
+def _size_in_bytes(text: str) -> int:
+    """Return a size such as 768MB or 2GiB (as the settings check it) in bytes."""
+    for unit in sorted(_UNITS, key=len, reverse=True):
+        if text.upper().endswith(unit):
+            return int(float(text[: -len(unit)]) * _UNITS[unit])
+    raise ValueError(f"not a size: {text!r}")
+
+
+def _physical_memory() -> int:
+    """Return the machine's memory in bytes (8 GB when it cannot be read)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 * 1000**3

@@ -212,6 +212,7 @@ def build_services(
         ensure_tables(con)
         _write_taxonomy(con, taxonomy)
         result.assignments = assign_processes(con, taxonomy, overrides)
+        con.execute("DROP TABLE IF EXISTS tmp_sv_text")  # the texts of every process: large, and done with
         if overrides:
             result.overrides_not_in_store = sorted(
                 {item.ocid for item in overrides}

@@ -377,6 +377,9 @@ def build_continuity(
         SELECT * FROM counted JOIN listed USING (commissioner_id, area_id)
         """
     )
+    # What the score needs is ready: free the memory of the work tables before the last and largest step.
+    for table in ("tmp_sv_service_events", "tmp_sv_events", "tmp_sv_orgparty", "tmp_sv_rows", "tmp_sv_comm"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     weights = settings.weights
     weight = {part: float(getattr(weights, part)) for part in PARTS}
     numerator = " + ".join(f"{weight[part]} * coalesce(part_{part}, 0)" for part in PARTS)
@@ -433,9 +436,9 @@ def build_continuity(
         nearby AS (
             SELECT s.commissioner_id, s.area_id, list(DISTINCT o.supplier_name ORDER BY o.supplier_name) AS names
             FROM service AS s
-            JOIN service_contracts AS o
+            JOIN (SELECT DISTINCT area_id, region, commissioner_id, supplier_name FROM service_contracts
+                  WHERE public_provider AND in_market) AS o
               ON o.area_id = s.area_id AND o.region = s.region AND o.commissioner_id <> s.commissioner_id
-             AND o.public_provider AND o.in_market
             GROUP BY s.commissioner_id, s.area_id
         ),
         urgent AS (
