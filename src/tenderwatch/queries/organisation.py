@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,9 @@ class Profile:
     organisation: dict[str, Any] | None = None
     charts: list[Chart] = field(default_factory=list)
 
+
+# Contracts still to end that a profile keeps, the soonest first (it shows at most 50 ending within 18 months).
+UPCOMING_KEPT = 200
 
 # One row per buyer and per supplier with everything its profile shows (but the contracts ending soon, which
 # depend on today's date), nested. ``{only}`` is TRUE to build every profile (a read snapshot stores them in
@@ -144,6 +148,19 @@ process_list AS (
         'buyer_name': buyer_name, 'flags': flags}} ORDER BY rank) AS processes
     FROM recent WHERE rank <= 100 GROUP BY kind, party_id
 ),
+upcoming AS (
+    -- contracts still to end (or still able to be extended), the soonest first: the page shows those ending
+    -- within 18 months of the day it is read
+    SELECT o.kind, o.party_id,
+           list({{'ocid': c.ocid, 'title': p.title, 'contract_id': c.contract_id, 'period_end': c.period_end,
+                  'max_extent': c.period_max_extent::DATE::VARCHAR, 'value_amount': c.value_amount,
+                  'value_currency': c.value_currency}}
+                ORDER BY c.period_end, c.ocid, c.contract_id)[1:{UPCOMING_KEPT}] AS upcoming
+    FROM party_processes AS o JOIN contracts AS c USING (ocid) JOIN processes AS p USING (ocid)
+    WHERE c.period_end >= current_date - INTERVAL 1 DAY
+      AND c.status IS DISTINCT FROM 'terminated' AND c.status IS DISTINCT FROM 'cancelled'
+    GROUP BY o.kind, o.party_id
+),
 party_flags AS (
     SELECT kind, party_id, code, subject, ocid, value, evidence, sentence,
            row_number() OVER (PARTITION BY kind, party_id ORDER BY code, ocid NULLS FIRST, subject) AS rank
@@ -180,7 +197,7 @@ SELECT n.kind, n.party_id, n.names_seen[1] AS name, n.names_seen, n.is_demo,
        coalesce(y.by_year, []) AS by_year,
        coalesce(c.counterparts, []) AS counterparts, coalesce(h.concentration, []) AS concentration,
        coalesce(r.procedures, []) AS procedures, coalesce(l.processes, []) AS processes,
-       coalesce(f.flags, []) AS flags, coalesce(s.scores, []) AS scores
+       coalesce(f.flags, []) AS flags, coalesce(s.scores, []) AS scores, coalesce(u.upcoming, []) AS upcoming
 FROM names AS n
 LEFT JOIN identifiers AS i USING (kind, party_id)
 LEFT JOIN totals AS t USING (kind, party_id)
@@ -191,6 +208,7 @@ LEFT JOIN procedures AS r USING (kind, party_id)
 LEFT JOIN process_list AS l USING (kind, party_id)
 LEFT JOIN flag_list AS f USING (kind, party_id)
 LEFT JOIN scores AS s USING (kind, party_id)
+LEFT JOIN upcoming AS u USING (kind, party_id)
 WHERE {only}
 """
 
@@ -204,6 +222,7 @@ def page_sql(parties: str | None = None) -> str:
         "buyer_organisation": BUYER_ORGANISATION,
         "supplier_organisation": SUPPLIER_ORGANISATION,
         "subject_keys": SUBJECT_KEYS,
+        "UPCOMING_KEPT": UPCOMING_KEPT,
     }
     if parties:
         return PAGE_SQL.format(
@@ -244,23 +263,13 @@ def profile(
         row["total_text"] = format_money(row["total"], row["currency"])
     for flag in page["flags"]:
         flag["evidence"] = json.loads(flag["evidence"]) if flag["evidence"] else {}
-    ocids_sql = (
-        f"SELECT p.ocid FROM processes AS p {BUYER_ORGANISATION} WHERE {BUYER_KEY} = $party"
-        if kind == "buyer"
-        else f"SELECT DISTINCT s.ocid FROM award_suppliers AS s {SUPPLIER_ORGANISATION} WHERE {SUPPLIER_KEY} = $party"
-    )
-    ending_soon = rows(
-        con,
-        f"""
-        SELECT c.ocid, p.title, c.contract_id, c.period_end::DATE::VARCHAR AS ends,
-               c.period_max_extent::DATE::VARCHAR AS max_extent, c.value_amount, c.value_currency
-        FROM contracts AS c JOIN processes AS p USING (ocid)
-        WHERE c.ocid IN ({ocids_sql}) AND c.period_end BETWEEN now() AND now() + INTERVAL 18 MONTH
-          AND c.status IS DISTINCT FROM 'terminated' AND c.status IS DISTINCT FROM 'cancelled'
-        ORDER BY c.period_end, c.ocid, c.contract_id LIMIT 50
-        """,
-        {"party": party_id},
-    )
+    now = datetime.datetime.now(datetime.UTC)
+    ending_soon = [
+        {key: value for key, value in row.items() if key != "period_end"}
+        | {"ends": row["period_end"].date().isoformat()}
+        for row in page["upcoming"]
+        if row["period_end"] is not None and now <= row["period_end"] <= now + datetime.timedelta(days=548)
+    ][:50]
     for row in ending_soon:
         row["value"] = format_money(row.pop("value_amount"), row.pop("value_currency"))
     organisation = organisation_of(con, kind, party_id, tables)
@@ -291,7 +300,9 @@ def profile(
 
 def _page(con: duckdb.DuckDBPyConnection, kind: str, key: str, tables: frozenset[str] | None) -> list[dict[str, Any]]:
     if has_table(con, "organisation_pages", tables):
-        return rows(con, "SELECT * FROM organisation_pages WHERE kind = ? AND party_id = ?", [kind, key])
+        # by party id alone, so the lookup uses the index; a buyer and a supplier can share a key
+        found = rows(con, "SELECT * FROM organisation_pages WHERE party_id = ?", [key])
+        return [page for page in found if page["kind"] == kind]
     return rows(con, page_sql(), {"kind": kind, "party": key})
 
 
@@ -303,17 +314,27 @@ def organisation_of(
     if not has_table(con, "organisation_parties", tables) or not has_table(con, "organisations", tables):
         return None
     role = "buyer" if kind == "buyer" else "supplier"
+    columns = """o.organisation_id, o.name, o.identifiers, o.names, o.processes, o.parent_id, o.parent_name,
+                 o.ultimate_parent_id, o.ultimate_parent_name, o.group_id, o.group_name, o.group_source"""
+    # a profile key is an organisation id: two lookups by it (each an index lookup in a read snapshot)
+    found = rows(con, f"SELECT {columns} FROM organisations AS o WHERE o.organisation_id = ?", [party_id])
+    if found:
+        methods = con.execute(
+            "SELECT list(DISTINCT link_method ORDER BY link_method), count(*) FROM organisation_parties "
+            "WHERE organisation_id = ?",
+            [party_id],
+        ).fetchall()[0]
+        return found[0] | {"link_methods": methods[0] or [], "parties": methods[1]}
+    # else a party id as published: the organisation most of its parties were matched to
     found = rows(
         con,
-        """
-        SELECT o.organisation_id, o.name, o.identifiers, o.names, o.processes, o.parent_id, o.parent_name,
-               o.ultimate_parent_id, o.ultimate_parent_name, o.group_id, o.group_name, o.group_source,
-               list(DISTINCT op.link_method ORDER BY op.link_method) AS link_methods, count(*) AS parties
+        f"""
+        SELECT {columns}, list(DISTINCT op.link_method ORDER BY op.link_method) AS link_methods, count(*) AS parties
         FROM organisation_parties AS op JOIN organisations AS o USING (organisation_id)
-        WHERE (op.organisation_id = $party OR op.party_id = $party) AND list_contains(op.roles, $role)
-        GROUP BY ALL ORDER BY any_value(o.organisation_id = $party) DESC, parties DESC, o.organisation_id LIMIT 1
+        WHERE op.party_id = ? AND list_contains(op.roles, ?)
+        GROUP BY ALL ORDER BY parties DESC, o.organisation_id LIMIT 1
         """,
-        {"party": party_id, "role": role},
+        [party_id, role],
     )
     return found[0] if found else None
 

@@ -604,6 +604,69 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
 
 
+def track_record_keys_sql() -> str:
+    """Return a SELECT of every key an event of the track record can be found by (origin, event_id, key): ``id:``
+    and the identifier key, ``name:`` and the name key of the organisation (and, for register events, of the group),
+    ``group:`` and the name key of a register event's group. A read snapshot keeps it as ``track_record_keys``, so
+    a profile finds its events without working out the keys of every event again."""
+    return f"""
+        SELECT DISTINCT origin, event_id, key FROM (
+            SELECT 'register' AS origin, event_id, 'id:' || {identifier_key_sql("organisation_identifier")} AS key
+            FROM track_record
+            UNION ALL SELECT 'register', event_id, 'name:' || {name_key_sql("organisation_name")} FROM track_record
+            UNION ALL SELECT 'register', event_id, 'name:' || {name_key_sql("group_name")} FROM track_record
+            UNION ALL SELECT 'register', event_id, 'group:' || {name_key_sql("group_name")} FROM track_record
+            UNION ALL SELECT 'notices', event_id, 'id:' || {identifier_key_sql("organisation_identifier")}
+            FROM derived_events
+            UNION ALL SELECT 'notices', event_id, 'name:' || {name_key_sql("organisation_name")} FROM derived_events
+        ) WHERE key IS NOT NULL
+    """
+
+
+def _track_record_by_keys(
+    con: duckdb.DuckDBPyConnection,
+    id_keys: list[str],
+    name_keys: list[str],
+    group_key: str | None,
+    *,
+    include_derived: bool,
+) -> list[dict[str, Any]]:
+    """:func:`track_record_for` on a read snapshot, through its ``track_record_keys``."""
+    keys = [f"id:{key}" for key in id_keys] + [f"name:{key}" for key in name_keys]
+    keys += [f"group:{group_key}"] if group_key else []
+    matched = con.execute(
+        "SELECT origin, list(event_id) FROM track_record_keys WHERE list_contains(?, key) GROUP BY origin", [keys]
+    ).fetchall()
+    ids = dict(matched)
+    found: list[dict[str, Any]] = []
+    if ids.get("register"):
+        query = con.execute(
+            f"""SELECT 'register' AS origin, {", ".join(FIELDS)}, NULL AS release_id FROM track_record
+                WHERE list_contains(?, event_id)""",
+            [ids["register"]],
+        )
+        columns = [column[0] for column in query.description]
+        found += [dict(zip(columns, row, strict=True)) for row in query.fetchall()]
+    if include_derived and (id_keys or name_keys) and ids.get("notices"):
+        derived = [key for key in keys if not key.startswith("group:")]
+        query = con.execute(
+            """
+            SELECT 'notices' AS origin, event_id, event_type, event_date, organisation_identifier,
+                   organisation_name, NULL AS group_name, buyer_name, ocid, NULL AS amount, NULL AS currency,
+                   NULL AS source_url, NULL AS source_title, summary, basis AS notes, release_id
+            FROM derived_events
+            WHERE list_contains(?, event_id)
+              AND event_id IN (SELECT event_id FROM track_record_keys WHERE origin = 'notices'
+                               AND list_contains(?, key))
+            """,
+            [ids["notices"], derived],
+        )
+        columns = [column[0] for column in query.description]
+        found += [dict(zip(columns, row, strict=True)) for row in query.fetchall()]
+    found.sort(key=lambda event: (event["event_date"] or date.min, event["origin"], event["event_id"]))
+    return found
+
+
 def track_record_for(
     con: duckdb.DuckDBPyConnection,
     identifiers: Iterable[str] = (),
@@ -626,6 +689,8 @@ def track_record_for(
     if not (id_keys or name_keys or group_key):
         return []
     found: list[dict[str, Any]] = []
+    if _has_table(con, "track_record_keys"):
+        return _track_record_by_keys(con, id_keys, name_keys, group_key, include_derived=include_derived)
     if _has_table(con, "track_record"):
         query = con.execute(
             f"""

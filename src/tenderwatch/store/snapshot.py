@@ -42,6 +42,8 @@ INDEXES = (
     ("flags", "ocid"),
     ("parties", "ocid"),
     ("party_identifiers", "party_id"),
+    ("organisations", "organisation_id"),
+    ("organisation_parties", "organisation_id"),
 )
 KEEP = 2
 
@@ -183,6 +185,10 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
         groups = ""
         if {"corporate_groups", "organisations"} <= set(tables):
             groups = GROUP_DOCUMENTS
+        if {"track_record", "derived_events"} <= set(tables):
+            from tenderwatch.records import track_record_keys_sql  # noqa: PLC0415
+
+            con.execute(f"CREATE TABLE snap.track_record_keys AS {track_record_keys_sql()} ORDER BY key")
         con.execute(
             SEARCH_DOCUMENTS.format(
                 groups=groups,
