@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import duckdb
 import httpx
 import pytest
 
@@ -72,6 +73,30 @@ def test_profiles_and_charts(server: str) -> None:
     assert chart.status_code == 200 and chart.headers["content-type"].startswith("image/svg+xml")
     assert "<svg" in chart.text and "<script" not in chart.text
     assert "Show as a table" in httpx.get(server + f"/buyers/{big_buyer}").text
+
+
+def test_a_buyer_page_lists_its_contracts_ending_within_18_months(web_store: Path, server: str) -> None:
+    with duckdb.connect(str(web_store), read_only=True) as con:
+        ending = con.execute(
+            """
+            SELECT o.organisation_id, c.ocid, c.contract_id, c.period_end::DATE::VARCHAR
+            FROM contracts AS c JOIN processes AS p USING (ocid)
+            JOIN organisation_parties AS o ON o.ocid = p.ocid AND o.party_id = p.buyer_id
+            WHERE c.period_end BETWEEN now() AND now() + INTERVAL 17 MONTH
+              AND c.status IS DISTINCT FROM 'terminated' AND c.status IS DISTINCT FROM 'cancelled'
+            ORDER BY c.period_end, c.ocid, c.contract_id
+            """
+        ).fetchall()
+    assert ending  # the demo has contracts ending in the coming months
+    buyer = ending[0][0]
+    expected = [(ocid, contract, ends) for key, ocid, contract, ends in ending if key == buyer][:50]
+
+    profile = httpx.get(server + f"/api/buyers/{buyer}").json()
+    shown = [(item["ocid"], item["contract_id"], item["ends"]) for item in profile["ending_soon"]]
+
+    assert shown[: len(expected)] == expected
+    page = httpx.get(server + f"/buyers/{buyer}").text
+    assert f'href="/processes/{expected[0][0]}"' in page
 
 
 def test_supplier_track_record_and_corporate_groups(server: str) -> None:
