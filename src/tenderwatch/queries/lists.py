@@ -54,6 +54,8 @@ def flag_list(
 ) -> Page[dict[str, Any]]:
     """Return flags, newest processes first, filtered by indicator, buyer or supplier (profile keys or party ids)."""
     page, per_page = clamp_page(page, per_page)
+    if not (buyer or supplier) and has_table(con, "flag_rows"):
+        return _stored_flag_list(con, code, page, per_page)
     where = ["TRUE"]
     params: list[Any] = []
     if code:
@@ -83,7 +85,7 @@ def flag_list(
                p.buyer_name, p.is_demo, count(*) OVER () AS total
         FROM flags AS f LEFT JOIN processes AS p USING (ocid)
         WHERE {" AND ".join(where)}
-        ORDER BY p.last_release_date DESC NULLS LAST, f.code, f.subject, f.subject_id, f.ocid
+        ORDER BY {FLAG_ORDER}
         LIMIT ? OFFSET ?
         """,
         [*params, per_page, (page - 1) * per_page],
@@ -93,6 +95,40 @@ def flag_list(
     total = found[0].pop("total") if found else 0
     for row in found[1:]:
         row.pop("total")
+    return Page(found, page, per_page, total)
+
+
+# The order of the red flags list, newest processes first; a read snapshot keeps the list in it (``flag_rows``).
+FLAG_ORDER = "p.last_release_date DESC NULLS LAST, f.code, f.subject, f.subject_id, f.ocid"
+FLAG_ROWS_SQL = f"""
+    SELECT row_number() OVER (ORDER BY {FLAG_ORDER}) AS n,
+           row_number() OVER (PARTITION BY f.code ORDER BY {FLAG_ORDER}) AS n_code,
+           f.code, f.subject, f.subject_id, f.ocid, f.value, f.evidence, f.sentence, p.title, p.buyer_id,
+           p.buyer_name, p.is_demo
+    FROM flags AS f LEFT JOIN processes AS p USING (ocid)
+    ORDER BY n
+"""
+
+
+def _stored_flag_list(
+    con: duckdb.DuckDBPyConnection, code: str | None, page: int, per_page: int
+) -> Page[dict[str, Any]]:
+    """The red flags list from a read snapshot's ``flag_rows``: a page is a range of its numbers."""
+    first, last = (page - 1) * per_page + 1, page * per_page
+    if code:
+        found = rows(
+            con,
+            "SELECT * EXCLUDE (n, n_code) FROM flag_rows WHERE code = ? AND n_code BETWEEN ? AND ? ORDER BY n_code",
+            [code.upper(), first, last],
+        )
+        total = con.execute("SELECT count(*) FROM flag_rows WHERE code = ?", [code.upper()]).fetchall()[0][0]
+    else:
+        found = rows(
+            con, "SELECT * EXCLUDE (n, n_code) FROM flag_rows WHERE n BETWEEN ? AND ? ORDER BY n", [first, last]
+        )
+        total = con.execute("SELECT count(*) FROM flag_rows").fetchall()[0][0]
+    for row in found:
+        row["evidence"] = json.loads(row["evidence"]) if row["evidence"] else {}
     return Page(found, page, per_page, total)
 
 

@@ -126,6 +126,7 @@ def search(
         value AS (
             SELECT ocid, sum(value_amount) AS value_amount, any_value(value_currency) AS value_currency
             FROM awards WHERE status IS DISTINCT FROM 'cancelled' AND status IS DISTINCT FROM 'unsuccessful'
+              AND ocid IN (SELECT key FROM scored WHERE kind = 'process' AND score IS NOT NULL)
             GROUP BY ocid
         ),
         processes_found AS (
@@ -137,36 +138,21 @@ def search(
             LEFT JOIN value AS v ON v.ocid = p.ocid
             WHERE s.score IS NOT NULL AND {where}
         ),
-        buyers_found AS (
-            SELECT 'buyer', s.key, any_value(p.buyer_name), count(*) || ' processes', NULL, NULL, NULL,
-                   bool_and(p.is_demo), any_value(s.score)
-            FROM scored AS s JOIN processes AS p ON s.kind = 'buyer' AND p.buyer_id = s.key
-            WHERE s.score IS NOT NULL GROUP BY s.key
-        ),
-        suppliers_found AS (
-            SELECT 'supplier', s.key, any_value(a.name), count(DISTINCT a.ocid) || ' contracts won', NULL, NULL, NULL,
-                   bool_and(p.is_demo), any_value(s.score)
-            FROM scored AS s
-            JOIN award_suppliers AS a ON s.kind = 'supplier' AND a.party_id = s.key
-            JOIN processes AS p ON p.ocid = a.ocid
-            WHERE s.score IS NOT NULL GROUP BY s.key
-        ),
-        groups_found AS (
-            SELECT 'group', s.key, any_value(d.title), any_value(d.detail), NULL, NULL, NULL, FALSE,
+        -- buyers, suppliers and groups: each a document of its own, keyed as its page is
+        others_found AS (
+            SELECT s.kind, s.key, any_value(d.title), any_value(d.detail), NULL, NULL, NULL, bool_and(d.is_demo),
                    any_value(s.score)
             FROM scored AS s JOIN {
         "search_documents"
         if has_table(con, "search_documents", tables)
-        else "(SELECT NULL AS kind, NULL AS key, NULL AS title, NULL AS detail)"
+        else "(SELECT NULL AS kind, NULL AS key, NULL AS title, NULL AS detail, NULL AS is_demo)"
     } AS d
-                 ON s.kind = 'group' AND d.kind = 'group' AND d.key = s.key
-            WHERE s.score IS NOT NULL GROUP BY s.key
+                 ON s.kind <> 'process' AND d.kind = s.kind AND d.key = s.key
+            WHERE s.score IS NOT NULL GROUP BY s.kind, s.key
         ),
         found AS (
             SELECT * FROM processes_found WHERE list_contains(?, 'process')
-            UNION ALL SELECT * FROM groups_found WHERE list_contains(?, 'group')
-            UNION ALL SELECT * FROM buyers_found WHERE list_contains(?, 'buyer')
-            UNION ALL SELECT * FROM suppliers_found WHERE list_contains(?, 'supplier')
+            UNION ALL SELECT * FROM others_found WHERE list_contains(?, kind)
         )
         SELECT f.*, count(*) OVER () AS total,
                (SELECT list(DISTINCT code ORDER BY code) FROM flags AS g WHERE g.ocid = f.key) AS flag_codes
@@ -174,7 +160,7 @@ def search(
         ORDER BY {"f.score DESC," if text else "f.date DESC NULLS LAST,"} f.kind, f.key
         LIMIT ? OFFSET ?
     """
-    found = rows(con, sql, [*score_params, *params, kinds, kinds, kinds, kinds, per_page, (page - 1) * per_page])
+    found = rows(con, sql, [*score_params, *params, kinds, kinds, per_page, (page - 1) * per_page])
     total = found[0]["total"] if found else 0
     hits = [
         Hit(

@@ -79,14 +79,17 @@ SELECT row_number() OVER (ORDER BY kind, key) AS doc_id, * FROM (
            concat_ws(' ', p.title, p.description, p.buyer_name, t.procurement_method_details,
                      (SELECT string_agg(DISTINCT s.name, ' ') FROM award_suppliers AS s
                       WHERE s.ocid = p.ocid)) AS body,
-           p.buyer_name AS detail
+           p.buyer_name AS detail, p.is_demo
     FROM processes AS p LEFT JOIN tenders AS t USING (ocid)
     UNION ALL
-    SELECT 'buyer', {buyer_key}, mode(p.buyer_name), string_agg(DISTINCT p.buyer_name, ' '), NULL
+    SELECT 'buyer', {buyer_key}, mode(p.buyer_name), string_agg(DISTINCT p.buyer_name, ' '),
+           count(DISTINCT p.ocid) || ' processes', bool_and(p.is_demo)
     FROM processes AS p {buyer_organisation} WHERE {buyer_key} IS NOT NULL GROUP BY {buyer_key}
     UNION ALL
-    SELECT 'supplier', {supplier_key}, mode(s.name), string_agg(DISTINCT s.name, ' '), NULL
-    FROM award_suppliers AS s {supplier_organisation} WHERE {supplier_key} IS NOT NULL GROUP BY {supplier_key}
+    SELECT 'supplier', {supplier_key}, mode(s.name), string_agg(DISTINCT s.name, ' '),
+           count(DISTINCT s.ocid) || ' contracts won', bool_and(p.is_demo)
+    FROM award_suppliers AS s JOIN processes AS p ON p.ocid = s.ocid {supplier_organisation}
+    WHERE {supplier_key} IS NOT NULL GROUP BY {supplier_key}
     {groups}
 )
 """
@@ -97,7 +100,7 @@ GROUP_DOCUMENTS = """
     UNION ALL
     SELECT 'group', g.group_id, any_value(g.name),
            concat_ws(' ', any_value(g.name), any_value(g.ultimate_parent_name), string_agg(DISTINCT o.name, ' ')),
-           any_value(g.organisations) || ' organisations in the data'
+           any_value(g.organisations) || ' organisations in the data', FALSE
     FROM corporate_groups AS g LEFT JOIN organisations AS o USING (group_id)
     GROUP BY g.group_id
 """
@@ -185,6 +188,10 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
         groups = ""
         if {"corporate_groups", "organisations"} <= set(tables):
             groups = GROUP_DOCUMENTS
+        if {"flags", "processes"} <= set(tables):
+            from tenderwatch.queries.lists import FLAG_ROWS_SQL  # noqa: PLC0415
+
+            con.execute(f"CREATE TABLE snap.flag_rows AS {FLAG_ROWS_SQL}")
         if {"track_record", "derived_events"} <= set(tables):
             from tenderwatch.records import track_record_keys_sql  # noqa: PLC0415
 
