@@ -698,12 +698,22 @@ class Workspace:
         buyer: str | None = None,
         supplier: str | None = None,
         ocid: str | None = None,
+        reporter: Reporter | None = None,
     ) -> FlagsResult:
         """Run the indicators (all, those named, or those a Cardinal settings file names), keep the results in the
-        store, and return the flags, filtered by buyer, supplier or process, with each indicator's counts."""
+        store, and return the flags, filtered by buyer, supplier or process, with each indicator's counts.
+
+        They run within ``analysis_memory_limit``, with more if they need it, as the analysis after a load does."""
         from tenderwatch.indicators.engine import read_flags  # noqa: PLC0415
 
-        run = self._run_flags(codes, settings_path)
+        reporter = reporter or SilentReporter()
+        self._analysis_memory = _size_in_bytes(self.settings.analysis_memory_limit)
+        self.store.con.execute(f"SET memory_limit = '{self.settings.analysis_memory_limit}'")
+        try:
+            run = self._with_memory(reporter, "finding red flags", lambda: self._run_flags(codes, settings_path))
+        finally:
+            self.store.con.execute(f"SET memory_limit = '{self.settings.memory_limit}'")
+            self._analysis_memory = None
         chosen = [item.code for item in run.runs]
         found = read_flags(self.store.con, codes=chosen, buyer=buyer, supplier=supplier, ocid=ocid)
         return FlagsResult(found, run)

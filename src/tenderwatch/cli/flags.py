@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from tenderwatch.cli.options import DbOption, SettingsOption, open_workspace, settings_for
-from tenderwatch.cli.output import console, error_console
+from tenderwatch.cli.output import ConsoleReporter, console, error_console
 from tenderwatch.exceptions import InputError
 
 
@@ -60,8 +60,10 @@ def command(
     Example: tenderwatch flags -i R018 -i TW106 --format csv --out flags.csv
     """
     settings = settings_for(db, None)
-    with open_workspace(settings) as workspace:
-        result = workspace.flags(indicator or None, settings_path=flag_settings, buyer=buyer, supplier=supplier)
+    with open_workspace(settings) as workspace, ConsoleReporter(settings) as reporter:
+        result = workspace.flags(
+            indicator or None, settings_path=flag_settings, buyer=buyer, supplier=supplier, reporter=reporter
+        )
     if output_format is Format.table:
         text = _table(result)
     elif output_format is Format.json:

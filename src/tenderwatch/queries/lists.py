@@ -30,15 +30,18 @@ class FlagCount:
     processes: int
 
 
+FLAG_TOTALS_SQL = "SELECT code, count(*) AS flags, count(DISTINCT ocid) AS processes FROM flags GROUP BY code"
+
+
 def flag_counts(con: duckdb.DuckDBPyConnection) -> list[FlagCount]:
     """Return every indicator with how many flags it raised in the last run."""
     from tenderwatch.indicators import INDICATORS  # noqa: PLC0415
 
+    # a read snapshot keeps the counts (``flag_totals``); on a store they are counted
+    source = "flag_totals" if has_table(con, "flag_totals") else f"({FLAG_TOTALS_SQL})"
     counted = {
         code: (flags, processes)
-        for code, flags, processes in con.execute(
-            "SELECT code, count(*), count(DISTINCT ocid) FROM flags GROUP BY code"
-        ).fetchall()
+        for code, flags, processes in con.execute(f"SELECT code, flags, processes FROM {source}").fetchall()
     }
     return [FlagCount(code, indicator.title, *counted.get(code, (0, 0))) for code, indicator in INDICATORS.items()]
 

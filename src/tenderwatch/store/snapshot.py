@@ -189,9 +189,10 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
         if {"corporate_groups", "organisations"} <= set(tables):
             groups = GROUP_DOCUMENTS
         if {"flags", "processes"} <= set(tables):
-            from tenderwatch.queries.lists import FLAG_ROWS_SQL  # noqa: PLC0415
+            from tenderwatch.queries.lists import FLAG_ROWS_SQL, FLAG_TOTALS_SQL  # noqa: PLC0415
 
             con.execute(f"CREATE TABLE snap.flag_rows AS {FLAG_ROWS_SQL}")
+            con.execute(f"CREATE TABLE snap.flag_totals AS {FLAG_TOTALS_SQL}")
         if {"track_record", "derived_events"} <= set(tables):
             from tenderwatch.records import track_record_keys_sql  # noqa: PLC0415
 
