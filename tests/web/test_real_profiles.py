@@ -15,6 +15,7 @@ import duckdb
 import httpx
 import pytest
 
+from tenderwatch.indicators.engine import read_flags
 from tests import serving
 
 
@@ -91,3 +92,28 @@ def test_a_published_id_naming_one_organisation_leads_to_its_profile(real_site: 
     assert page.status_code == 307
     assert page.headers["location"] == f"/suppliers/{quote(organisation, safe='')}"
     assert httpx.get(url + page.headers["location"]).status_code == 200
+
+
+def test_flags_of_an_organisation_leave_out_the_firms_that_share_its_published_id(real_store: Path) -> None:
+    with duckdb.connect(str(real_store), read_only=True) as con:
+        organisation, ocid = con.execute(
+            """
+            SELECT o.organisation_id, f.ocid FROM flags AS f
+            JOIN organisation_parties AS o ON o.ocid = f.ocid AND o.party_id = '0'
+            WHERE f.subject = 'process' AND list_contains(o.roles, 'supplier')
+            ORDER BY f.ocid LIMIT 1
+            """
+        ).fetchall()[0]
+        theirs = {flag.ocid for flag in read_flags(con, supplier=organisation)}
+        everyone = {flag.ocid for flag in read_flags(con, supplier="0")}
+        organisation_processes = {
+            row[0]
+            for row in con.execute(
+                "SELECT ocid FROM organisation_parties WHERE organisation_id = ? AND list_contains(roles, 'supplier')",
+                [organisation],
+            ).fetchall()
+        }
+
+    assert ocid in theirs
+    assert theirs <= organisation_processes | {None}
+    assert len(everyone) > len(theirs)  # the published id "0" gathers other firms' flags too

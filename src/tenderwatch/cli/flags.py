@@ -31,9 +31,14 @@ def command(
         list[str] | None,
         typer.Option("--indicator", "-i", help="Run only this indicator (repeat for several), e.g. -i R018 -i TW106."),
     ] = None,
-    buyer: Annotated[str | None, typer.Option("--buyer", help="Show only flags about this buyer (party id).")] = None,
+    buyer: Annotated[
+        str | None, typer.Option("--buyer", help="Show only flags about this buyer (party id or organisation id).")
+    ] = None,
     supplier: Annotated[
-        str | None, typer.Option("--supplier", help="Show only flags about this supplier or tenderer (party id).")
+        str | None,
+        typer.Option(
+            "--supplier", help="Show only flags about this supplier or tenderer (party id or organisation id)."
+        ),
     ] = None,
     output_format: Annotated[
         Format, typer.Option("--format", help="table, json, csv, or cardinal (Cardinal's JSON shape).")
