@@ -343,13 +343,19 @@ class Workspace:
         indicator with the settings file's [flags] table, then publish a read snapshot for the web app (the first
         two when ``analyse_after_load`` is on, the last when ``publish_after_load`` is)."""
         reporter = reporter or SilentReporter()
-        con = self.store.con
-        self._analysis_memory = _size_in_bytes(self.settings.analysis_memory_limit)
-        con.execute(f"SET memory_limit = '{self.settings.analysis_memory_limit}'")
-        try:
+        with self._analysis_limit():
             self._analyse(reporter)
+
+    @contextlib.contextmanager
+    def _analysis_limit(self) -> Iterator[None]:
+        """Hold DuckDB to ``analysis_memory_limit`` (raised by :meth:`_with_memory` when a step needs more), then
+        back to ``memory_limit``."""
+        self._analysis_memory = _size_in_bytes(self.settings.analysis_memory_limit)
+        self.store.con.execute(f"SET memory_limit = '{self.settings.analysis_memory_limit}'")
+        try:
+            yield
         finally:
-            con.execute(f"SET memory_limit = '{self.settings.memory_limit}'")
+            self.store.con.execute(f"SET memory_limit = '{self.settings.memory_limit}'")
             self._analysis_memory = None
 
     def _analyse(self, reporter: Reporter) -> None:
@@ -707,13 +713,8 @@ class Workspace:
         from tenderwatch.indicators.engine import read_flags  # noqa: PLC0415
 
         reporter = reporter or SilentReporter()
-        self._analysis_memory = _size_in_bytes(self.settings.analysis_memory_limit)
-        self.store.con.execute(f"SET memory_limit = '{self.settings.analysis_memory_limit}'")
-        try:
+        with self._analysis_limit():
             run = self._with_memory(reporter, "finding red flags", lambda: self._run_flags(codes, settings_path))
-        finally:
-            self.store.con.execute(f"SET memory_limit = '{self.settings.memory_limit}'")
-            self._analysis_memory = None
         chosen = [item.code for item in run.runs]
         found = read_flags(self.store.con, codes=chosen, buyer=buyer, supplier=supplier, ocid=ocid)
         return FlagsResult(found, run)

@@ -18,7 +18,7 @@ from tenderwatch.exceptions import SettingsError
 from tenderwatch.indicators import INDICATORS
 from tenderwatch.indicators.settings import FlagSettings
 from tenderwatch.indicators.views import create_views
-from tenderwatch.queries import SUBJECT_KEYS
+from tenderwatch.queries import flags_about
 
 
 @dataclass
@@ -226,25 +226,10 @@ def read_flags(
         where.append("(f.ocid = ? OR (f.subject = 'process' AND f.subject_id = ?))")
         params += [ocid, ocid]
     # a buyer or supplier by its party id as published or its organisation id (as the web app's addresses have it)
-    subject_of = f"SELECT subject_id FROM ({SUBJECT_KEYS}) WHERE profile_key = ?"
-    if buyer:
-        where.append(
-            "((f.subject IN ('buyer', 'procuring_entity') AND (f.subject_id = ?"
-            f" OR f.subject_id IN ({subject_of})))"
-            " OR f.ocid IN (SELECT ocid FROM processes WHERE buyer_id = ?)"
-            " OR f.ocid IN (SELECT ocid FROM organisation_parties WHERE organisation_id = ?"
-            " AND list_contains(roles, 'buyer')))"
-        )
-        params += [buyer] * 4
-    if supplier:
-        where.append(
-            "((f.subject IN ('supplier', 'tenderer') AND (f.subject_id = ?"
-            f" OR f.subject_id IN ({subject_of})))"
-            " OR f.ocid IN (SELECT ocid FROM award_suppliers WHERE party_id = ?)"
-            " OR f.ocid IN (SELECT ocid FROM organisation_parties WHERE organisation_id = ?"
-            " AND list_contains(roles, 'supplier')))"
-        )
-        params += [supplier] * 4
+    for role, value in (("buyer", buyer), ("supplier", supplier)):
+        if value:
+            where.append(flags_about(role))
+            params += [value] * 4
     sql = f"""
         SELECT code, subject, subject_id, ocid, value, evidence, sentence FROM flags AS f
         WHERE {" AND ".join(where)}

@@ -129,6 +129,23 @@ SUBJECT_KEYS = """
 """
 
 
+def flags_about(role: str) -> str:
+    """Return a condition on ``flags AS f`` keeping the flags about one buyer (``role`` "buyer") or supplier,
+    named by a party id as published or an organisation id: flags of its processes, and flags whose subject is
+    it. The condition takes the same value as its four parameters."""
+    subjects = "('buyer', 'procuring_entity')" if role == "buyer" else "('supplier', 'tenderer')"
+    published = (
+        "SELECT ocid FROM processes WHERE buyer_id = ?"
+        if role == "buyer"
+        else "SELECT ocid FROM award_suppliers WHERE party_id = ?"
+    )
+    return f"""(f.ocid IN ({published})
+        OR f.ocid IN (SELECT ocid FROM organisation_parties
+                      WHERE organisation_id = ? AND list_contains(roles, '{role}'))
+        OR (f.subject IN {subjects} AND (f.subject_id = ?
+            OR f.subject_id IN (SELECT subject_id FROM ({SUBJECT_KEYS}) WHERE profile_key = ?))))"""
+
+
 def profile_key(con: duckdb.DuckDBPyConnection, kind: str, given: str) -> tuple[str | None, list[str]]:
     """Return the profile key a party id, registered identifier or organisation id leads to for a buyer or a
     supplier, with the organisations it could mean when it leads to several (then the key is None)."""

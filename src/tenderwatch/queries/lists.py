@@ -11,9 +11,9 @@ import duckdb
 from tenderwatch.queries import (
     BUYER_KEY,
     BUYER_ORGANISATION,
-    SUBJECT_KEYS,
     Page,
     clamp_page,
+    flags_about,
     format_money,
     has_table,
     rows,
@@ -64,23 +64,11 @@ def flag_list(
     if code:
         where.append("f.code = ?")
         params.append(code.upper())
-    subject_of = f"SELECT subject_id FROM ({SUBJECT_KEYS}) WHERE profile_key = ?"
     # a buyer or supplier is named by its profile key (organisation id) or a party id as published
-    if buyer:
-        where.append(
-            "(p.buyer_id = ? OR f.ocid IN (SELECT ocid FROM organisation_parties WHERE organisation_id = ?"
-            " AND list_contains(roles, 'buyer')) OR (f.subject IN ('buyer', 'procuring_entity')"
-            f" AND (f.subject_id = ? OR f.subject_id IN ({subject_of}))))"
-        )
-        params += [buyer] * 4
-    if supplier:
-        where.append(
-            "(f.ocid IN (SELECT ocid FROM award_suppliers WHERE party_id = ?)"
-            " OR f.ocid IN (SELECT ocid FROM organisation_parties WHERE organisation_id = ?"
-            " AND list_contains(roles, 'supplier')) OR (f.subject IN ('supplier', 'tenderer')"
-            f" AND (f.subject_id = ? OR f.subject_id IN ({subject_of}))))"
-        )
-        params += [supplier] * 4
+    for role, value in (("buyer", buyer), ("supplier", supplier)):
+        if value:
+            where.append(flags_about(role))
+            params += [value] * 4
     found = rows(
         con,
         f"""

@@ -623,48 +623,10 @@ def track_record_keys_sql() -> str:
     """
 
 
-def _track_record_by_keys(
-    con: duckdb.DuckDBPyConnection,
-    id_keys: list[str],
-    name_keys: list[str],
-    group_key: str | None,
-    *,
-    include_derived: bool,
-) -> list[dict[str, Any]]:
-    """:func:`track_record_for` on a read snapshot, through its ``track_record_keys``."""
-    keys = [f"id:{key}" for key in id_keys] + [f"name:{key}" for key in name_keys]
-    keys += [f"group:{group_key}"] if group_key else []
-    matched = con.execute(
-        "SELECT origin, list(event_id) FROM track_record_keys WHERE list_contains(?, key) GROUP BY origin", [keys]
-    ).fetchall()
-    ids = dict(matched)
-    found: list[dict[str, Any]] = []
-    if ids.get("register"):
-        query = con.execute(
-            f"""SELECT 'register' AS origin, {", ".join(FIELDS)}, NULL AS release_id FROM track_record
-                WHERE list_contains(?, event_id)""",
-            [ids["register"]],
-        )
-        columns = [column[0] for column in query.description]
-        found += [dict(zip(columns, row, strict=True)) for row in query.fetchall()]
-    if include_derived and (id_keys or name_keys) and ids.get("notices"):
-        derived = [key for key in keys if not key.startswith("group:")]
-        query = con.execute(
-            """
-            SELECT 'notices' AS origin, event_id, event_type, event_date, organisation_identifier,
-                   organisation_name, NULL AS group_name, buyer_name, ocid, NULL AS amount, NULL AS currency,
-                   NULL AS source_url, NULL AS source_title, summary, basis AS notes, release_id
-            FROM derived_events
-            WHERE list_contains(?, event_id)
-              AND event_id IN (SELECT event_id FROM track_record_keys WHERE origin = 'notices'
-                               AND list_contains(?, key))
-            """,
-            [ids["notices"], derived],
-        )
-        columns = [column[0] for column in query.description]
-        found += [dict(zip(columns, row, strict=True)) for row in query.fetchall()]
-    found.sort(key=lambda event: (event["event_date"] or date.min, event["origin"], event["event_id"]))
-    return found
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    query = con.execute(sql, params)
+    columns = [column[0] for column in query.description]
+    return [dict(zip(columns, row, strict=True)) for row in query.fetchall()]
 
 
 def track_record_for(
@@ -688,37 +650,33 @@ def track_record_for(
     group_key = name_key(group)
     if not (id_keys or name_keys or group_key):
         return []
-    found: list[dict[str, Any]] = []
     if _has_table(con, "track_record_keys"):
-        return _track_record_by_keys(con, id_keys, name_keys, group_key, include_derived=include_derived)
-    if _has_table(con, "track_record"):
-        query = con.execute(
-            f"""
-            SELECT 'register' AS origin, {", ".join(FIELDS)}, NULL AS release_id
-            FROM track_record
-            WHERE list_contains(?, {identifier_key_sql("organisation_identifier")})
+        # a read snapshot has every event's keys worked out (see track_record_keys_sql)
+        keys = [f"id:{key}" for key in id_keys] + [f"name:{key}" for key in name_keys]
+        by_key = "event_id IN (SELECT event_id FROM track_record_keys WHERE origin = '{}' AND list_contains(?, key))"
+        register_keys = [*keys, f"group:{group_key}"] if group_key else keys
+        register_where, register_params = by_key.format("register"), [register_keys]
+        notices_where, notices_params = by_key.format("notices"), [keys]
+    else:
+        register_where = f"""list_contains(?, {identifier_key_sql("organisation_identifier")})
                OR list_contains(?, {name_key_sql("organisation_name")})
                OR list_contains(?, {name_key_sql("group_name")})
-               OR {name_key_sql("group_name")} = ?
-            """,
-            [id_keys, name_keys, name_keys, group_key],
-        )
-        columns = [column[0] for column in query.description]
-        found += [dict(zip(columns, row, strict=True)) for row in query.fetchall()]
+               OR {name_key_sql("group_name")} = ?"""
+        register_params = [id_keys, name_keys, name_keys, group_key]
+        notices_where = f"""list_contains(?, {identifier_key_sql("organisation_identifier")})
+               OR list_contains(?, {name_key_sql("organisation_name")})"""
+        notices_params = [id_keys, name_keys]
+    found: list[dict[str, Any]] = []
+    if _has_table(con, "track_record"):
+        select = f"SELECT 'register' AS origin, {', '.join(FIELDS)}, NULL AS release_id FROM track_record"
+        found += _fetch(con, f"{select} WHERE {register_where}", register_params)
     if include_derived and (id_keys or name_keys) and _has_table(con, "derived_events"):
-        query = con.execute(
-            f"""
+        select = """
             SELECT 'notices' AS origin, event_id, event_type, event_date, organisation_identifier,
                    organisation_name, NULL AS group_name, buyer_name, ocid, NULL AS amount, NULL AS currency,
                    NULL AS source_url, NULL AS source_title, summary, basis AS notes, release_id
-            FROM derived_events
-            WHERE list_contains(?, {identifier_key_sql("organisation_identifier")})
-               OR list_contains(?, {name_key_sql("organisation_name")})
-            """,
-            [id_keys, name_keys],
-        )
-        columns = [column[0] for column in query.description]
-        found += [dict(zip(columns, row, strict=True)) for row in query.fetchall()]
+            FROM derived_events"""
+        found += _fetch(con, f"{select} WHERE {notices_where}", notices_params)
     found.sort(key=lambda event: (event["event_date"] or date.min, event["origin"], event["event_id"]))
     return found
 

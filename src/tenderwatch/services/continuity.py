@@ -41,6 +41,14 @@ from tenderwatch.records import identifier_key_sql, name_key_sql
 from tenderwatch.services.settings import PARTS, ServicesSettings
 
 _MONTH_DAYS = 365.25 / 12
+# How an event is matched to a provider: (column of the event, column of the provider), each an equi-join.
+_EVENT_MATCHES = (
+    ("org_id", "supplier_id"),
+    ("id_key", "id_key"),
+    ("name_key", "name_key"),
+    ("group_key", "group_key"),
+    ("group_key", "name_key"),
+)
 # The evidence of a service lists at most this many of its providers' events, the most recent; all are counted.
 EVENTS_LISTED = 25
 _TEMP_TABLES = (
@@ -319,6 +327,11 @@ def build_continuity(
         WHERE s.in_service
         """
     )
+    matched = " UNION ALL ".join(
+        f"SELECT p.commissioner_id, p.area_id, p.reference_date, e.event_no "
+        f"FROM p JOIN tmp_sv_events AS e ON e.{event_key} = p.{provider_key}"
+        for event_key, provider_key in _EVENT_MATCHES
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE tmp_sv_service_events AS
@@ -328,22 +341,7 @@ def build_continuity(
             SELECT DISTINCT commissioner_id, area_id, supplier_id, id_key, name_key, group_key, reference_date
             FROM tmp_sv_services
         ),
-        matched AS (
-            SELECT p.commissioner_id, p.area_id, p.reference_date, e.event_no
-            FROM p JOIN tmp_sv_events AS e ON e.org_id = p.supplier_id
-            UNION ALL
-            SELECT p.commissioner_id, p.area_id, p.reference_date, e.event_no
-            FROM p JOIN tmp_sv_events AS e ON e.id_key = p.id_key
-            UNION ALL
-            SELECT p.commissioner_id, p.area_id, p.reference_date, e.event_no
-            FROM p JOIN tmp_sv_events AS e ON e.name_key = p.name_key
-            UNION ALL
-            SELECT p.commissioner_id, p.area_id, p.reference_date, e.event_no
-            FROM p JOIN tmp_sv_events AS e ON e.group_key = p.group_key
-            UNION ALL
-            SELECT p.commissioner_id, p.area_id, p.reference_date, e.event_no
-            FROM p JOIN tmp_sv_events AS e ON e.group_key = p.name_key
-        )
+        matched AS ({matched})
         SELECT DISTINCT m.commissioner_id, m.area_id, e.event_no, e.origin, e.event_id, e.event_date, e.is_exit,
                e.is_warning
         FROM matched AS m JOIN tmp_sv_events AS e USING (event_no)
