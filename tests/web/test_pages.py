@@ -8,12 +8,16 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import httpx
 import pytest
 
+from tenderwatch.queries.organisation import FLAGS_SHOWN
+from tenderwatch.queries.search import SearchFilters, search
+from tenderwatch.store.snapshot import current_snapshot, load_fts
 from tenderwatch.web.app import CSP
 from tests.web.conftest import free_port
 
@@ -258,3 +262,45 @@ def test_concurrent_requests(server: str) -> None:
     for thread in threads:
         thread.join()
     assert not errors
+
+
+def test_a_profile_shows_its_first_flags_and_links_to_them_all(web_store: Path, server: str) -> None:
+    snapshot = current_snapshot(web_store)
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        buyer, total = con.execute(
+            "SELECT party_id, flags_total FROM organisation_pages WHERE kind = 'buyer' "
+            "ORDER BY flags_total DESC, party_id LIMIT 1"
+        ).fetchall()[0]
+    assert total > FLAGS_SHOWN  # the busiest demo buyer has more flags than a page shows
+    profile = httpx.get(server + f"/api/buyers/{buyer}").json()
+    assert profile["flags_total"] == total and len(profile["flags"]) == FLAGS_SHOWN
+    page = httpx.get(server + f"/buyers/{buyer}").text
+    assert f"The first {FLAGS_SHOWN} of {total} red flags" in page
+    assert f'href="/flags?buyer={buyer}"' in page
+    # the red-flags list, filtered by the buyer, has every one of them, the page's first among them
+    listed = httpx.get(server + "/api/flags", params={"buyer": buyer, "per_page": 200}).json()
+    assert listed["total"] == total
+    keys = {(flag["code"], flag["ocid"], flag["sentence"]) for flag in listed["items"]}
+    if total <= 200:
+        assert {(flag["code"], flag["ocid"], flag["sentence"]) for flag in profile["flags"]} <= keys
+
+
+def test_search_ranks_by_bm25_and_every_path_agrees(web_store: Path) -> None:
+    snapshot = current_snapshot(web_store)
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        load_fts(con)
+        for words in ("care", "children therapies", "council cleaning"):
+            # the full-text index's own BM25, document by document
+            expected = con.execute(
+                "SELECT kind, key FROM (SELECT kind, key, fts_main_search_documents.match_bm25(doc_id, ?) AS score "
+                "FROM search_documents) WHERE score IS NOT NULL ORDER BY score DESC, kind, key",
+                [words],
+            ).fetchall()
+            assert len(expected) > 25
+            found = [search(con, SearchFilters(q=words), page=page) for page in (1, 2)]
+            assert [(hit.kind, hit.key) for page in found for hit in page.items] == expected[:50]
+            assert found[0].total == len(expected)
+            # words alone, and words with a filter that keeps every process, give the same processes
+            alone = search(con, SearchFilters(q=words, kind="process"), page=2)
+            filtered = search(con, SearchFilters(q=words, date_from=date(1900, 1, 1)), page=2)
+            assert alone.total == filtered.total and alone.items == filtered.items

@@ -42,10 +42,15 @@ class Profile:
     processes: list[dict[str, Any]]
     flags: list[dict[str, Any]]
     scores: list[dict[str, Any]]
+    flags_total: int = 0
     track_record: list[dict[str, Any]] = field(default_factory=list)
     organisation: dict[str, Any] | None = None
     charts: list[Chart] = field(default_factory=list)
 
+
+# Red flags a profile shows (the first by indicator and process); the red-flags list, filtered by the buyer or
+# supplier, has them all.
+FLAGS_SHOWN = 25
 
 # Contracts still to end that a profile keeps, the soonest first (it shows at most 50 ending within 18 months).
 UPCOMING_KEPT = 200
@@ -175,8 +180,9 @@ party_flags AS (
 ),
 flag_list AS (
     SELECT kind, party_id, list({{'code': code, 'subject': subject, 'ocid': ocid, 'value': value,
-        'evidence': evidence, 'sentence': sentence}} ORDER BY rank) AS flags
-    FROM party_flags WHERE rank <= 200 GROUP BY kind, party_id
+        'evidence': evidence, 'sentence': sentence}} ORDER BY rank) FILTER (WHERE rank <= {FLAGS_SHOWN}) AS flags,
+        count(*) AS flags_total
+    FROM party_flags GROUP BY kind, party_id
 ),
 identifiers AS (
     SELECT o.kind, o.party_id, list(DISTINCT {{'scheme': i.scheme, 'identifier': i.identifier}}) AS identifiers
@@ -197,7 +203,8 @@ SELECT n.kind, n.party_id, n.names_seen[1] AS name, n.names_seen, n.is_demo,
        coalesce(y.by_year, []) AS by_year,
        coalesce(c.counterparts, []) AS counterparts, coalesce(h.concentration, []) AS concentration,
        coalesce(r.procedures, []) AS procedures, coalesce(l.processes, []) AS processes,
-       coalesce(f.flags, []) AS flags, coalesce(s.scores, []) AS scores, coalesce(u.upcoming, []) AS upcoming
+       coalesce(f.flags, []) AS flags, coalesce(f.flags_total, 0) AS flags_total, coalesce(s.scores, []) AS scores,
+       coalesce(u.upcoming, []) AS upcoming
 FROM names AS n
 LEFT JOIN identifiers AS i USING (kind, party_id)
 LEFT JOIN totals AS t USING (kind, party_id)
@@ -223,6 +230,7 @@ def page_sql(parties: str | None = None) -> str:
         "supplier_organisation": SUPPLIER_ORGANISATION,
         "subject_keys": SUBJECT_KEYS,
         "UPCOMING_KEPT": UPCOMING_KEPT,
+        "FLAGS_SHOWN": FLAGS_SHOWN,
     }
     if parties:
         return PAGE_SQL.format(
@@ -291,6 +299,7 @@ def profile(
         processes=page["processes"],
         flags=page["flags"],
         scores=page["scores"],
+        flags_total=page["flags_total"],
         track_record=track_record,
         organisation=organisation,
     )

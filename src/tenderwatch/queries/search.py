@@ -101,9 +101,12 @@ def search(
     page, per_page = clamp_page(page, per_page)
     text = filters.q.strip()
     fts = text and has_table(con, "search_documents", tables) and _fts_loaded(con)
+    postings = bool(fts) and has_table(con, "search_postings", tables)
     if text and fts:
-        scored = "SELECT kind, key, fts_main_search_documents.match_bm25(doc_id, ?) AS score FROM search_documents"
-        score_params: list[Any] = [text]
+        scored = (
+            f"SELECT d.kind, d.key, s.score FROM ({_scores(postings)}) AS s JOIN search_documents AS d USING (doc_id)"
+        )
+        score_params: list[Any] = [text, list(KINDS)]
     elif text:
         scored = "SELECT kind, key, 1.0 AS score FROM search_documents WHERE title ILIKE ? OR body ILIKE ?"
         score_params = [f"%{text}%", f"%{text}%"]
@@ -121,6 +124,9 @@ def search(
     kinds = (
         [filters.kind] if filters.kind in KINDS else (["process"] if (process_filtered or not text) else list(KINDS))
     )
+    if fts and not process_filtered:
+        found = rows(con, RANKED_SQL.format(scores=_scores(postings)), [text, kinds, per_page, (page - 1) * per_page])
+        return Page([_hit(row) for row in found], page, per_page, found[0]["total"] if found else 0)
     sql = f"""
         WITH scored AS ({scored}),
         value AS (
@@ -161,24 +167,66 @@ def search(
         LIMIT ? OFFSET ?
     """
     found = rows(con, sql, [*score_params, *params, kinds, kinds, per_page, (page - 1) * per_page])
-    total = found[0]["total"] if found else 0
-    hits = [
-        Hit(
-            kind=row["kind"],
-            key=row["key"],
-            title=row["title"],
-            detail=row["detail"],
-            date=row["date"],
-            value=format_money(row["value_amount"], row["value_currency"])
-            if row["value_amount"] is not None
-            else None,
-            flags=row["flag_codes"] or [],
-            is_demo=bool(row["is_demo"]),
-            url=url_for(row["kind"], row["key"]),
-        )
-        for row in found
-    ]
-    return Page(hits, page, per_page, total)
+    return Page([_hit(row) for row in found], page, per_page, found[0]["total"] if found else 0)
+
+
+# A search by words alone: the documents are ranked first and only the page's rows are looked up, so the cost
+# follows the words' postings, not how many processes match. Same results, in the same order, as the general query
+# (``doc_id`` numbers the documents in the order of kind and key).
+RANKED_SQL = """
+    WITH ranked AS (
+        SELECT doc_id, score, count(*) OVER () AS total FROM ({scores}) ORDER BY score DESC, doc_id LIMIT ? OFFSET ?
+    ),
+    found AS (SELECT r.*, d.kind, d.key, d.title, d.detail, d.is_demo FROM ranked AS r JOIN search_documents AS d
+              USING (doc_id)),
+    value AS (
+        SELECT ocid, sum(value_amount) AS value_amount, any_value(value_currency) AS value_currency
+        FROM awards WHERE status IS DISTINCT FROM 'cancelled' AND status IS DISTINCT FROM 'unsuccessful'
+          AND ocid IN (SELECT key FROM found WHERE kind = 'process')
+        GROUP BY ocid
+    )
+    SELECT f.kind, f.key, CASE WHEN f.kind = 'process' THEN coalesce(p.title, p.ocid) ELSE f.title END AS title,
+           CASE WHEN f.kind = 'process' THEN p.buyer_name ELSE f.detail END AS detail,
+           p.last_release_date::DATE::VARCHAR AS date, v.value_amount, v.value_currency,
+           CASE WHEN f.kind = 'process' THEN p.is_demo ELSE f.is_demo END AS is_demo, f.score, f.total,
+           (SELECT list(DISTINCT code ORDER BY code) FROM flags AS g WHERE g.ocid = f.key) AS flag_codes
+    FROM found AS f
+    LEFT JOIN processes AS p ON p.ocid = CASE WHEN f.kind = 'process' THEN f.key END
+    LEFT JOIN value AS v ON v.ocid = CASE WHEN f.kind = 'process' THEN f.key END
+    WHERE f.kind <> 'process' OR p.ocid IS NOT NULL
+    ORDER BY f.score DESC, f.doc_id
+"""
+
+
+def _scores(postings: bool) -> str:
+    """Return a SELECT of (doc_id, score) for the documents of the kinds in the second parameter that match the
+    words of the first, scored by BM25. A read snapshot keeps each word's weight in each document
+    (``search_postings``), so a search adds up a few postings instead of scoring every document."""
+    if postings:
+        return """
+            SELECT doc_id, sum(weight) AS score FROM search_postings
+            WHERE termid IN (SELECT termid FROM fts_main_search_documents.dict
+                             WHERE term IN (SELECT stem(unnest(fts_main_search_documents.tokenize(?)), 'porter')))
+              AND list_contains(?, kind)
+            GROUP BY doc_id"""
+    return """
+        SELECT doc_id, score FROM (
+            SELECT doc_id, kind, fts_main_search_documents.match_bm25(doc_id, ?) AS score FROM search_documents)
+        WHERE score IS NOT NULL AND list_contains(?, kind)"""
+
+
+def _hit(row: dict[str, Any]) -> Hit:
+    return Hit(
+        kind=row["kind"],
+        key=row["key"],
+        title=row["title"],
+        detail=row["detail"],
+        date=row["date"],
+        value=format_money(row["value_amount"], row["value_currency"]) if row["value_amount"] is not None else None,
+        flags=row["flag_codes"] or [],
+        is_demo=bool(row["is_demo"]),
+        url=url_for(row["kind"], row["key"]),
+    )
 
 
 def url_for(kind: str, key: str) -> str:

@@ -35,6 +35,7 @@ import duckdb
 import yaml
 
 from tenderwatch.exceptions import InputError, TenderwatchError
+from tenderwatch.queries import has_table
 
 # The types of event, with what each means (docs/track-record.md says the same at more length).
 EVENT_TYPES = {
@@ -507,7 +508,7 @@ def import_starter_register(con: duckdb.DuckDBPyConnection, *, in_transaction: b
 def register_events(con: duckdb.DuckDBPyConnection, organisation: str | None = None) -> list[RegisterEvent]:
     """Return the register's events by date, those of organisations or groups whose name contains ``organisation``
     (ignoring case) when it is given."""
-    if not _has_table(con, "track_record"):
+    if not has_table(con, "track_record"):
         return []
     sql = f"SELECT {', '.join(FIELDS)} FROM track_record"
     params: list[Any] = []
@@ -600,10 +601,6 @@ def identifier_key_sql(column: str) -> str:
     )
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
-
-
 def track_record_keys_sql() -> str:
     """Return a SELECT of every key an event of the track record can be found by (origin, event_id, key): ``id:``
     and the identifier key, ``name:`` and the name key of the organisation (and, for register events, of the group),
@@ -650,7 +647,7 @@ def track_record_for(
     group_key = name_key(group)
     if not (id_keys or name_keys or group_key):
         return []
-    if _has_table(con, "track_record_keys"):
+    if has_table(con, "track_record_keys"):
         # a read snapshot has every event's keys worked out (see track_record_keys_sql)
         keys = [f"id:{key}" for key in id_keys] + [f"name:{key}" for key in name_keys]
         by_key = "event_id IN (SELECT event_id FROM track_record_keys WHERE origin = '{}' AND list_contains(?, key))"
@@ -667,10 +664,10 @@ def track_record_for(
                OR list_contains(?, {name_key_sql("organisation_name")})"""
         notices_params = [id_keys, name_keys]
     found: list[dict[str, Any]] = []
-    if _has_table(con, "track_record"):
+    if has_table(con, "track_record"):
         select = f"SELECT 'register' AS origin, {', '.join(FIELDS)}, NULL AS release_id FROM track_record"
         found += _fetch(con, f"{select} WHERE {register_where}", register_params)
-    if include_derived and (id_keys or name_keys) and _has_table(con, "derived_events"):
+    if include_derived and (id_keys or name_keys) and has_table(con, "derived_events"):
         select = """
             SELECT 'notices' AS origin, event_id, event_type, event_date, organisation_identifier,
                    organisation_name, NULL AS group_name, buyer_name, ocid, NULL AS amount, NULL AS currency,

@@ -44,6 +44,11 @@ INDEXES = (
     ("party_identifiers", "party_id"),
     ("organisations", "organisation_id"),
     ("organisation_parties", "organisation_id"),
+    # VARCHAR statistics keep only a prefix, which every ocid of a publisher shares: without an index a lookup by
+    # ocid reads the whole table
+    ("contract_lifecycle", "ocid"),
+    ("derived_events", "ocid"),
+    ("service_assignments", "ocid"),
 )
 KEEP = 2
 
@@ -94,6 +99,23 @@ SELECT row_number() OVER (ORDER BY kind, key) AS doc_id, * FROM (
 )
 """
 
+
+# Each word's BM25 weight in each document, as the full-text index's match_bm25 computes it (k1 1.2, b 0.75), kept
+# in word order: a search adds up the weights of its words' postings, reading only those (queries.search).
+SEARCH_POSTINGS = """
+CREATE TABLE search_postings AS
+SELECT t.termid, d.name AS doc_id, any_value(sd.kind) AS kind,
+       log(((any_value(s.num_docs) - any_value(w.df)) + 0.5) / (any_value(w.df) + 0.5) + 1)
+       * ((count(*) * (1.2 + 1)) / (count(*) + 1.2 * ((1 - 0.75) + 0.75 * (any_value(d.len) / any_value(s.avgdl)))))
+           AS weight
+FROM fts_main_search_documents.terms AS t
+JOIN fts_main_search_documents.dict AS w USING (termid)
+JOIN fts_main_search_documents.docs AS d USING (docid)
+JOIN search_documents AS sd ON sd.doc_id = d.name
+CROSS JOIN fts_main_search_documents.stats AS s
+GROUP BY t.termid, d.name
+ORDER BY t.termid, weight DESC, d.name
+"""
 
 # Corporate groups, found by the group's name and the names of its companies.
 GROUP_DOCUMENTS = """
@@ -215,6 +237,7 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
                 snapshot.execute(f"CREATE INDEX {table}_{column} ON {table} ({column})")
         load_fts(snapshot)
         snapshot.execute("PRAGMA create_fts_index('search_documents', 'doc_id', 'title', 'body', overwrite=1)")
+        snapshot.execute(SEARCH_POSTINGS)
         snapshot.execute("CHECKPOINT")
     partial.rename(target)
     pointer = folder / "current.tmp"
