@@ -279,7 +279,7 @@ def test_a_profile_shows_its_first_flags_and_links_to_them_all(web_store: Path, 
     assert f'href="/flags?buyer={buyer}"' in page
     # the red-flags list, filtered by the buyer, has every one of them, the page's first among them
     listed = httpx.get(server + "/api/flags", params={"buyer": buyer, "per_page": 200}).json()
-    assert listed["total"] == total
+    assert listed["total"] == total, (buyer, listed["total"], total)
     keys = {(flag["code"], flag["ocid"], flag["sentence"]) for flag in listed["items"]}
     if total <= 200:
         assert {(flag["code"], flag["ocid"], flag["sentence"]) for flag in profile["flags"]} <= keys

@@ -228,8 +228,9 @@ def read_flags(
     # a buyer or supplier by its party id as published or its organisation id (as the web app's addresses have it)
     for role, value in (("buyer", buyer), ("supplier", supplier)):
         if value:
-            where.append(flags_about(role))
-            params += [value] * 4
+            condition, values = flags_about(role, value)
+            where.append(condition)
+            params += values
     sql = f"""
         SELECT code, subject, subject_id, ocid, value, evidence, sentence FROM flags AS f
         WHERE {" AND ".join(where)}

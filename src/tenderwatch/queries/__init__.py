@@ -133,21 +133,27 @@ SUBJECT_KEYS = """
 """
 
 
-def flags_about(role: str) -> str:
-    """Return a condition on ``flags AS f`` keeping the flags about one buyer (``role`` "buyer") or supplier,
-    named by a party id as published or an organisation id: flags of its processes, and flags whose subject is
-    it. The condition takes the same value as its four parameters."""
-    subjects = "('buyer', 'procuring_entity')" if role == "buyer" else "('supplier', 'tenderer')"
-    published = (
-        "SELECT ocid FROM processes WHERE buyer_id = ?"
-        if role == "buyer"
-        else "SELECT ocid FROM award_suppliers WHERE party_id = ?"
-    )
-    return f"""(f.ocid IN ({published})
-        OR f.ocid IN (SELECT ocid FROM organisation_parties
-                      WHERE organisation_id = ? AND list_contains(roles, '{role}'))
-        OR (f.subject IN {subjects} AND (f.subject_id = ?
-            OR f.subject_id IN (SELECT subject_id FROM ({SUBJECT_KEYS}) WHERE profile_key = ?))))"""
+def flags_about(role: str, value: str) -> tuple[str, list[str]]:
+    """Return a condition on ``flags AS f``, with its parameters, keeping the flags about one buyer (``role``
+    "buyer") or supplier: the flags its profile counts. ``value`` is a profile key (an organisation id): the flags
+    of the processes it is the buyer or a supplier of, and the flags whose subject leads to it. A party id as
+    published that is no organisation's id keeps the flags of every process that names it, and about it."""
+    if role == "buyer":
+        subjects = "('buyer', 'procuring_entity')"
+        keyed = f"SELECT p.ocid FROM processes AS p {BUYER_ORGANISATION} WHERE {BUYER_KEY} = ?"
+        published = "SELECT ocid FROM processes WHERE buyer_id = ?"
+    else:
+        subjects = "('supplier', 'tenderer')"
+        keyed = f"SELECT s.ocid FROM award_suppliers AS s {SUPPLIER_ORGANISATION} WHERE {SUPPLIER_KEY} = ?"
+        published = "SELECT ocid FROM award_suppliers WHERE party_id = ?"
+    condition = f"""(f.ocid IN ({keyed})
+        OR (f.subject IN {subjects}
+            AND f.subject_id IN (SELECT subject_id FROM ({SUBJECT_KEYS}) WHERE profile_key = ?))
+        OR (f.subject IN {subjects} AND f.subject_id = ?
+            AND f.subject_id NOT IN (SELECT subject_id FROM ({SUBJECT_KEYS})))
+        OR (NOT EXISTS (SELECT 1 FROM organisation_parties WHERE organisation_id = ?)
+            AND (f.ocid IN ({published}) OR (f.subject IN {subjects} AND f.subject_id = ?))))"""
+    return condition, [value] * 6
 
 
 def profile_key(con: duckdb.DuckDBPyConnection, kind: str, given: str) -> tuple[str | None, list[str]]:

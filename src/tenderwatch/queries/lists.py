@@ -67,8 +67,9 @@ def flag_list(
     # a buyer or supplier is named by its profile key (organisation id) or a party id as published
     for role, value in (("buyer", buyer), ("supplier", supplier)):
         if value:
-            where.append(flags_about(role))
-            params += [value] * 4
+            condition, values = flags_about(role, value)
+            where.append(condition)
+            params += values
     found = rows(
         con,
         f"""

@@ -326,7 +326,19 @@ def organisation_of(
     columns = """o.organisation_id, o.name, o.identifiers, o.names, o.processes, o.parent_id, o.parent_name,
                  o.ultimate_parent_id, o.ultimate_parent_name, o.group_id, o.group_name, o.group_source"""
     # a profile key is an organisation id: two lookups by it (each an index lookup in a read snapshot)
-    found = rows(con, f"SELECT {columns} FROM organisations AS o WHERE o.organisation_id = ?", [party_id])
+    if has_table(con, "organisation_matching", tables):
+        # a read snapshot keeps how each organisation was matched
+        found = rows(
+            con,
+            f"SELECT {columns}, coalesce(m.link_methods, []) AS link_methods, coalesce(m.parties, 0) AS parties "
+            "FROM organisations AS o LEFT JOIN organisation_matching AS m USING (organisation_id) "
+            "WHERE o.organisation_id = ?",
+            [party_id],
+        )
+        if found:
+            return found[0]
+    else:
+        found = rows(con, f"SELECT {columns} FROM organisations AS o WHERE o.organisation_id = ?", [party_id])
     if found:
         methods = con.execute(
             "SELECT list(DISTINCT link_method ORDER BY link_method), count(*) FROM organisation_parties "

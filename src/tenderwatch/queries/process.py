@@ -213,7 +213,9 @@ def process_view(
     A read snapshot holds the parts of every page ready made; on a store, the page is computed.
     """
     if has_table(con, "process_pages", tables):
-        found = rows(con, "SELECT * FROM process_pages WHERE ocid = ?", [ocid])
+        # a read snapshot keeps each page as the JSON text of the row the page query gives
+        pages = con.execute("SELECT page FROM process_pages WHERE ocid = ?", [ocid]).fetchall()
+        found = [json.loads(page) for (page,) in pages]
     else:
         found = rows(con, page_sql(), {"ocid": ocid})
     if not found:
@@ -222,7 +224,8 @@ def process_view(
     for item in (*p["awards"], *p["contracts"], *p["lots"]):
         item["value"] = format_money(item["value_amount"], item["value_currency"])
     for flag in p["flags"]:
-        flag["evidence"] = json.loads(flag["evidence"]) if flag["evidence"] else {}
+        evidence = flag["evidence"]
+        flag["evidence"] = (json.loads(evidence) if isinstance(evidence, str) else evidence) or {}
     lifecycle = (
         rows(con, "SELECT * EXCLUDE (ocid) FROM contract_lifecycle WHERE ocid = ?", [ocid])
         if has_table(con, "contract_lifecycle", tables)

@@ -124,9 +124,8 @@ def search(
     kinds = (
         [filters.kind] if filters.kind in KINDS else (["process"] if (process_filtered or not text) else list(KINDS))
     )
-    if fts and not process_filtered:
-        found = rows(con, RANKED_SQL.format(scores=_scores(postings)), [text, kinds, per_page, (page - 1) * per_page])
-        return Page([_hit(row) for row in found], page, per_page, found[0]["total"] if found else 0)
+    if postings and not process_filtered:
+        return _ranked(con, text, kinds, page, per_page)
     sql = f"""
         WITH scored AS ({scored}),
         value AS (
@@ -170,32 +169,31 @@ def search(
     return Page([_hit(row) for row in found], page, per_page, found[0]["total"] if found else 0)
 
 
-# A search by words alone: the documents are ranked first and only the page's rows are looked up, so the cost
-# follows the words' postings, not how many processes match. Same results, in the same order, as the general query
-# (``doc_id`` numbers the documents in the order of kind and key).
-RANKED_SQL = """
-    WITH ranked AS (
-        SELECT doc_id, score, count(*) OVER () AS total FROM ({scores}) ORDER BY score DESC, doc_id LIMIT ? OFFSET ?
-    ),
-    found AS (SELECT r.*, d.kind, d.key, d.title, d.detail, d.is_demo FROM ranked AS r JOIN search_documents AS d
-              USING (doc_id)),
-    value AS (
-        SELECT ocid, sum(value_amount) AS value_amount, any_value(value_currency) AS value_currency
-        FROM awards WHERE status IS DISTINCT FROM 'cancelled' AND status IS DISTINCT FROM 'unsuccessful'
-          AND ocid IN (SELECT key FROM found WHERE kind = 'process')
-        GROUP BY ocid
-    )
-    SELECT f.kind, f.key, CASE WHEN f.kind = 'process' THEN coalesce(p.title, p.ocid) ELSE f.title END AS title,
-           CASE WHEN f.kind = 'process' THEN p.buyer_name ELSE f.detail END AS detail,
-           p.last_release_date::DATE::VARCHAR AS date, v.value_amount, v.value_currency,
-           CASE WHEN f.kind = 'process' THEN p.is_demo ELSE f.is_demo END AS is_demo, f.score, f.total,
-           (SELECT list(DISTINCT code ORDER BY code) FROM flags AS g WHERE g.ocid = f.key) AS flag_codes
-    FROM found AS f
-    LEFT JOIN processes AS p ON p.ocid = CASE WHEN f.kind = 'process' THEN f.key END
-    LEFT JOIN value AS v ON v.ocid = CASE WHEN f.kind = 'process' THEN f.key END
-    WHERE f.kind <> 'process' OR p.ocid IS NOT NULL
-    ORDER BY f.score DESC, f.doc_id
-"""
+def _ranked(con: duckdb.DuckDBPyConnection, text: str, kinds: list[str], page: int, per_page: int) -> Page[Hit]:
+    """A search by words alone in a read snapshot: the documents are ranked first, then only the page's are read.
+
+    The cost follows the words' postings, not how many processes match; the results and their order are those of
+    the general query (``doc_id`` numbers the documents in the order of kind and key). Each process document keeps
+    what its result shows (date, value awarded, red flags).
+    """
+    ranked = con.execute(
+        f"SELECT doc_id, count(*) OVER () AS total FROM ({_scores(True)}) "
+        "ORDER BY score DESC, doc_id LIMIT ? OFFSET ?",
+        [text, kinds, per_page, (page - 1) * per_page],
+    ).fetchall()
+    if not ranked:
+        return Page([], page, per_page, 0)
+    # the numbers come from the query above, never from the request; a literal list lets the scan skip to them
+    numbers = ", ".join(str(int(doc_id)) for doc_id, _ in ranked)
+    found = {
+        row["doc_id"]: row
+        for row in rows(
+            con,
+            "SELECT doc_id, kind, key, title, detail, date, value_amount, value_currency, is_demo, flag_codes "
+            f"FROM search_documents WHERE doc_id IN ({numbers})",
+        )
+    }
+    return Page([_hit(found[doc_id]) for doc_id, _ in ranked], page, per_page, ranked[0][1])
 
 
 def _scores(postings: bool) -> str:

@@ -49,6 +49,7 @@ INDEXES = (
     ("contract_lifecycle", "ocid"),
     ("derived_events", "ocid"),
     ("service_assignments", "ocid"),
+    ("organisation_matching", "organisation_id"),
 )
 KEEP = 2
 
@@ -84,15 +85,22 @@ SELECT row_number() OVER (ORDER BY kind, key) AS doc_id, * FROM (
            concat_ws(' ', p.title, p.description, p.buyer_name, t.procurement_method_details,
                      (SELECT string_agg(DISTINCT s.name, ' ') FROM award_suppliers AS s
                       WHERE s.ocid = p.ocid)) AS body,
-           p.buyer_name AS detail, p.is_demo
+           p.buyer_name AS detail, p.is_demo,
+           -- what a search result shows besides: the latest notice's day, the value awarded, the red flags
+           p.last_release_date::DATE::VARCHAR AS date, v.value_amount, v.value_currency, {flag_codes} AS flag_codes
     FROM processes AS p LEFT JOIN tenders AS t USING (ocid)
+    LEFT JOIN (
+        SELECT ocid, sum(value_amount) AS value_amount, any_value(value_currency) AS value_currency
+        FROM awards WHERE status IS DISTINCT FROM 'cancelled' AND status IS DISTINCT FROM 'unsuccessful'
+        GROUP BY ocid
+    ) AS v USING (ocid)
     UNION ALL
     SELECT 'buyer', {buyer_key}, mode(p.buyer_name), string_agg(DISTINCT p.buyer_name, ' '),
-           count(DISTINCT p.ocid) || ' processes', bool_and(p.is_demo)
+           count(DISTINCT p.ocid) || ' processes', bool_and(p.is_demo), NULL, NULL, NULL, NULL
     FROM processes AS p {buyer_organisation} WHERE {buyer_key} IS NOT NULL GROUP BY {buyer_key}
     UNION ALL
     SELECT 'supplier', {supplier_key}, mode(s.name), string_agg(DISTINCT s.name, ' '),
-           count(DISTINCT s.ocid) || ' contracts won', bool_and(p.is_demo)
+           count(DISTINCT s.ocid) || ' contracts won', bool_and(p.is_demo), NULL, NULL, NULL, NULL
     FROM award_suppliers AS s JOIN processes AS p ON p.ocid = s.ocid {supplier_organisation}
     WHERE {supplier_key} IS NOT NULL GROUP BY {supplier_key}
     {groups}
@@ -122,7 +130,7 @@ GROUP_DOCUMENTS = """
     UNION ALL
     SELECT 'group', g.group_id, any_value(g.name),
            concat_ws(' ', any_value(g.name), any_value(g.ultimate_parent_name), string_agg(DISTINCT o.name, ' ')),
-           any_value(g.organisations) || ' organisations in the data', FALSE
+           any_value(g.organisations) || ' organisations in the data', FALSE, NULL, NULL, NULL, NULL
     FROM corporate_groups AS g LEFT JOIN organisations AS o USING (group_id)
     GROUP BY g.group_id
 """
@@ -154,7 +162,8 @@ def _pages(con: duckdb.DuckDBPyConnection) -> list[str]:
     for number in range(max(slices, 1)):
         con.execute("CREATE OR REPLACE TEMP TABLE tmp_slice AS SELECT key FROM tmp_keys WHERE slice = ?", [number])
         verb = "CREATE TABLE snap.process_pages AS" if number == 0 else "INSERT INTO snap.process_pages"
-        con.execute(f"{verb} {joined}")
+        # each page as one JSON text: reading one row of many nested columns costs more than parsing the text
+        con.execute(f"{verb} SELECT ocid, to_json(page)::VARCHAR AS page FROM ({joined}) AS page")
     con.execute("DROP TABLE tmp_slice")
     for name in PARTS:
         con.execute(f"DROP TABLE snap.page_{name}")
@@ -215,6 +224,14 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
 
             con.execute(f"CREATE TABLE snap.flag_rows AS {FLAG_ROWS_SQL}")
             con.execute(f"CREATE TABLE snap.flag_totals AS {FLAG_TOTALS_SQL}")
+        if "organisation_parties" in tables:
+            # how each organisation's parties were matched, for its profile (one small table instead of a scan of
+            # all its parties on every page view)
+            con.execute(
+                "CREATE TABLE snap.organisation_matching AS SELECT organisation_id, "
+                "list(DISTINCT link_method ORDER BY link_method) AS link_methods, count(*) AS parties "
+                "FROM organisation_parties GROUP BY organisation_id ORDER BY organisation_id"
+            )
         if {"track_record", "derived_events"} <= set(tables):
             from tenderwatch.records import track_record_keys_sql  # noqa: PLC0415
 
@@ -222,6 +239,9 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
         con.execute(
             SEARCH_DOCUMENTS.format(
                 groups=groups,
+                flag_codes="(SELECT list(DISTINCT code ORDER BY code) FROM flags AS g WHERE g.ocid = p.ocid)"
+                if "flags" in tables
+                else "NULL::VARCHAR[]",
                 buyer_key=BUYER_KEY,
                 supplier_key=SUPPLIER_KEY,
                 buyer_organisation=BUYER_ORGANISATION,
@@ -233,7 +253,7 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
         con.execute("DETACH snap")
     with contextlib.closing(duckdb.connect(str(partial))) as snapshot:
         for table, column in INDEXES:
-            if table in (*tables, *pages):
+            if table in (*tables, *pages, "organisation_matching"):
                 snapshot.execute(f"CREATE INDEX {table}_{column} ON {table} ({column})")
         load_fts(snapshot)
         snapshot.execute("PRAGMA create_fts_index('search_documents', 'doc_id', 'title', 'body', overwrite=1)")

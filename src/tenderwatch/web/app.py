@@ -78,6 +78,7 @@ class SnapshotSource:
                     raise StoreError(f"no snapshot of {self.store_path} has been published", "run `tenderwatch serve`")
                 if path != self._path:
                     con = duckdb.connect(str(path), read_only=True)
+                    con.execute("SET threads = 1")
                     load_fts(con)
                     self.tables = table_names(con)
                     self._con, self._path = con, path
