@@ -270,7 +270,8 @@ def profile(
     for row in page["counterparts"]:
         row["total_text"] = format_money(row["total"], row["currency"])
     for flag in page["flags"]:
-        flag["evidence"] = json.loads(flag["evidence"]) if flag["evidence"] else {}
+        evidence = flag["evidence"]
+        flag["evidence"] = (json.loads(evidence) if isinstance(evidence, str) else evidence) or {}
     now = datetime.datetime.now(datetime.UTC)
     ending_soon = [
         {key: value for key, value in row.items() if key != "period_end"}
@@ -309,9 +310,15 @@ def profile(
 
 def _page(con: duckdb.DuckDBPyConnection, kind: str, key: str, tables: frozenset[str] | None) -> list[dict[str, Any]]:
     if has_table(con, "organisation_pages", tables):
-        # by party id alone, so the lookup uses the index; a buyer and a supplier can share a key
-        found = rows(con, "SELECT * FROM organisation_pages WHERE party_id = ?", [key])
-        return [page for page in found if page["kind"] == kind]
+        # by party id alone, so the lookup uses the index; a buyer and a supplier can share a key. Each page is the
+        # JSON text of the row the page query gives; its times come back as datetimes.
+        found = con.execute("SELECT kind, page FROM organisation_pages WHERE party_id = ?", [key]).fetchall()
+        pages = [json.loads(page) for found_kind, page in found if found_kind == kind]
+        for page in pages:
+            for row in page["upcoming"]:
+                if row["period_end"] is not None:
+                    row["period_end"] = datetime.datetime.fromisoformat(row["period_end"])
+        return pages
     return rows(con, page_sql(), {"kind": kind, "party": key})
 
 
@@ -326,12 +333,11 @@ def organisation_of(
     columns = """o.organisation_id, o.name, o.identifiers, o.names, o.processes, o.parent_id, o.parent_name,
                  o.ultimate_parent_id, o.ultimate_parent_name, o.group_id, o.group_name, o.group_source"""
     # a profile key is an organisation id: two lookups by it (each an index lookup in a read snapshot)
-    if has_table(con, "organisation_matching", tables):
-        # a read snapshot keeps how each organisation was matched
+    if has_table(con, "organisation_summaries", tables):
+        # a read snapshot keeps each organisation with how its parties were matched
         found = rows(
             con,
-            f"SELECT {columns}, coalesce(m.link_methods, []) AS link_methods, coalesce(m.parties, 0) AS parties "
-            "FROM organisations AS o LEFT JOIN organisation_matching AS m USING (organisation_id) "
+            f"SELECT {columns}, o.link_methods, o.parties FROM organisation_summaries AS o "
             "WHERE o.organisation_id = ?",
             [party_id],
         )
@@ -380,7 +386,7 @@ def track_record_of(
         identifiers += list(organisation.get("identifiers") or [])
         names += list(organisation.get("names") or [])
         group = organisation.get("group_name")
-    events = track_record_for(con, identifiers, names, group)
+    events = track_record_for(con, identifiers, names, group, tables=tables)
     for event in events:
         event["date"] = event["event_date"].isoformat() if event.get("event_date") else None
         if event.get("amount") is not None:

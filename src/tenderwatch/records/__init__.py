@@ -633,6 +633,7 @@ def track_record_for(
     group: str | None = None,
     *,
     include_derived: bool = True,
+    tables: frozenset[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Return the track record of one organisation or group, oldest first.
 
@@ -640,20 +641,30 @@ def track_record_for(
     match with or without leading zeros), its organisation name (or, for register events, group name) is one of
     ``names`` spelled any way that gives the same :func:`name_key`, or its group is ``group``. With
     ``include_derived``, events found in the notices (``derived_events``) are included, matched by identifier or
-    name. Each event is a dict with ``origin`` ("register" or "notices") and the columns of its table.
+    name. Each event is a dict with ``origin`` ("register" or "notices") and the columns of its table. ``tables``,
+    the names of the store's tables when known, saves looking for them.
     """
     id_keys = sorted({key for key in map(identifier_key, identifiers) if key})
     name_keys = sorted({key for key in map(name_key, names) if key})
     group_key = name_key(group)
     if not (id_keys or name_keys or group_key):
         return []
-    if has_table(con, "track_record_keys"):
-        # a read snapshot has every event's keys worked out (see track_record_keys_sql)
+    if has_table(con, "track_record_keys", tables):
+        # a read snapshot has every event's keys worked out (see track_record_keys_sql): one look finds the events
+        # of both origins, and most organisations have none, so nothing more is read
         keys = [f"id:{key}" for key in id_keys] + [f"name:{key}" for key in name_keys]
-        by_key = "event_id IN (SELECT event_id FROM track_record_keys WHERE origin = '{}' AND list_contains(?, key))"
         register_keys = [*keys, f"group:{group_key}"] if group_key else keys
-        register_where, register_params = by_key.format("register"), [register_keys]
-        notices_where, notices_params = by_key.format("notices"), [keys]
+        events = dict(
+            con.execute(
+                "SELECT origin, list(DISTINCT event_id) FROM track_record_keys "
+                "WHERE list_contains(CASE origin WHEN 'register' THEN ?::VARCHAR[] ELSE ?::VARCHAR[] END, key) "
+                "GROUP BY origin",
+                [register_keys, keys],
+            ).fetchall()
+        )
+        register_where, register_params = "list_contains(?, event_id)", [events.get("register", [])]
+        notices_where, notices_params = "list_contains(?, event_id)", [events.get("notices", [])]
+        look = {"register": "register" in events, "notices": "notices" in events}
     else:
         register_where = f"""list_contains(?, {identifier_key_sql("organisation_identifier")})
                OR list_contains(?, {name_key_sql("organisation_name")})
@@ -663,11 +674,12 @@ def track_record_for(
         notices_where = f"""list_contains(?, {identifier_key_sql("organisation_identifier")})
                OR list_contains(?, {name_key_sql("organisation_name")})"""
         notices_params = [id_keys, name_keys]
+        look = {"register": True, "notices": True}
     found: list[dict[str, Any]] = []
-    if has_table(con, "track_record"):
+    if look["register"] and has_table(con, "track_record", tables):
         select = f"SELECT 'register' AS origin, {', '.join(FIELDS)}, NULL AS release_id FROM track_record"
         found += _fetch(con, f"{select} WHERE {register_where}", register_params)
-    if include_derived and (id_keys or name_keys) and has_table(con, "derived_events"):
+    if include_derived and (id_keys or name_keys) and look["notices"] and has_table(con, "derived_events", tables):
         select = """
             SELECT 'notices' AS origin, event_id, event_type, event_date, organisation_identifier,
                    organisation_name, NULL AS group_name, buyer_name, ocid, NULL AS amount, NULL AS currency,

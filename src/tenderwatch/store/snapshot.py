@@ -49,7 +49,7 @@ INDEXES = (
     ("contract_lifecycle", "ocid"),
     ("derived_events", "ocid"),
     ("service_assignments", "ocid"),
-    ("organisation_matching", "organisation_id"),
+    ("organisation_summaries", "organisation_id"),
 )
 KEEP = 2
 
@@ -181,7 +181,11 @@ def _pages(con: duckdb.DuckDBPyConnection) -> list[str]:
             [number],
         )
         verb = "CREATE TABLE snap.organisation_pages AS" if number == 0 else "INSERT INTO snap.organisation_pages"
-        con.execute(f"{verb} {profile_sql('tmp_slice_parties')}")
+        # each profile as one JSON text, as contract pages are
+        con.execute(
+            f"{verb} SELECT kind, party_id, to_json(page)::VARCHAR AS page "
+            f"FROM ({profile_sql('tmp_slice_parties')}) AS page"
+        )
     con.execute("DROP TABLE tmp_slice_parties")
     con.execute("DROP TABLE tmp_keys")
     made.append("organisation_pages")
@@ -224,13 +228,15 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
 
             con.execute(f"CREATE TABLE snap.flag_rows AS {FLAG_ROWS_SQL}")
             con.execute(f"CREATE TABLE snap.flag_totals AS {FLAG_TOTALS_SQL}")
-        if "organisation_parties" in tables:
-            # how each organisation's parties were matched, for its profile (one small table instead of a scan of
-            # all its parties on every page view)
+        if {"organisation_parties", "organisations"} <= set(tables):
+            # each organisation with how its parties were matched, as its profile shows it: one lookup instead of a
+            # scan of all its parties on every page view
             con.execute(
-                "CREATE TABLE snap.organisation_matching AS SELECT organisation_id, "
-                "list(DISTINCT link_method ORDER BY link_method) AS link_methods, count(*) AS parties "
-                "FROM organisation_parties GROUP BY organisation_id ORDER BY organisation_id"
+                "CREATE TABLE snap.organisation_summaries AS SELECT o.*, "
+                "coalesce(m.link_methods, []) AS link_methods, coalesce(m.parties, 0) AS parties "
+                "FROM organisations AS o LEFT JOIN (SELECT organisation_id, list(DISTINCT link_method "
+                "ORDER BY link_method) AS link_methods, count(*) AS parties FROM organisation_parties "
+                "GROUP BY organisation_id) AS m USING (organisation_id) ORDER BY o.organisation_id"
             )
         if {"track_record", "derived_events"} <= set(tables):
             from tenderwatch.records import track_record_keys_sql  # noqa: PLC0415
@@ -253,7 +259,7 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
         con.execute("DETACH snap")
     with contextlib.closing(duckdb.connect(str(partial))) as snapshot:
         for table, column in INDEXES:
-            if table in (*tables, *pages, "organisation_matching"):
+            if table in (*tables, *pages, "organisation_summaries"):
                 snapshot.execute(f"CREATE INDEX {table}_{column} ON {table} ({column})")
         load_fts(snapshot)
         snapshot.execute("PRAGMA create_fts_index('search_documents', 'doc_id', 'title', 'body', overwrite=1)")
