@@ -50,6 +50,8 @@ INDEXES = (
     ("derived_events", "ocid"),
     ("service_assignments", "ocid"),
     ("organisation_summaries", "organisation_id"),
+    # a search reads its page's documents by number
+    ("search_documents", "doc_id"),
 )
 KEEP = 2
 
@@ -140,8 +142,8 @@ PAGE_SLICE = 20_000
 PROCESS_PAGE_SLICE = 2_000
 
 
-def _pages(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Build the parts of every contract page and every profile into the snapshot; return the tables made.
+def _pages(con: duckdb.DuckDBPyConnection) -> None:
+    """Build every contract page (``process_pages``) and every profile (``organisation_pages``) into the snapshot.
 
     Each part is one statement over the whole store, so memory stays bounded (a single query joining them all
     would hold every part in memory at once); profiles are built a slice of organisations at a time.
@@ -167,7 +169,6 @@ def _pages(con: duckdb.DuckDBPyConnection) -> list[str]:
     con.execute("DROP TABLE tmp_slice")
     for name in PARTS:
         con.execute(f"DROP TABLE snap.page_{name}")
-    made = ["process_pages"]
     con.execute(
         "CREATE OR REPLACE TEMP TABLE tmp_keys AS SELECT key, (row_number() OVER (ORDER BY key) - 1) // "
         f"{PAGE_SLICE} AS slice FROM (SELECT {BUYER_KEY} AS key FROM processes AS p {BUYER_ORGANISATION} "
@@ -188,8 +189,6 @@ def _pages(con: duckdb.DuckDBPyConnection) -> list[str]:
         )
     con.execute("DROP TABLE tmp_slice_parties")
     con.execute("DROP TABLE tmp_keys")
-    made.append("organisation_pages")
-    return made
 
 
 def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
@@ -254,12 +253,13 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
                 supplier_organisation=SUPPLIER_ORGANISATION,
             )
         )
-        pages = _pages(con)
+        _pages(con)
     finally:
         con.execute("DETACH snap")
     with contextlib.closing(duckdb.connect(str(partial))) as snapshot:
+        made = {name for (name,) in snapshot.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         for table, column in INDEXES:
-            if table in (*tables, *pages, "organisation_summaries"):
+            if table in made:
                 snapshot.execute(f"CREATE INDEX {table}_{column} ON {table} ({column})")
         load_fts(snapshot)
         snapshot.execute("PRAGMA create_fts_index('search_documents', 'doc_id', 'title', 'body', overwrite=1)")
