@@ -8,6 +8,7 @@ half a run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ import duckdb
 from tenderwatch.exceptions import SettingsError
 from tenderwatch.indicators import INDICATORS
 from tenderwatch.indicators.settings import FlagSettings
-from tenderwatch.indicators.views import create_views
+from tenderwatch.indicators.views import create_views, shared_by
 from tenderwatch.queries import flags_about
 
 
@@ -72,7 +73,26 @@ def run_indicators(
 ) -> FlagRun:
     """Run the indicators; with ``store``, replace their results in the analysis tables."""
     chosen = selected_codes(settings, codes)
+    statements = []
+    for code in chosen:
+        indicator = INDICATORS[code]
+        indicator_settings = settings.for_indicator(code, indicator.settings)
+        statements.append(indicator.sql(indicator_settings, settings.common))
+        if indicator.meta_sql is not None:
+            statements.append(indicator.meta_sql(indicator_settings, settings.common))
+    create_views(con, settings.common, materialise=shared_by(statements))
+    try:
+        outcome = _run(con, settings, chosen, store=store)
+    except BaseException:
+        # the tables go, the views come back; a failure doing so must not hide the one that got here
+        with contextlib.suppress(duckdb.Error):
+            create_views(con, settings.common)
+        raise
     create_views(con, settings.common)
+    return outcome
+
+
+def _run(con: duckdb.DuckDBPyConnection, settings: FlagSettings, chosen: list[str], *, store: bool) -> FlagRun:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE tmp_evaluations (

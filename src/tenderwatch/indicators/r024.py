@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tenderwatch.indicators._catalogue import money, organisation_key, percent
+from tenderwatch.indicators._catalogue import money, percent
 from tenderwatch.indicators.base import Indicator, IndicatorSettings, literal
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -36,48 +36,15 @@ from tenderwatch.indicators.base import Indicator, IndicatorSettings, literal
 
 
 def party_keys() -> str:
-    """Return the CTE ``tw_party_keys`` (ocid, party_id, party_key, party_name): each party of each process with
-    its key across processes (the first entry of ``parties`` with that id wins)."""
-    key = organisation_key("party_id", "identifier_scheme", "identifier_id", "name")
-    return f"""tw_party_keys AS (
-            SELECT ocid, party_id, {key} AS party_key, name AS party_name
-            FROM (
-                SELECT ocid, party_id, first(identifier_scheme ORDER BY position) AS identifier_scheme,
-                       first(identifier_id ORDER BY position) AS identifier_id, first(name ORDER BY position) AS name
-                FROM parties WHERE party_id IS NOT NULL
-                GROUP BY ocid, party_id
-            )
-        )"""
-
-
-def key_of(party_id: str, name: str, keys: str) -> str:
-    """Return SQL text of the key of ``party_id`` (with the name given beside it), where ``keys`` is the alias of
-    ``tw_party_keys`` joined on the process and the party id."""
-    fallback = organisation_key(party_id, "NULL", "NULL", name)
-    return f"coalesce({keys}.party_key, {fallback}, {party_id})"
-
-
-def name_of(party_id: str, name: str, keys: str) -> str:
-    """Return SQL text of the name to show for ``party_id``."""
-    return f"coalesce(nullif(trim({keys}.party_name), ''), nullif(trim({name}), ''), {party_id})"
+    """Return the common table expression ``tw_party_keys`` (ocid, party_id, party_key, party_name): each party of
+    each process with its key across processes (the first entry of ``parties`` with that id wins)."""
+    return "tw_party_keys AS (SELECT * FROM ind_party_keys)"
 
 
 def bid_tenderers() -> str:
-    """Return the CTE ``tw_bid_tenderers`` (ocid, position, status, tenderer_id, tenderer_key, tenderer_name,
-    tenderers): each tenderer with an id of each bid of the processes of ``ind_processes``, with its key."""
-    return f"""tw_bid_tenderers AS (
-            SELECT u.ocid, u.position, u.status, u.tenderer_id, u.tenderers,
-                   {key_of("u.tenderer_id", "u.tenderer_name", "k")} AS tenderer_key,
-                   {name_of("u.tenderer_id", "u.tenderer_name", "k")} AS tenderer_name
-            FROM (
-                SELECT b.ocid, b.position, b.status, len(b.tenderer_ids) AS tenderers,
-                       unnest(b.tenderer_ids) AS tenderer_id, unnest(b.tenderer_names) AS tenderer_name
-                FROM bids AS b JOIN ind_processes AS p USING (ocid)
-                WHERE len(b.tenderer_ids) > 0
-            ) AS u
-            LEFT JOIN tw_party_keys AS k ON k.ocid = u.ocid AND k.party_id = u.tenderer_id
-            WHERE u.tenderer_id IS NOT NULL
-        )"""
+    """Return the common table expression ``tw_bid_tenderers`` (ocid, position, status, tenderer_id, tenderers,
+    tenderer_key, tenderer_name): each tenderer with an id of each bid of the processes of ``ind_processes``."""
+    return "tw_bid_tenderers AS (SELECT * FROM ind_bid_tenderers)"
 
 
 def common_names(name: str, source: str, keys: str, value: str) -> str:
@@ -91,54 +58,16 @@ def common_names(name: str, source: str, keys: str, value: str) -> str:
 
 
 def sole_winners() -> str:
-    """Return the CTE ``tw_sole_winners`` (ocid, winner_id): processes whose awards are all final, with exactly
-    one active award, made to exactly one supplier (with an id)."""
-    return """tw_sole_winners AS (
-            SELECT f.ocid, a.supplier_ids[1] AS winner_id
-            FROM ind_final_awards AS f
-            JOIN ind_awards AS a ON a.ocid = f.ocid AND a.status = 'active'
-            WHERE f.active_awards = 1 AND a.supplier_count = 1 AND len(a.supplier_ids) = 1
-        )"""
+    """Return the common table expression ``tw_sole_winners`` (ocid, winner_id): processes with final awards, one
+    active award, made to exactly one supplier (with an id)."""
+    return "tw_sole_winners AS (SELECT * FROM ind_sole_winners)"
 
 
 def price_gaps() -> str:
-    """Return the CTEs that end in ``tw_price_gaps`` (ocid, currency, winner_id, winner_key, winner_name,
-    winning_amount, rival_id, rival_key, rival_name, rival_amount, ratio): the gap between the winning bid and
-    the second-lowest bid of each process R024 and R058 compare. Amounts are exact decimals."""
-    return f"""{party_keys()},
-        {sole_winners()},
-        tw_valid_prices AS (
-            SELECT b.ocid, b.position, b.value_amount AS amount, b.value_currency AS currency,
-                   b.tenderer_ids[1] AS tenderer_id, b.tenderer_names[1] AS tenderer_name
-            FROM bids AS b JOIN ind_processes AS p USING (ocid)
-            WHERE p.price_comparison AND b.status = 'valid' AND b.value_amount IS NOT NULL
-              AND b.value_currency = (SELECT currency FROM ind_main_currency)
-              AND len(b.tenderer_ids) = 1 AND b.tenderer_ids[1] IS NOT NULL
-        ),
-        tw_price_pairs AS (
-            SELECT w.ocid, any_value(b.currency) AS currency, w.winner_id,
-                   min(b.amount) FILTER (WHERE b.tenderer_id = w.winner_id) AS winning_amount,
-                   arg_min(b.tenderer_name, b.position) FILTER (WHERE b.tenderer_id = w.winner_id) AS winner_bid_name,
-                   min(b.amount) FILTER (WHERE b.tenderer_id <> w.winner_id) AS rival_amount,
-                   arg_min(b.tenderer_id, (b.amount, b.position)) FILTER (WHERE b.tenderer_id <> w.winner_id)
-                       AS rival_id,
-                   arg_min(coalesce(b.tenderer_name, ''), (b.amount, b.position))
-                       FILTER (WHERE b.tenderer_id <> w.winner_id) AS rival_bid_name
-            FROM tw_sole_winners AS w JOIN tw_valid_prices AS b USING (ocid)
-            GROUP BY w.ocid, w.winner_id
-        ),
-        tw_price_gaps AS (
-            SELECT g.ocid, g.currency, g.winner_id, g.winning_amount, g.rival_id, g.rival_amount,
-                   {key_of("g.winner_id", "g.winner_bid_name", "kw")} AS winner_key,
-                   {name_of("g.winner_id", "g.winner_bid_name", "kw")} AS winner_name,
-                   {key_of("g.rival_id", "g.rival_bid_name", "kr")} AS rival_key,
-                   {name_of("g.rival_id", "g.rival_bid_name", "kr")} AS rival_name,
-                   (g.rival_amount - g.winning_amount) / g.winning_amount AS ratio
-            FROM tw_price_pairs AS g
-            LEFT JOIN tw_party_keys AS kw ON kw.ocid = g.ocid AND kw.party_id = g.winner_id
-            LEFT JOIN tw_party_keys AS kr ON kr.ocid = g.ocid AND kr.party_id = g.rival_id
-            WHERE g.winning_amount > 0 AND g.rival_amount >= g.winning_amount
-        )"""
+    """Return the common table expressions ending in ``tw_price_gaps`` (ocid, currency, winner_id, winner_key,
+    winner_name, winning_amount, rival_id, rival_key, rival_name, rival_amount, ratio): the gap between the winning
+    bid and the second-lowest bid of each process R024 and R058 compare. Amounts are exact decimals."""
+    return f"{party_keys()},\n        {sole_winners()},\n        tw_price_gaps AS (SELECT * FROM ind_price_gaps)"
 
 
 def quartiles(values: str, source: str) -> str:

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from tenderwatch.indicators._catalogue import money
 from tenderwatch.indicators.base import Indicator
-from tenderwatch.indicators.r024 import name_of, party_keys
+from tenderwatch.indicators.r024 import party_keys
+from tenderwatch.indicators.views import name_of
 
 
 def sql(settings: object, common: object) -> str:

@@ -25,7 +25,8 @@ from pydantic import Field
 
 from tenderwatch.indicators._catalogue import number, percent
 from tenderwatch.indicators.base import Indicator, IndicatorSettings, literal
-from tenderwatch.indicators.r024 import bid_tenderers, common_names, key_of, name_of, party_keys
+from tenderwatch.indicators.r024 import bid_tenderers, common_names, party_keys
+from tenderwatch.indicators.views import key_of, name_of
 
 GROUPS = {"buyer": "Buyer", "procuring_entity": "ProcuringEntity", "tenderer": "Tenderer"}
 WORDS = {"buyer": "buyers", "procuring_entity": "procuring entities", "tenderer": "tenderers"}

@@ -11,7 +11,15 @@
                          present and every award status is active, cancelled, unsuccessful or absent), with
                          their active awards' ``winners`` and the number of active awards
 ``ind_main_currency``    one row: the main currency (the setting, else the currency of most bids)
+``ind_party_keys``       each party of each process with its key across processes and its name
+``ind_sole_winners``     processes with final awards, exactly one active award, to exactly one supplier
+``ind_bid_tenderers``    each tenderer (with an id) of each bid of the processes of ``ind_processes``, keyed
+``ind_price_gaps``       the gap between the winning bid and the second-lowest bid of each process with a sole
+                         winner and comparable prices (R024 and R058)
 =======================  ====================================================================================
+
+A run of indicators makes a table of each of these that two or more of its statements read (see
+:func:`shared_by`), so that the work is done once.
 
 Plus the macro ``tw_r8(sorted_list, p)``: the R-8 ("median-unbiased") quantile Cardinal uses, equal to
 NumPy's ``method="median_unbiased"``.
@@ -19,10 +27,55 @@ NumPy's ``method="median_unbiased"``.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
+
 import duckdb
 
+from tenderwatch.indicators._catalogue import organisation_key
 from tenderwatch.indicators.base import literal
 from tenderwatch.indicators.settings import CommonSettings
+
+# What each object reads of the others, in the order they are made.
+DEPENDS = {
+    "ind_processes": (),
+    "ind_main_currency": (),
+    "ind_bids": ("ind_processes", "ind_main_currency"),
+    "ind_awards": ("ind_processes",),
+    "ind_final_awards": ("ind_awards",),
+    "ind_party_keys": (),
+    "ind_sole_winners": ("ind_final_awards", "ind_awards"),
+    "ind_bid_tenderers": ("ind_processes", "ind_party_keys"),
+    "ind_price_gaps": ("ind_party_keys", "ind_sole_winners", "ind_processes", "ind_main_currency"),
+}
+
+
+def shared_by(statements: Iterable[str]) -> set[str]:
+    """Return the objects that two or more of ``statements`` read, directly or through another object."""
+    counts = dict.fromkeys(DEPENDS, 0)
+    for statement in statements:
+        read: set[str] = set()
+        todo = [name for name in DEPENDS if name in statement]
+        while todo:
+            name = todo.pop()
+            if name not in read:
+                read.add(name)
+                todo.extend(DEPENDS[name])
+        for name in read:
+            counts[name] += 1
+    return {name for name, count in counts.items() if count >= 2}
+
+
+def key_of(party_id: str, name: str, keys: str) -> str:
+    """Return SQL text of the key of a party named in a bid or award, given ``keys``, a row of ``ind_party_keys``
+    joined on the process and the party id."""
+    fallback = organisation_key(party_id, "NULL", "NULL", name)
+    return f"coalesce({keys}.party_key, {fallback}, {party_id})"
+
+
+def name_of(party_id: str, name: str, keys: str) -> str:
+    """Return SQL text of a party's name: its name in ``parties``, else the name given with it, else its id."""
+    return f"coalesce(nullif(trim({keys}.party_name), ''), nullif(trim({name}), ''), {party_id})"
+
 
 R8_MACRO = """
 CREATE OR REPLACE TEMP MACRO tw_r8(xs, p) AS
@@ -38,8 +91,24 @@ CREATE OR REPLACE TEMP MACRO tw_r8(xs, p) AS
 """
 
 
-def create_views(con: duckdb.DuckDBPyConnection, common: CommonSettings) -> None:
-    """Create (or replace) the indicator views on this connection."""
+def create_views(con: duckdb.DuckDBPyConnection, common: CommonSettings, *, materialise: Collection[str] = ()) -> None:
+    """Create (or replace) the indicator views on this connection.
+
+    Those named in ``materialise`` are made temporary tables instead, each worked out once: a run of many
+    indicators then reads the joins and groupings they share instead of doing them again for each indicator (and
+    for each of its quartiles). A call without it turns them all back into views.
+    """
+
+    def make(name: str, sql: str) -> None:
+        kind = "TABLE" if name in materialise else "VIEW"
+        other = "VIEW" if kind == "TABLE" else "TABLE"
+        found = con.execute(
+            f"SELECT count(*) FROM duckdb_{other.lower()}s() WHERE {other.lower()}_name = ? AND temporary", [name]
+        ).fetchall()[0][0]
+        if found:
+            con.execute(f"DROP {other} {name}")
+        con.execute(f"CREATE OR REPLACE TEMP {kind} {name} AS {sql}")
+
     excluded = literal(common.excluded_procurement_method_details)
     allow = common.price_comparison_procurement_methods
     deny = common.no_price_comparison_procurement_methods
@@ -50,9 +119,9 @@ def create_views(con: duckdb.DuckDBPyConnection, common: CommonSettings) -> None
     else:
         price_comparison = "TRUE"
     con.execute(R8_MACRO)
-    con.execute(
+    make(
+        "ind_processes",
         f"""
-        CREATE OR REPLACE TEMP VIEW ind_processes AS
         SELECT
             p.ocid, p.buyer_id, p.buyer_name, p.title, p.is_demo,
             t.procuring_entity_id, t.procurement_method, t.procurement_method_details, t.status AS tender_status,
@@ -63,7 +132,7 @@ def create_views(con: duckdb.DuckDBPyConnection, common: CommonSettings) -> None
         LEFT JOIN tenders AS t USING (ocid)
         WHERE t.status IS DISTINCT FROM 'cancelled'
           AND NOT coalesce(list_contains({excluded}, t.procurement_method_details), FALSE)
-        """
+        """,
     )
     main_currency = (
         literal(common.currency)
@@ -71,10 +140,10 @@ def create_views(con: duckdb.DuckDBPyConnection, common: CommonSettings) -> None
         else """(SELECT value_currency FROM bids WHERE value_currency IS NOT NULL
                  GROUP BY value_currency ORDER BY count(*) DESC, value_currency LIMIT 1)"""
     )
-    con.execute(f"CREATE OR REPLACE TEMP VIEW ind_main_currency AS SELECT {main_currency} AS currency")
-    con.execute(
+    make("ind_main_currency", f"SELECT {main_currency} AS currency")
+    make(
+        "ind_bids",
         """
-        CREATE OR REPLACE TEMP VIEW ind_bids AS
         SELECT
             b.ocid, b.bid_id, b.position, b.status, b.date, b.value_amount::DOUBLE AS amount,
             b.value_currency AS currency,
@@ -84,11 +153,11 @@ def create_views(con: duckdb.DuckDBPyConnection, common: CommonSettings) -> None
             p.price_comparison
         FROM bids AS b
         JOIN ind_processes AS p USING (ocid)
-        """
+        """,
     )
-    con.execute(
+    make(
+        "ind_awards",
         """
-        CREATE OR REPLACE TEMP VIEW ind_awards AS
         WITH suppliers AS (
             SELECT ocid, award_id, list(party_id ORDER BY position) FILTER (WHERE party_id IS NOT NULL) AS ids
             FROM award_suppliers
@@ -100,11 +169,11 @@ def create_views(con: duckdb.DuckDBPyConnection, common: CommonSettings) -> None
         FROM awards AS a
         JOIN ind_processes AS p USING (ocid)
         LEFT JOIN suppliers AS s ON s.ocid = a.ocid AND s.award_id IS NOT DISTINCT FROM a.award_id
-        """
+        """,
     )
-    con.execute(
+    make(
+        "ind_final_awards",
         """
-        CREATE OR REPLACE TEMP VIEW ind_final_awards AS
         SELECT
             a.ocid,
             count(*) FILTER (WHERE a.status = 'active') AS active_awards,
@@ -114,5 +183,78 @@ def create_views(con: duckdb.DuckDBPyConnection, common: CommonSettings) -> None
         WHERE a.ocid IN (SELECT ocid FROM bids)
         GROUP BY a.ocid
         HAVING bool_and(a.status IS NULL OR a.status IN ('active', 'cancelled', 'unsuccessful'))
+        """,
+    )
+    key = organisation_key("party_id", "identifier_scheme", "identifier_id", "name")
+    make(
+        "ind_party_keys",
+        f"""
+        SELECT ocid, party_id, {key} AS party_key, name AS party_name
+        FROM (
+            SELECT ocid, party_id, first(identifier_scheme ORDER BY position) AS identifier_scheme,
+                   first(identifier_id ORDER BY position) AS identifier_id, first(name ORDER BY position) AS name
+            FROM parties WHERE party_id IS NOT NULL
+            GROUP BY ocid, party_id
+        )
+        """,
+    )
+    make(
+        "ind_sole_winners",
         """
+        SELECT f.ocid, a.supplier_ids[1] AS winner_id
+        FROM ind_final_awards AS f
+        JOIN ind_awards AS a ON a.ocid = f.ocid AND a.status = 'active'
+        WHERE f.active_awards = 1 AND a.supplier_count = 1 AND len(a.supplier_ids) = 1
+        """,
+    )
+    make(
+        "ind_bid_tenderers",
+        f"""
+        SELECT u.ocid, u.position, u.status, u.tenderer_id, u.tenderers,
+               {key_of("u.tenderer_id", "u.tenderer_name", "k")} AS tenderer_key,
+               {name_of("u.tenderer_id", "u.tenderer_name", "k")} AS tenderer_name
+        FROM (
+            SELECT b.ocid, b.position, b.status, len(b.tenderer_ids) AS tenderers,
+                   unnest(b.tenderer_ids) AS tenderer_id, unnest(b.tenderer_names) AS tenderer_name
+            FROM bids AS b JOIN ind_processes AS p USING (ocid)
+            WHERE len(b.tenderer_ids) > 0
+        ) AS u
+        LEFT JOIN ind_party_keys AS k ON k.ocid = u.ocid AND k.party_id = u.tenderer_id
+        WHERE u.tenderer_id IS NOT NULL
+        """,
+    )
+    make(
+        "ind_price_gaps",
+        f"""
+        WITH valid_prices AS (
+            SELECT b.ocid, b.position, b.value_amount AS amount, b.value_currency AS currency,
+                   b.tenderer_ids[1] AS tenderer_id, b.tenderer_names[1] AS tenderer_name
+            FROM bids AS b JOIN ind_processes AS p USING (ocid)
+            WHERE p.price_comparison AND b.status = 'valid' AND b.value_amount IS NOT NULL
+              AND b.value_currency = (SELECT currency FROM ind_main_currency)
+              AND len(b.tenderer_ids) = 1 AND b.tenderer_ids[1] IS NOT NULL
+        ),
+        price_pairs AS (
+            SELECT w.ocid, any_value(b.currency) AS currency, w.winner_id,
+                   min(b.amount) FILTER (WHERE b.tenderer_id = w.winner_id) AS winning_amount,
+                   arg_min(b.tenderer_name, b.position) FILTER (WHERE b.tenderer_id = w.winner_id) AS winner_bid_name,
+                   min(b.amount) FILTER (WHERE b.tenderer_id <> w.winner_id) AS rival_amount,
+                   arg_min(b.tenderer_id, (b.amount, b.position)) FILTER (WHERE b.tenderer_id <> w.winner_id)
+                       AS rival_id,
+                   arg_min(coalesce(b.tenderer_name, ''), (b.amount, b.position))
+                       FILTER (WHERE b.tenderer_id <> w.winner_id) AS rival_bid_name
+            FROM ind_sole_winners AS w JOIN valid_prices AS b USING (ocid)
+            GROUP BY w.ocid, w.winner_id
+        )
+        SELECT g.ocid, g.currency, g.winner_id, g.winning_amount, g.rival_id, g.rival_amount,
+               {key_of("g.winner_id", "g.winner_bid_name", "kw")} AS winner_key,
+               {name_of("g.winner_id", "g.winner_bid_name", "kw")} AS winner_name,
+               {key_of("g.rival_id", "g.rival_bid_name", "kr")} AS rival_key,
+               {name_of("g.rival_id", "g.rival_bid_name", "kr")} AS rival_name,
+               (g.rival_amount - g.winning_amount) / g.winning_amount AS ratio
+        FROM price_pairs AS g
+        LEFT JOIN ind_party_keys AS kw ON kw.ocid = g.ocid AND kw.party_id = g.winner_id
+        LEFT JOIN ind_party_keys AS kr ON kr.ocid = g.ocid AND kr.party_id = g.rival_id
+        WHERE g.winning_amount > 0 AND g.rival_amount >= g.winning_amount
+        """,
     )
