@@ -325,6 +325,87 @@ def organisation_key(party_id: str, scheme: str, identifier: str, name: str) -> 
     END)"""
 
 
+def fact_views() -> dict[str, str]:
+    """Return the SELECT of each view :func:`facts` reads (see ``indicators.views``): the same for every setting.
+
+    ``ind_cpv`` (ocid, cpv_code), ``ind_awarded`` (ocid, award_value, award_currency, award_date, awards),
+    ``ind_buyer_rows`` (ocid, buyer_key, buyer_name, buyer_region, buyer_classifications: "scheme:id" of each
+    classification of the buyer), ``ind_buyer_names`` (buyer_key, buyer_name), ``ind_supplied`` and
+    ``ind_supplier_names``: as :func:`facts` describes their ``tw_`` namesakes.
+    """
+    buyer_key = organisation_key(
+        "p.buyer_id",
+        "coalesce(nullif(q.buyer_identifier_scheme, ''), b.identifier_scheme)",
+        "coalesce(nullif(q.buyer_identifier_id, ''), b.identifier_id)",
+        "p.buyer_name",
+    )
+    supplier_key = organisation_key("s.party_id", "s.identifier_scheme", "s.identifier_id", "s.name")
+    return {
+        "ind_cpv": """
+            SELECT ocid, cpv_code FROM (
+                SELECT i.ocid, i.cpv_code,
+                       row_number() OVER (
+                           PARTITION BY i.ocid
+                           ORDER BY CASE i.scope WHEN 'tender' THEN 1 WHEN 'award' THEN 2 ELSE 3 END,
+                                    i.parent_id NULLS FIRST, i.position, i.cpv_code
+                       ) AS n
+                FROM items AS i JOIN ind_processes USING (ocid)
+                WHERE i.cpv_code IS NOT NULL
+            ) WHERE n = 1""",
+        "ind_awarded": """
+            SELECT ocid,
+                   CASE WHEN count(value_amount) = count(*) AND count(DISTINCT value_currency) = 1
+                        THEN sum(value_amount)::DOUBLE END AS award_value,
+                   CASE WHEN count(DISTINCT value_currency) = 1 THEN min(value_currency) END AS award_currency,
+                   min(date) AS award_date, count(*) AS awards
+            FROM ind_awards
+            WHERE coalesce(status, '') NOT IN ('cancelled', 'unsuccessful')
+            GROUP BY ocid""",
+        "ind_buyer_rows": f"""
+            SELECT p.ocid, {buyer_key} AS buyer_key, p.buyer_name, b.region AS buyer_region,
+                   list_transform(
+                       json_extract(b.details, '$.classifications[*]'),
+                       lambda c: json_extract_string(c, '$.scheme') || ':' || json_extract_string(c, '$.id')
+                   ) AS buyer_classifications
+            FROM ind_processes AS p
+            JOIN processes AS q USING (ocid)
+            LEFT JOIN (
+                SELECT y.*, row_number() OVER (
+                    PARTITION BY y.ocid
+                    ORDER BY y.party_id IS NOT DISTINCT FROM r.buyer_id DESC, y.position, y.party_id
+                ) AS n
+                FROM parties AS y JOIN processes AS r USING (ocid)
+                WHERE list_contains(y.roles, 'buyer') OR y.party_id = r.buyer_id
+            ) AS b ON b.ocid = p.ocid AND b.n = 1""",
+        "ind_buyer_names": """
+            SELECT buyer_key, buyer_name FROM (
+                SELECT buyer_key, buyer_name,
+                       row_number() OVER (PARTITION BY buyer_key ORDER BY count(*) DESC, buyer_name) AS n
+                FROM ind_buyer_rows WHERE buyer_key IS NOT NULL AND buyer_name IS NOT NULL
+                GROUP BY buyer_key, buyer_name
+            ) WHERE n = 1""",
+        "ind_supplied": f"""
+            SELECT ocid, award_id, supplier_key, supplier_name, value_amount, value_currency, date,
+                   CAST(value_amount / count(*) OVER (PARTITION BY ocid, award_id) AS DECIMAL(38, 6)) AS value_share
+            FROM (
+                SELECT a.ocid, a.award_id, {supplier_key} AS supplier_key, min(s.name) AS supplier_name,
+                       min(a.value_amount) AS value_amount, min(a.value_currency) AS value_currency,
+                       min(a.date) AS date
+                FROM ind_awards AS a
+                JOIN award_suppliers AS s ON s.ocid = a.ocid AND s.award_id IS NOT DISTINCT FROM a.award_id
+                WHERE coalesce(a.status, '') NOT IN ('cancelled', 'unsuccessful')
+                GROUP BY a.ocid, a.award_id, {supplier_key}
+            )
+            WHERE supplier_key IS NOT NULL""",
+        "ind_supplier_names": """
+            SELECT supplier_key, supplier_name FROM (
+                SELECT supplier_key, supplier_name,
+                       row_number() OVER (PARTITION BY supplier_key ORDER BY count(*) DESC, supplier_name) AS n
+                FROM ind_supplied WHERE supplier_name IS NOT NULL GROUP BY supplier_key, supplier_name
+            ) WHERE n = 1""",
+    }
+
+
 def facts(settings: object = None) -> str:
     """Return common table expressions (to follow ``WITH``) about the processes of ``ind_processes``.
 
@@ -342,88 +423,21 @@ def facts(settings: object = None) -> str:
     class, the procedure's name (else its method) and the way a sentence names it.
     """
     central = literal(getattr(settings, "central_government_buyer_types", None) or [""])
-    buyer_key = organisation_key(
-        "p.buyer_id",
-        "coalesce(nullif(q.buyer_identifier_scheme, ''), b.identifier_scheme)",
-        "coalesce(nullif(q.buyer_identifier_id, ''), b.identifier_id)",
-        "p.buyer_name",
-    )
-    supplier_key = organisation_key("s.party_id", "s.identifier_scheme", "s.identifier_id", "s.name")
     ctes = [
-        """tw_cpv AS (
-            SELECT ocid, cpv_code FROM (
-                SELECT i.ocid, i.cpv_code,
-                       row_number() OVER (
-                           PARTITION BY i.ocid
-                           ORDER BY CASE i.scope WHEN 'tender' THEN 1 WHEN 'award' THEN 2 ELSE 3 END,
-                                    i.parent_id NULLS FIRST, i.position, i.cpv_code
-                       ) AS n
-                FROM items AS i JOIN ind_processes USING (ocid)
-                WHERE i.cpv_code IS NOT NULL
-            ) WHERE n = 1
-        )""",
-        """tw_awarded AS (
-            SELECT ocid,
-                   CASE WHEN count(value_amount) = count(*) AND count(DISTINCT value_currency) = 1
-                        THEN sum(value_amount)::DOUBLE END AS award_value,
-                   CASE WHEN count(DISTINCT value_currency) = 1 THEN min(value_currency) END AS award_currency,
-                   min(date) AS award_date, count(*) AS awards
-            FROM ind_awards
-            WHERE coalesce(status, '') NOT IN ('cancelled', 'unsuccessful')
-            GROUP BY ocid
-        )""",
+        "tw_cpv AS (SELECT * FROM ind_cpv)",
+        "tw_awarded AS (SELECT * FROM ind_awarded)",
         f"""tw_buyer_rows AS (
-            SELECT p.ocid, {buyer_key} AS buyer_key, p.buyer_name, b.region AS buyer_region,
-                   coalesce(list_has_any(
-                       list_transform(
-                           json_extract(b.details, '$.classifications[*]'),
-                           lambda c: json_extract_string(c, '$.scheme') || ':' || json_extract_string(c, '$.id')
-                       ),
-                       {central}), FALSE) AS central
-            FROM ind_processes AS p
-            JOIN processes AS q USING (ocid)
-            LEFT JOIN (
-                SELECT y.*, row_number() OVER (
-                    PARTITION BY y.ocid
-                    ORDER BY y.party_id IS NOT DISTINCT FROM r.buyer_id DESC, y.position, y.party_id
-                ) AS n
-                FROM parties AS y JOIN processes AS r USING (ocid)
-                WHERE list_contains(y.roles, 'buyer') OR y.party_id = r.buyer_id
-            ) AS b ON b.ocid = p.ocid AND b.n = 1
+            SELECT ocid, buyer_key, buyer_name, buyer_region,
+                   coalesce(list_has_any(buyer_classifications, {central}), FALSE) AS central
+            FROM ind_buyer_rows
         )""",
-        """tw_buyer_names AS (
-            SELECT buyer_key, buyer_name FROM (
-                SELECT buyer_key, buyer_name,
-                       row_number() OVER (PARTITION BY buyer_key ORDER BY count(*) DESC, buyer_name) AS n
-                FROM tw_buyer_rows WHERE buyer_key IS NOT NULL AND buyer_name IS NOT NULL
-                GROUP BY buyer_key, buyer_name
-            ) WHERE n = 1
-        )""",
+        "tw_buyer_names AS (SELECT * FROM ind_buyer_names)",
         """tw_buyers AS (
             SELECT r.ocid, r.buyer_key, coalesce(n.buyer_name, r.buyer_key) AS buyer_name, r.buyer_region, r.central
             FROM tw_buyer_rows AS r LEFT JOIN tw_buyer_names AS n USING (buyer_key)
         )""",
-        f"""tw_supplied AS (
-            SELECT ocid, award_id, supplier_key, supplier_name, value_amount, value_currency, date,
-                   CAST(value_amount / count(*) OVER (PARTITION BY ocid, award_id) AS DECIMAL(38, 6)) AS value_share
-            FROM (
-                SELECT a.ocid, a.award_id, {supplier_key} AS supplier_key, min(s.name) AS supplier_name,
-                       min(a.value_amount) AS value_amount, min(a.value_currency) AS value_currency,
-                       min(a.date) AS date
-                FROM ind_awards AS a
-                JOIN award_suppliers AS s ON s.ocid = a.ocid AND s.award_id IS NOT DISTINCT FROM a.award_id
-                WHERE coalesce(a.status, '') NOT IN ('cancelled', 'unsuccessful')
-                GROUP BY a.ocid, a.award_id, {supplier_key}
-            )
-            WHERE supplier_key IS NOT NULL
-        )""",
-        """tw_supplier_names AS (
-            SELECT supplier_key, supplier_name FROM (
-                SELECT supplier_key, supplier_name,
-                       row_number() OVER (PARTITION BY supplier_key ORDER BY count(*) DESC, supplier_name) AS n
-                FROM tw_supplied WHERE supplier_name IS NOT NULL GROUP BY supplier_key, supplier_name
-            ) WHERE n = 1
-        )""",
+        "tw_supplied AS (SELECT * FROM ind_supplied)",
+        "tw_supplier_names AS (SELECT * FROM ind_supplier_names)",
     ]
     if isinstance(settings, ThresholdSettings):
         prefixes = " OR ".join(

@@ -16,6 +16,8 @@
 ``ind_bid_tenderers``    each tenderer (with an id) of each bid of the processes of ``ind_processes``, keyed
 ``ind_price_gaps``       the gap between the winning bid and the second-lowest bid of each process with a sole
                          winner and comparable prices (R024 and R058)
+``ind_cpv`` and others   the facts the catalogue's indicators share: main CPV code, awarded value, buyer and
+                         its name, each supplier of each award and its name (see ``_catalogue.fact_views``)
 =======================  ====================================================================================
 
 A run of indicators makes a table of each of these that two or more of its statements read (see
@@ -31,7 +33,7 @@ from collections.abc import Collection, Iterable
 
 import duckdb
 
-from tenderwatch.indicators._catalogue import organisation_key
+from tenderwatch.indicators._catalogue import fact_views, organisation_key
 from tenderwatch.indicators.base import literal
 from tenderwatch.indicators.settings import CommonSettings
 
@@ -46,6 +48,13 @@ DEPENDS = {
     "ind_sole_winners": ("ind_final_awards", "ind_awards"),
     "ind_bid_tenderers": ("ind_processes", "ind_party_keys"),
     "ind_price_gaps": ("ind_party_keys", "ind_sole_winners", "ind_processes", "ind_main_currency"),
+    # the facts of the catalogue's indicators (see _catalogue.facts)
+    "ind_cpv": ("ind_processes",),
+    "ind_awarded": ("ind_awards",),
+    "ind_buyer_rows": ("ind_processes",),
+    "ind_buyer_names": ("ind_buyer_rows",),
+    "ind_supplied": ("ind_awards",),
+    "ind_supplier_names": ("ind_supplied",),
 }
 
 
@@ -159,7 +168,11 @@ def create_views(con: duckdb.DuckDBPyConnection, common: CommonSettings, *, mate
         "ind_awards",
         """
         WITH suppliers AS (
-            SELECT ocid, award_id, list(party_id ORDER BY position) FILTER (WHERE party_id IS NOT NULL) AS ids
+            -- in the order published: gathered with their positions and sorted (an ordered aggregate costs
+            -- several times as much)
+            SELECT ocid, award_id,
+                   list_transform(list_sort(list({'position': position, 'id': party_id})
+                                            FILTER (WHERE party_id IS NOT NULL)), s -> s.id) AS ids
             FROM award_suppliers
             GROUP BY ocid, award_id
         )
@@ -258,3 +271,5 @@ def create_views(con: duckdb.DuckDBPyConnection, common: CommonSettings, *, mate
         WHERE g.winning_amount > 0 AND g.rival_amount >= g.winning_amount
         """,
     )
+    for name, sql in fact_views().items():
+        make(name, sql)
