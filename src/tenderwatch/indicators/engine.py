@@ -19,7 +19,7 @@ from tenderwatch.exceptions import SettingsError
 from tenderwatch.indicators import INDICATORS
 from tenderwatch.indicators.settings import FlagSettings
 from tenderwatch.indicators.views import create_views, shared_by
-from tenderwatch.queries import flags_about
+from tenderwatch.queries import AWARDED_VALUE, evidence_of, flags_about
 
 
 @dataclass
@@ -73,16 +73,11 @@ def run_indicators(
 ) -> FlagRun:
     """Run the indicators; with ``store``, replace their results in the analysis tables."""
     chosen = selected_codes(settings, codes)
-    statements = []
-    for code in chosen:
-        indicator = INDICATORS[code]
-        indicator_settings = settings.for_indicator(code, indicator.settings)
-        statements.append(indicator.sql(indicator_settings, settings.common))
-        if indicator.meta_sql is not None:
-            statements.append(indicator.meta_sql(indicator_settings, settings.common))
+    planned = [_Planned.of(code, settings) for code in chosen]
+    statements = [text for plan in planned for text in (plan.sql, plan.meta_sql) if text is not None]
     create_views(con, settings.common, materialise=shared_by(statements))
     try:
-        outcome = _run(con, settings, chosen, store=store)
+        outcome = _run(con, settings, planned, store=store)
     except BaseException:
         # the tables go, the views come back; a failure doing so must not hide the one that got here
         with contextlib.suppress(duckdb.Error):
@@ -92,7 +87,27 @@ def run_indicators(
     return outcome
 
 
-def _run(con: duckdb.DuckDBPyConnection, settings: FlagSettings, chosen: list[str], *, store: bool) -> FlagRun:
+@dataclass
+class _Planned:
+    """One indicator of a run, with its settings and its statements."""
+
+    code: str
+    title: str
+    settings: dict[str, Any]
+    sql: str
+    meta_sql: str | None
+
+    @classmethod
+    def of(cls, code: str, settings: FlagSettings) -> _Planned:
+        indicator = INDICATORS[code]
+        chosen = settings.for_indicator(code, indicator.settings)
+        meta_sql = indicator.meta_sql(chosen, settings.common) if indicator.meta_sql is not None else None
+        return cls(
+            code, indicator.title, chosen.model_dump(mode="json"), indicator.sql(chosen, settings.common), meta_sql
+        )
+
+
+def _run(con: duckdb.DuckDBPyConnection, settings: FlagSettings, planned: list[_Planned], *, store: bool) -> FlagRun:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE tmp_evaluations (
@@ -103,32 +118,27 @@ def _run(con: duckdb.DuckDBPyConnection, settings: FlagSettings, chosen: list[st
     )
     con.execute("CREATE OR REPLACE TEMP TABLE tmp_meta (code VARCHAR, name VARCHAR, value DOUBLE)")
     outcome = FlagRun()
-    for code in chosen:
-        indicator = INDICATORS[code]
-        indicator_settings = settings.for_indicator(code, indicator.settings)
-        sql = indicator.sql(indicator_settings, settings.common)
+    for plan in planned:
+        code = plan.code
         con.execute(
             f"""
             INSERT INTO tmp_evaluations
             SELECT '{code}', subject, subject_id, ocid, flagged, value::DOUBLE,
                    -- only a flag keeps its evidence: at a million processes, every evaluation's would not fit
                    CASE WHEN flagged THEN evidence::JSON END, CASE WHEN flagged THEN sentence END
-            FROM ({sql})
+            FROM ({plan.sql})
             """
         )
-        if indicator.meta_sql is not None:
-            meta_sql = indicator.meta_sql(indicator_settings, settings.common)
-            con.execute(f"INSERT INTO tmp_meta SELECT '{code}', name, value::DOUBLE FROM ({meta_sql})")
+        if plan.meta_sql is not None:
+            con.execute(f"INSERT INTO tmp_meta SELECT '{code}', name, value::DOUBLE FROM ({plan.meta_sql})")
         evaluated, flagged = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE flagged) FROM tmp_evaluations WHERE code = ?", [code]
         ).fetchall()[0]
-        outcome.runs.append(
-            IndicatorRun(code, indicator.title, evaluated, flagged, indicator_settings.model_dump(mode="json"))
-        )
+        outcome.runs.append(IndicatorRun(code, plan.title, evaluated, flagged, plan.settings))
     for code, name, value in con.execute("SELECT code, name, value FROM tmp_meta ORDER BY code, name").fetchall():
         outcome.meta.setdefault(code, {})[name] = value
     if store:
-        _store(con, outcome, settings, complete=set(chosen) == set(INDICATORS))
+        _store(con, outcome, settings, complete={plan.code for plan in planned} == set(INDICATORS))
     return outcome
 
 
@@ -167,7 +177,7 @@ def _score(con: duckdb.DuckDBPyConnection, settings: FlagSettings) -> None:
         con.executemany("INSERT INTO tmp_weights VALUES (?, ?)", [[w["code"], w["weight"]] for w in weights])
     con.execute("DELETE FROM process_scores")
     con.execute(
-        """
+        f"""
         INSERT INTO process_scores
         WITH per_process AS (
             SELECT e.ocid,
@@ -188,9 +198,7 @@ def _score(con: duckdb.DuckDBPyConnection, settings: FlagSettings) -> None:
                         WHEN c.value_amount IS NOT NULL THEN c.value_currency
                         ELSE t.value_currency END AS value_currency
             FROM processes AS p
-            LEFT JOIN (SELECT ocid, sum(value_amount) AS value_amount, any_value(value_currency) AS value_currency
-                       FROM awards WHERE status IS DISTINCT FROM 'cancelled' AND status IS DISTINCT FROM 'unsuccessful'
-                       GROUP BY ocid) AS a USING (ocid)
+            LEFT JOIN ({AWARDED_VALUE}) AS a USING (ocid)
             LEFT JOIN (SELECT ocid, sum(value_amount) AS value_amount, any_value(value_currency) AS value_currency
                        FROM contracts GROUP BY ocid) AS c USING (ocid)
             LEFT JOIN tenders AS t USING (ocid)
@@ -258,7 +266,7 @@ def read_flags(
         {"LIMIT " + str(int(limit)) if limit else ""}
     """
     return [
-        Flag(code, subject, subject_id, flag_ocid, value, json.loads(evidence) if evidence else {}, sentence)
+        Flag(code, subject, subject_id, flag_ocid, value, evidence_of(evidence), sentence)
         for code, subject, subject_id, flag_ocid, value, evidence, sentence in con.execute(sql, params).fetchall()
     ]
 

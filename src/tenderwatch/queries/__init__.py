@@ -7,6 +7,7 @@ Nothing here builds SQL from user input: filters are bound as parameters, and th
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -68,6 +69,20 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str, tables: frozenset[str] 
     except duckdb.CatalogException:
         return False
     return True
+
+
+def evidence_of(value: Any) -> dict[str, Any]:
+    """Return a flag's or a score's evidence as a dict, whether it comes as JSON text (a JSON column) or parsed
+    already (a page kept as JSON text)."""
+    return (json.loads(value) if isinstance(value, str) else value) or {}
+
+
+# The value awarded in each process: its awards that are not cancelled or unsuccessful, added up.
+AWARDED_VALUE = """
+    SELECT ocid, sum(value_amount) AS value_amount, any_value(value_currency) AS value_currency
+    FROM awards WHERE status IS DISTINCT FROM 'cancelled' AND status IS DISTINCT FROM 'unsuccessful'
+    GROUP BY ocid
+"""
 
 
 def table_names(con: duckdb.DuckDBPyConnection) -> frozenset[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +12,7 @@ from tenderwatch.queries import (
     BUYER_ORGANISATION,
     Page,
     clamp_page,
+    evidence_of,
     flags_about,
     format_money,
     has_table,
@@ -83,7 +83,7 @@ def flag_list(
         [*params, per_page, (page - 1) * per_page],
     )
     for row in found:
-        row["evidence"] = json.loads(row["evidence"]) if row["evidence"] else {}
+        row["evidence"] = evidence_of(row["evidence"])
     total = found[0].pop("total") if found else 0
     for row in found[1:]:
         row.pop("total")
@@ -120,7 +120,7 @@ def _stored_flag_list(
         )
         total = con.execute("SELECT count(*) FROM flag_rows").fetchall()[0][0]
     for row in found:
-        row["evidence"] = json.loads(row["evidence"]) if row["evidence"] else {}
+        row["evidence"] = evidence_of(row["evidence"])
     return Page(found, page, per_page, total)
 
 

@@ -16,6 +16,7 @@ from tenderwatch.queries import (
     SUPPLIER_KEY,
     SUPPLIER_ORGANISATION,
     Chart,
+    evidence_of,
     format_money,
     has_table,
     profile_key,
@@ -47,6 +48,17 @@ class Profile:
     organisation: dict[str, Any] | None = None
     charts: list[Chart] = field(default_factory=list)
 
+
+# Each organisation with how its parties were matched (link methods and number of parties), as its profile shows
+# it; a read snapshot keeps it as ``organisation_summaries``.
+SUMMARIES_SQL = """
+    SELECT o.*, coalesce(m.link_methods, []) AS link_methods, coalesce(m.parties, 0) AS parties
+    FROM organisations AS o
+    LEFT JOIN (
+        SELECT organisation_id, list(DISTINCT link_method ORDER BY link_method) AS link_methods, count(*) AS parties
+        FROM organisation_parties GROUP BY organisation_id
+    ) AS m USING (organisation_id)
+"""
 
 # Red flags a profile shows (the first by indicator and process); the red-flags list, filtered by the buyer or
 # supplier, has them all.
@@ -270,8 +282,7 @@ def profile(
     for row in page["counterparts"]:
         row["total_text"] = format_money(row["total"], row["currency"])
     for flag in page["flags"]:
-        evidence = flag["evidence"]
-        flag["evidence"] = (json.loads(evidence) if isinstance(evidence, str) else evidence) or {}
+        flag["evidence"] = evidence_of(flag["evidence"])
     now = datetime.datetime.now(datetime.UTC)
     ending_soon = [
         {key: value for key, value in row.items() if key != "period_end"}
@@ -332,26 +343,15 @@ def organisation_of(
     role = "buyer" if kind == "buyer" else "supplier"
     columns = """o.organisation_id, o.name, o.identifiers, o.names, o.processes, o.parent_id, o.parent_name,
                  o.ultimate_parent_id, o.ultimate_parent_name, o.group_id, o.group_name, o.group_source"""
-    # a profile key is an organisation id: two lookups by it (each an index lookup in a read snapshot)
-    if has_table(con, "organisation_summaries", tables):
-        # a read snapshot keeps each organisation with how its parties were matched
-        found = rows(
-            con,
-            f"SELECT {columns}, o.link_methods, o.parties FROM organisation_summaries AS o "
-            "WHERE o.organisation_id = ?",
-            [party_id],
-        )
-        if found:
-            return found[0]
-    else:
-        found = rows(con, f"SELECT {columns} FROM organisations AS o WHERE o.organisation_id = ?", [party_id])
+    # a profile key is an organisation id: one lookup by it (by index in a read snapshot, which keeps the summaries)
+    source = "organisation_summaries" if has_table(con, "organisation_summaries", tables) else f"({SUMMARIES_SQL})"
+    found = rows(
+        con,
+        f"SELECT {columns}, o.link_methods, o.parties FROM {source} AS o WHERE o.organisation_id = ?",
+        [party_id],
+    )
     if found:
-        methods = con.execute(
-            "SELECT list(DISTINCT link_method ORDER BY link_method), count(*) FROM organisation_parties "
-            "WHERE organisation_id = ?",
-            [party_id],
-        ).fetchall()[0]
-        return found[0] | {"link_methods": methods[0] or [], "parties": methods[1]}
+        return found[0]
     # else a party id as published: the organisation most of its parties were matched to
     found = rows(
         con,

@@ -14,6 +14,7 @@ from tenderwatch.queries import (
     SUPPLIER_KEY,
     SUPPLIER_ORGANISATION,
     Chart,
+    evidence_of,
     format_money,
     has_table,
     rows,
@@ -224,8 +225,7 @@ def process_view(
     for item in (*p["awards"], *p["contracts"], *p["lots"]):
         item["value"] = format_money(item["value_amount"], item["value_currency"])
     for flag in p["flags"]:
-        evidence = flag["evidence"]
-        flag["evidence"] = (json.loads(evidence) if isinstance(evidence, str) else evidence) or {}
+        flag["evidence"] = evidence_of(flag["evidence"])
     lifecycle = (
         rows(con, "SELECT * EXCLUDE (ocid) FROM contract_lifecycle WHERE ocid = ?", [ocid])
         if has_table(con, "contract_lifecycle", tables)

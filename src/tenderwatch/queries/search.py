@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from tenderwatch.queries import Page, clamp_page, format_money, has_table, rows
+from tenderwatch.queries import AWARDED_VALUE, Page, clamp_page, format_money, has_table, rows
 
 
 @dataclass
@@ -129,10 +129,8 @@ def search(
     sql = f"""
         WITH scored AS ({scored}),
         value AS (
-            SELECT ocid, sum(value_amount) AS value_amount, any_value(value_currency) AS value_currency
-            FROM awards WHERE status IS DISTINCT FROM 'cancelled' AND status IS DISTINCT FROM 'unsuccessful'
-              AND ocid IN (SELECT key FROM scored WHERE kind = 'process' AND score IS NOT NULL)
-            GROUP BY ocid
+            SELECT * FROM ({AWARDED_VALUE})
+            WHERE ocid IN (SELECT key FROM scored WHERE kind = 'process' AND score IS NOT NULL)
         ),
         processes_found AS (
             SELECT 'process' AS kind, p.ocid AS key, coalesce(p.title, p.ocid) AS title, p.buyer_name AS detail,

@@ -36,6 +36,7 @@ import yaml
 
 from tenderwatch.exceptions import InputError, TenderwatchError
 from tenderwatch.queries import has_table
+from tenderwatch.queries import rows as query_rows
 
 # The types of event, with what each means (docs/track-record.md says the same at more length).
 EVENT_TYPES = {
@@ -620,12 +621,6 @@ def track_record_keys_sql() -> str:
     """
 
 
-def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    query = con.execute(sql, params)
-    columns = [column[0] for column in query.description]
-    return [dict(zip(columns, row, strict=True)) for row in query.fetchall()]
-
-
 def track_record_for(
     con: duckdb.DuckDBPyConnection,
     identifiers: Iterable[str] = (),
@@ -678,14 +673,14 @@ def track_record_for(
     found: list[dict[str, Any]] = []
     if look["register"] and has_table(con, "track_record", tables):
         select = f"SELECT 'register' AS origin, {', '.join(FIELDS)}, NULL AS release_id FROM track_record"
-        found += _fetch(con, f"{select} WHERE {register_where}", register_params)
+        found += query_rows(con, f"{select} WHERE {register_where}", register_params)
     if include_derived and (id_keys or name_keys) and look["notices"] and has_table(con, "derived_events", tables):
         select = """
             SELECT 'notices' AS origin, event_id, event_type, event_date, organisation_identifier,
                    organisation_name, NULL AS group_name, buyer_name, ocid, NULL AS amount, NULL AS currency,
                    NULL AS source_url, NULL AS source_title, summary, basis AS notes, release_id
             FROM derived_events"""
-        found += _fetch(con, f"{select} WHERE {notices_where}", notices_params)
+        found += query_rows(con, f"{select} WHERE {notices_where}", notices_params)
     found.sort(key=lambda event: (event["event_date"] or date.min, event["origin"], event["event_id"]))
     return found
 

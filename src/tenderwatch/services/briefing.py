@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from tenderwatch.queries import has_table, rows
+from tenderwatch.queries import evidence_of, has_table, rows
 from tenderwatch.services.exit import AmbiguousSupplierError, exit_scenario
 from tenderwatch.services.reports import buyer_continuity, chain
 
@@ -132,10 +132,7 @@ def _process(con: duckdb.DuckDBPyConnection, brief: Brief) -> None:
 
 
 def _evidence(service: dict[str, Any]) -> dict[str, Any]:
-    import json  # noqa: PLC0415
-
-    evidence = service.get("evidence")
-    return json.loads(evidence) if isinstance(evidence, str) else (evidence or {})
+    return evidence_of(service.get("evidence"))
 
 
 def _supplier(con: duckdb.DuckDBPyConnection, brief: Brief, key: str, *, brief_of_process: bool = False) -> None:

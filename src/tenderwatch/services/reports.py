@@ -4,13 +4,12 @@ they read the store or a web snapshot alike."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 
-from tenderwatch.queries import Page, clamp_page, has_table, rows
+from tenderwatch.queries import Page, clamp_page, evidence_of, has_table, rows
 from tenderwatch.services.settings import PARTS
 
 PART_LABELS = {
@@ -113,10 +112,7 @@ def continuity(
 
 def _expand(item: dict[str, Any]) -> None:
     """Parse the evidence and list the parts with their labels, values and weights."""
-    evidence = item.get("evidence")
-    if isinstance(evidence, str):
-        evidence = json.loads(evidence)
-    item["evidence"] = evidence or {}
+    item["evidence"] = evidence_of(item.get("evidence"))
     weights = item["evidence"].get("weights", {})
     item["parts"] = [
         {

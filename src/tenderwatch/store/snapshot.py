@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from tenderwatch.queries import BUYER_KEY, BUYER_ORGANISATION, SUPPLIER_KEY, SUPPLIER_ORGANISATION
+from tenderwatch.queries import AWARDED_VALUE, BUYER_KEY, BUYER_ORGANISATION, SUPPLIER_KEY, SUPPLIER_ORGANISATION
 
 # Raw-store tables copied without their bulky verbatim columns.
 SLIM = {
@@ -91,11 +91,7 @@ SELECT row_number() OVER (ORDER BY kind, key) AS doc_id, * FROM (
            -- what a search result shows besides: the latest notice's day, the value awarded, the red flags
            p.last_release_date::DATE::VARCHAR AS date, v.value_amount, v.value_currency, {flag_codes} AS flag_codes
     FROM processes AS p LEFT JOIN tenders AS t USING (ocid)
-    LEFT JOIN (
-        SELECT ocid, sum(value_amount) AS value_amount, any_value(value_currency) AS value_currency
-        FROM awards WHERE status IS DISTINCT FROM 'cancelled' AND status IS DISTINCT FROM 'unsuccessful'
-        GROUP BY ocid
-    ) AS v USING (ocid)
+    LEFT JOIN ({awarded_value}) AS v USING (ocid)
     UNION ALL
     SELECT 'buyer', {buyer_key}, mode(p.buyer_name), string_agg(DISTINCT p.buyer_name, ' '),
            count(DISTINCT p.ocid) || ' processes', bool_and(p.is_demo), NULL, NULL, NULL, NULL
@@ -230,13 +226,9 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
         if {"organisation_parties", "organisations"} <= set(tables):
             # each organisation with how its parties were matched, as its profile shows it: one lookup instead of a
             # scan of all its parties on every page view
-            con.execute(
-                "CREATE TABLE snap.organisation_summaries AS SELECT o.*, "
-                "coalesce(m.link_methods, []) AS link_methods, coalesce(m.parties, 0) AS parties "
-                "FROM organisations AS o LEFT JOIN (SELECT organisation_id, list(DISTINCT link_method "
-                "ORDER BY link_method) AS link_methods, count(*) AS parties FROM organisation_parties "
-                "GROUP BY organisation_id) AS m USING (organisation_id) ORDER BY o.organisation_id"
-            )
+            from tenderwatch.queries.organisation import SUMMARIES_SQL  # noqa: PLC0415 - queries use this module
+
+            con.execute(f"CREATE TABLE snap.organisation_summaries AS {SUMMARIES_SQL} ORDER BY o.organisation_id")
         if {"track_record", "derived_events"} <= set(tables):
             from tenderwatch.records import track_record_keys_sql  # noqa: PLC0415
 
@@ -247,6 +239,7 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
                 flag_codes="(SELECT list(DISTINCT code ORDER BY code) FROM flags AS g WHERE g.ocid = p.ocid)"
                 if "flags" in tables
                 else "NULL::VARCHAR[]",
+                awarded_value=AWARDED_VALUE,
                 buyer_key=BUYER_KEY,
                 supplier_key=SUPPLIER_KEY,
                 buyer_organisation=BUYER_ORGANISATION,

@@ -97,6 +97,7 @@ class SecurityHeaders:
         (b"referrer-policy", b"same-origin"),
         (b"x-frame-options", b"DENY"),
     )
+    NAMES = frozenset(name for name, _ in HEADERS)
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -108,9 +109,8 @@ class SecurityHeaders:
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                names = {name for name, _ in self.HEADERS}
                 message["headers"] = [
-                    *(item for item in message.get("headers", []) if item[0].lower() not in names),
+                    *(item for item in message.get("headers", []) if item[0].lower() not in self.NAMES),
                     *self.HEADERS,
                 ]
             await send(message)
