@@ -285,3 +285,40 @@ def test_a_missing_file_is_one_line_and_the_others_still_load(db: Path, real: Pa
     assert "error: no-such-file.json: no such file or folder: check the path" in result.stderr
     assert "3 loaded" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_processes_too_big_to_normalise_together_are_done_in_smaller_slices(tmp_path: Path) -> None:
+    # 60 processes of about 400 KB each cannot be normalised in one transaction within 128MB: the load does them
+    # in smaller slices and gives the same tables as a load with room to spare.
+    source = tmp_path / "big.jsonl"
+    with source.open("w") as handle:
+        for number in range(60):
+            items = [{"id": str(item), "description": "item " * 40} for item in range(50)]
+            tender = {"id": "t", "title": f"Tender {number}", "description": "x" * 400_000, "items": items}
+            handle.write(json.dumps(release(f"ocds-test-{number:04d}", "1", "2024-01-01T00:00:00Z", tender=tender)))
+            handle.write("\n")
+    tight, roomy = tmp_path / "tight.duckdb", tmp_path / "roomy.duckdb"
+    quiet = {"analyse_after_load": False, "publish_after_load": False}
+    assert load(tight, source, memory_limit="128MB", **quiet).processes == 60
+    load(roomy, source, memory_limit="1GB", **quiet)
+    assert query(tight, "SELECT count(*) FROM items") == [(3000,)]
+    assert query(tight, "SELECT count(*) FROM pending") == [(0,)]
+    tables = ["processes", "tenders", "items", "compiled_releases"]
+    assert table_contents(tight, tables) == table_contents(roomy, tables)
+
+
+def test_an_analysis_that_never_finished_is_done_by_the_next_load(db: Path, real: Path) -> None:
+    # As when a load is killed after normalising, before its analysis: the next load of the same file has
+    # nothing new to store, but still owes the analysis.
+    path = real / "uk_fts_2026-10-06_release_package_limit4.json"
+    load(db, path, analyse_after_load=False, publish_after_load=False)
+    assert query(db, "SELECT count(*) FROM contract_lifecycle") == [(0,)]
+    result = load(db, path, publish_after_load=False)
+    assert (result.loaded, result.processes) == (0, 0)
+    lifecycle = query(db, "SELECT count(DISTINCT ocid) FROM contract_lifecycle")
+    assert lifecycle == query(db, "SELECT count(*) FROM processes") != [(0,)]
+    assert query(db, "SELECT count(*) FROM flag_runs") != [(0,)]
+    # once done, it is not done again
+    before = query(db, "SELECT max(computed_at) FROM contract_lifecycle")
+    load(db, path, publish_after_load=False)
+    assert query(db, "SELECT max(computed_at) FROM contract_lifecycle") == before

@@ -62,7 +62,9 @@ from tenderwatch.util import WorkerPool, no_cyclic_gc
 COMPILE_CHUNK_PROCESSES = 256
 COMPILE_CHUNK_RELEASES = 2048
 # Processes normalised per transaction.
-NORMALISE_SLICE = 20_000
+NORMALISE_SLICE = 10_000
+# The meta key that says whether an analysis is owed: set with each normalised slice, cleared by a complete one.
+ANALYSIS_DUE = "analysis_due"
 _COMMIT = object()  # tells the writing thread to commit
 # Releases handed to DuckDB at a time (a transaction holds batch_size of them, in several hand-overs).
 HAND_OVER_ROWS = 5_000
@@ -333,7 +335,7 @@ class Workspace:
                 reporter.file_done(summary)
             writer.commit()
             result.processes, result.compile_errors = self._process_pending(pool, reporter, run, provisional=True)
-        if result.processes:
+        if result.processes or self._analysis_due():
             self.analyse(reporter=reporter)
         self._end_run(run)
         return result
@@ -376,6 +378,13 @@ class Workspace:
             task = reporter.task("publishing for the web app", total=None, unit="")
             self._with_memory(reporter, "publishing for the web app", self.publish)
             task.done()
+        if self.settings.analyse_after_load and not self.store.read_only:
+            self.store.set_meta(ANALYSIS_DUE, "no")
+
+    def _analysis_due(self) -> bool:
+        """Whether processes were normalised since the last complete analysis (as when a load was killed after
+        normalising but before its analysis finished: the next load, with nothing new to store, still analyses)."""
+        return self.store.meta(ANALYSIS_DUE) == "yes"
 
     _analysis_memory: int | None = None
 
@@ -446,7 +455,7 @@ class Workspace:
             yield session
             writer.commit()
             session.processes, session.compile_errors = self._process_pending(pool, reporter, run, provisional=True)
-        if session.processes:
+        if session.processes or self._analysis_due():
             self.analyse(reporter=reporter)
         self._end_run(run)
 
@@ -568,27 +577,37 @@ class Workspace:
         con.execute(
             """
             CREATE OR REPLACE TEMP TABLE tmp_slices AS
-            SELECT ocid, (row_number() OVER (ORDER BY ocid) - 1) // ? AS slice FROM (SELECT DISTINCT ocid FROM pending)
-            """,
-            [NORMALISE_SLICE],
+            SELECT ocid, row_number() OVER (ORDER BY ocid) - 1 AS number FROM (SELECT DISTINCT ocid FROM pending)
+            """
         )
-        slices = con.execute("SELECT coalesce(max(slice), -1) + 1 FROM tmp_slices").fetchall()[0][0]
-        for number in range(slices):
-            ocids = [row[0] for row in con.execute("SELECT ocid FROM tmp_slices WHERE slice = ?", [number]).fetchall()]
-            self._normalise_slice(ocids, task)
+        start, size = 0, NORMALISE_SLICE
+        while start < total:
+            rows = con.execute(
+                "SELECT ocid FROM tmp_slices WHERE number >= ? AND number < ? ORDER BY number", [start, start + size]
+            ).fetchall()
+            ocids = [row[0] for row in rows]
+            if not ocids:
+                break
+            fitted = self._normalise_slice(ocids, task)
+            start += len(ocids)
+            # After a slice had to be halved, go on with pieces of the size that fitted, doubling again with each
+            # slice that fits whole (one huge process must not leave the rest of the run in tiny slices).
+            size = min(NORMALISE_SLICE, fitted * 2) if fitted == len(ocids) else fitted
         con.execute("DROP TABLE tmp_slices")
         task.done()
         return total, errors
 
-    def _normalise_slice(self, ocids: list[str], task: Task) -> None:
+    def _normalise_slice(self, ocids: list[str], task: Task) -> int:
         """Normalise these processes in one transaction. Processes with unusually large releases can need more
-        memory than ``memory_limit`` allows for a whole slice: the slice is then done again in halves."""
+        memory than ``memory_limit`` allows for a whole slice: the slice is then done again in halves. Return the
+        size of the smallest piece that had to be made (the whole slice's size when it fitted)."""
         con = self.store.con
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute("CREATE OR REPLACE TEMP TABLE tmp_ocids AS SELECT unnest(?::VARCHAR[]) AS ocid", [ocids])
             normalise(con, "tmp_ocids")
             con.execute("DELETE FROM pending WHERE ocid IN (SELECT ocid FROM tmp_ocids)")
+            self.store.set_meta(ANALYSIS_DUE, "yes")
             con.execute("DROP TABLE tmp_ocids")
             con.execute("COMMIT")
         except duckdb.OutOfMemoryException:
@@ -600,10 +619,9 @@ class Workspace:
                     "raise TENDERWATCH_MEMORY_LIMIT and run `tenderwatch rebuild`",
                 ) from None
             half = len(ocids) // 2
-            self._normalise_slice(ocids[:half], task)
-            self._normalise_slice(ocids[half:], task)
-            return
+            return min(self._normalise_slice(ocids[:half], task), self._normalise_slice(ocids[half:], task))
         task.advance(len(ocids))
+        return len(ocids)
 
     def _reset_derived(self) -> None:
         """Empty the compiled and normalised tables and mark every process pending (a crash-safe restart point)."""

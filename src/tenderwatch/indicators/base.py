@@ -17,7 +17,9 @@ defines ``INDICATOR = Indicator(...)``. Its module docstring is its methodology,
 
 Rows that are not flagged say the indicator *applied* to that subject; the composite score uses them.
 An indicator with statistical fences may also give ``meta_sql``: a SELECT of (name, value) rows, such as
-the quartiles and the fence, reported beside the flags (Cardinal's ``Meta``).
+the quartiles and the fence, reported beside the flags (Cardinal's ``Meta``). It runs after ``sql`` and may read
+``tw_evaluated`` (``subject``, ``subject_id``, ``ocid``, ``flagged``, ``value``): the rows ``sql`` gave in this run,
+so that fences worked out from those values need not be worked out again from the tables.
 
 Settings are a pydantic model with a default and a description for every field; unknown keys are errors.
 """
@@ -67,7 +69,7 @@ class Indicator:
     references: tuple[str, ...] = ()
     """Where the method comes from."""
     meta_sql: Callable[[Any, Any], str] | None = None
-    """``meta_sql(settings, common)`` returns a SELECT of (name, value), or None."""
+    """``meta_sql(settings, common)`` returns a SELECT of (name, value), or None; it may read ``tw_evaluated``."""
     cardinal: bool = False
     """Whether this is one of Cardinal's eleven indicators (its rules, defaults and output)."""
     differences: tuple[str, ...] = field(default_factory=tuple)

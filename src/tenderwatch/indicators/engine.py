@@ -130,6 +130,12 @@ def _run(con: duckdb.DuckDBPyConnection, settings: FlagSettings, planned: list[_
             """
         )
         if plan.meta_sql is not None:
+            con.execute(
+                f"""
+                CREATE OR REPLACE TEMP VIEW tw_evaluated AS
+                SELECT subject, subject_id, ocid, flagged, value FROM tmp_evaluations WHERE code = '{code}'
+                """
+            )
             con.execute(f"INSERT INTO tmp_meta SELECT '{code}', name, value::DOUBLE FROM ({plan.meta_sql})")
         evaluated, flagged = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE flagged) FROM tmp_evaluations WHERE code = ?", [code]

@@ -50,7 +50,6 @@ class Settings(IndicatorSettings):
 
 
 def _ctes(settings: Settings) -> str:
-    threshold = literal(settings.threshold)
     return f"""
         {party_keys()},
         {bid_tenderers()},
@@ -89,14 +88,19 @@ def _ctes(settings: Settings) -> str:
             HAVING CASE WHEN subject = 'tenderer' THEN sum(bids) >= {int(settings.minimum_submitted_bids)}
                         ELSE count(DISTINCT ocid) >= {int(settings.minimum_contracting_processes)} END
         ),
-        fences AS (
+        {_fences(settings, "shares")}
+    """
+
+
+def _fences(settings: Settings, shares: str) -> str:
+    """Return the CTE ``fences`` (subject, n, q1, q3, cut) over ``shares``, a relation of (subject, share)."""
+    return f"""fences AS (
             SELECT subject, count(*) AS n,
                    tw_r8(list(share ORDER BY share), 0.25) AS q1, tw_r8(list(share ORDER BY share), 0.75) AS q3,
-                   coalesce({threshold}, q3 + 1.5 * (q3 - q1)) AS cut
-            FROM shares
+                   coalesce({literal(settings.threshold)}, q3 + 1.5 * (q3 - q1)) AS cut
+            FROM {shares}
             GROUP BY subject
-        )
-    """
+        )"""
 
 
 def sql(settings: Settings, common: object) -> str:
@@ -129,7 +133,8 @@ def meta_sql(settings: Settings, common: object) -> str:
         f"SELECT {group} || '_{name}' AS name, {'cut' if name == 'upper_fence' else name} AS value FROM fences"
         for name in names
     )
-    return f"WITH {_ctes(settings)} {rows}"
+    # the shares are the values of the rows this run evaluated (one per organisation)
+    return f"WITH {_fences(settings, '(SELECT subject, value AS share FROM tw_evaluated)')} {rows}"
 
 
 INDICATOR = Indicator(

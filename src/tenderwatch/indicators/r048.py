@@ -44,7 +44,6 @@ class Settings(IndicatorSettings):
 
 
 def _ctes(settings: Settings) -> str:
-    threshold = "NULL" if settings.threshold is None else str(int(settings.threshold))
     key = organisation_key("s.party_id", "s.identifier_scheme", "s.identifier_id", "s.name")
     return f"""
         sole_supplier AS (  -- active awards made to exactly one supplier with an id
@@ -74,14 +73,20 @@ def _ctes(settings: Settings) -> str:
             GROUP BY supplier_key
             HAVING count(DISTINCT ocid) >= {int(settings.minimum_contracting_processes)}
         ),
-        fence AS (
+        {_fence(settings, "suppliers")}
+    """
+
+
+def _fence(settings: Settings, suppliers: str) -> str:
+    """Return the CTE ``fence`` (n, q1, q3, cut) over ``suppliers``, a relation with a ``classes`` column."""
+    threshold = "NULL" if settings.threshold is None else str(int(settings.threshold))
+    return f"""fence AS (
             SELECT count(*) AS n,
                    tw_r8(list(classes::DOUBLE ORDER BY classes), 0.25) AS q1,
                    tw_r8(list(classes::DOUBLE ORDER BY classes), 0.75) AS q3,
                    coalesce({threshold}, q3 + 1.5 * (q3 - q1)) AS cut
-            FROM suppliers
-        )
-    """
+            FROM {suppliers}
+        )"""
 
 
 def sql(settings: Settings, common: object) -> str:
@@ -107,7 +112,8 @@ def meta_sql(settings: Settings, common: object) -> str:
     columns = (
         {"upper_fence": "cut"} if settings.threshold is not None else {"q1": "q1", "q3": "q3", "upper_fence": "cut"}
     )
-    return f"WITH {_ctes(settings)} {meta_rows(columns, 'fence')}"
+    # the class counts are the values of the rows this run evaluated (one per supplier)
+    return f"WITH {_fence(settings, '(SELECT value AS classes FROM tw_evaluated)')} {meta_rows(columns, 'fence')}"
 
 
 INDICATOR = Indicator(

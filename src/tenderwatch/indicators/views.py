@@ -167,21 +167,11 @@ def create_views(con: duckdb.DuckDBPyConnection, common: CommonSettings, *, mate
     make(
         "ind_awards",
         """
-        WITH suppliers AS (
-            -- in the order published: gathered with their positions and sorted (an ordered aggregate costs
-            -- several times as much)
-            SELECT ocid, award_id,
-                   list_transform(list_sort(list({'position': position, 'id': party_id})
-                                            FILTER (WHERE party_id IS NOT NULL)), s -> s.id) AS ids
-            FROM award_suppliers
-            GROUP BY ocid, award_id
-        )
         SELECT
             a.ocid, a.award_id, a.position, a.status, a.date, a.value_amount, a.value_currency, a.supplier_count,
-            coalesce(s.ids, []::VARCHAR[]) AS supplier_ids
+            coalesce(a.supplier_ids, []::VARCHAR[]) AS supplier_ids
         FROM awards AS a
         JOIN ind_processes AS p USING (ocid)
-        LEFT JOIN suppliers AS s ON s.ocid = a.ocid AND s.award_id IS NOT DISTINCT FROM a.award_id
         """,
     )
     make(
@@ -203,12 +193,7 @@ def create_views(con: duckdb.DuckDBPyConnection, common: CommonSettings, *, mate
         "ind_party_keys",
         f"""
         SELECT ocid, party_id, {key} AS party_key, name AS party_name
-        FROM (
-            SELECT ocid, party_id, first(identifier_scheme ORDER BY position) AS identifier_scheme,
-                   first(identifier_id ORDER BY position) AS identifier_id, first(name ORDER BY position) AS name
-            FROM parties WHERE party_id IS NOT NULL
-            GROUP BY ocid, party_id
-        )
+        FROM parties WHERE party_id IS NOT NULL AND NOT repeated
         """,
     )
     make(

@@ -109,7 +109,7 @@ def build_provision(
         ),
         ranked AS (SELECT ocid, party_id, min(rank) AS rank FROM roles GROUP BY ocid, party_id),
         first_party AS (
-            SELECT * FROM parties QUALIFY row_number() OVER (PARTITION BY ocid, party_id ORDER BY position) = 1
+            SELECT * FROM parties WHERE NOT repeated
         )
         SELECT r.ocid, r.party_id, CASE r.rank WHEN 1 THEN 'buyer' ELSE 'funder' END AS role,
                coalesce(op.organisation_id, r.party_id) AS commissioner_id,

@@ -354,7 +354,7 @@ def build_chains(con: duckdb.DuckDBPyConnection, links: list[FileLink]) -> int:
                ON c.ocid = x.ocid AND (c.party_id = x.contractor.id OR c.name = x.contractor.name)
         LEFT JOIN tmp_sv_orgparty AS opc ON opc.ocid = x.ocid AND opc.party_id = x.contractor.id
         LEFT JOIN tmp_sv_orgparty AS ops ON ops.ocid = x.ocid AND ops.party_id = x.subcontractor.id
-        LEFT JOIN (SELECT * FROM parties QUALIFY row_number() OVER (PARTITION BY ocid, party_id ORDER BY position) = 1)
+        LEFT JOIN (SELECT * FROM parties WHERE NOT repeated)
                AS pa ON pa.ocid = x.ocid AND pa.party_id = x.subcontractor.id
         UNION ALL
         -- parties in the subcontractor role that no published subcontract names: under every supplier
@@ -366,7 +366,7 @@ def build_chains(con: duckdb.DuckDBPyConnection, links: list[FileLink]) -> int:
         FROM party_roles AS r
         JOIN tmp_sc_where AS w USING (ocid)
         JOIN processes AS p USING (ocid)
-        JOIN (SELECT * FROM parties QUALIFY row_number() OVER (PARTITION BY ocid, party_id ORDER BY position) = 1)
+        JOIN (SELECT * FROM parties WHERE NOT repeated)
              AS pa ON pa.ocid = r.ocid AND pa.party_id = r.party_id
         JOIN tmp_sc_suppliers AS s ON s.ocid = r.ocid
         LEFT JOIN tmp_sv_orgparty AS op ON op.ocid = r.ocid AND op.party_id = r.party_id

@@ -23,6 +23,7 @@ import duckdb
 
 from tenderwatch.exceptions import StoreError
 from tenderwatch.settings import Settings
+from tenderwatch.util import skip_missing_pandas
 
 NORMALISED_TABLES = (
     "processes",
@@ -143,6 +144,7 @@ class Store:
             raise StoreError(
                 f"there is no store at {path}", "load some data first with `tenderwatch load`, or give --db"
             )
+        skip_missing_pandas()
         try:
             self.con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as error:

@@ -13,10 +13,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import importlib
-import importlib.util
 import io
 import secrets
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -43,6 +41,7 @@ from tenderwatch.queries.process import ProcessView, process_view
 from tenderwatch.queries.search import KINDS, SearchFilters, search, url_for
 from tenderwatch.settings import Settings
 from tenderwatch.store.snapshot import current_snapshot, load_fts
+from tenderwatch.util import skip_missing_pandas
 from tenderwatch.web.accounts import Accounts, User, accounts_path
 from tenderwatch.web.charts import render_svg
 
@@ -172,17 +171,9 @@ def _json_text(value: Any) -> str:
     return json.dumps(_plain(value), ensure_ascii=False)
 
 
-def _skip_missing_pandas() -> None:
-    """DuckDB's Python client tries to import pandas for every value it converts; without pandas installed, each
-    try searches the whole import path again (over a hundred times for one profile page, a tenth of its time).
-    Marking the module missing makes each try fail at once, as it would anyway."""
-    if "pandas" not in sys.modules and importlib.util.find_spec("pandas") is None:
-        sys.modules["pandas"] = None  # type: ignore[assignment]
-
-
 def create_app(settings: Settings) -> FastAPI:
     """Build the web app for the store named by ``settings``."""
-    _skip_missing_pandas()
+    skip_missing_pandas()
     store_path = Path(settings.db)
     source = SnapshotSource(store_path)
     accounts = Accounts(accounts_path(store_path))

@@ -17,5 +17,6 @@ SELECT
     tw_ts(x.contractPeriod.maxExtentDate) AS contract_period_max_extent,
     tw_int(x.contractPeriod.durationInDays) AS contract_period_duration_days,
     tw_strings(x.relatedLots) AS related_lots,
-    len(x.suppliers) AS supplier_count
+    len(x.suppliers) AS supplier_count,
+    list_filter([y.id FOR y IN x.suppliers], i -> i IS NOT NULL) AS supplier_ids
 FROM u

@@ -17,5 +17,6 @@ SELECT
     x.address.postalCode AS postal_code,
     x.address.countryName AS country_name,
     json_extract_string(x.details, '$.scale') AS scale,
-    x.details AS details
+    x.details AS details,
+    CASE WHEN x.id IS NOT NULL THEN row_number() OVER (PARTITION BY ocid, x.id ORDER BY position) > 1 END AS repeated
 FROM u
