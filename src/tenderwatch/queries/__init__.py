@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import duckdb
+import orjson
 
 T = TypeVar("T")
 
@@ -74,7 +75,12 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str, tables: frozenset[str] 
 def evidence_of(value: Any) -> dict[str, Any]:
     """Return a flag's or a score's evidence as a dict, whether it comes as JSON text (a JSON column) or parsed
     already (a page kept as JSON text)."""
-    return (json.loads(value) if isinstance(value, str) else value) or {}
+    if isinstance(value, str):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:  # a number beyond the range of a double, which the standard library reads
+            value = json.loads(value)
+    return value or {}
 
 
 # The value awarded in each process: its awards that are not cancelled or unsuccessful, added up.

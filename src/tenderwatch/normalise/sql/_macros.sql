@@ -4,8 +4,13 @@
 CREATE OR REPLACE TEMP MACRO tw_number(j) AS
     CASE WHEN json_type(j) IN ('UBIGINT', 'BIGINT', 'HUGEINT', 'DOUBLE') THEN TRY_CAST(j::VARCHAR AS DOUBLE) END;
 
+-- Text to DECIMAL(38, 6) is slow in DuckDB (about 5 microseconds a value, against 0.02 for DECIMAL(18, 6)), so an
+-- amount that fits in 18 digits goes through DECIMAL(18, 6); the result is the same.
 CREATE OR REPLACE TEMP MACRO tw_amount(j) AS
-    CASE WHEN abs(tw_number(j)) <= getvariable('tw_max_amount') THEN TRY_CAST(j::VARCHAR AS DECIMAL(38, 6)) END;
+    CASE WHEN abs(tw_number(j)) <= getvariable('tw_max_amount') THEN
+        CASE WHEN abs(tw_number(j)) < 1e12 THEN TRY_CAST(j::VARCHAR AS DECIMAL(18, 6))::DECIMAL(38, 6)
+             ELSE TRY_CAST(j::VARCHAR AS DECIMAL(38, 6)) END
+    END;
 
 CREATE OR REPLACE TEMP MACRO tw_value(j) AS
     CASE WHEN tw_number(j) >= 0 THEN tw_amount(j) END;
