@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import importlib.util
 import multiprocessing
@@ -45,6 +46,10 @@ class WorkerPool:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Stop the worker processes now, giving back their memory; anything mapped later runs in this process."""
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
@@ -97,3 +102,10 @@ def skip_missing_pandas() -> None:
     missing makes each try fail at once, as it would anyway."""
     if "pandas" not in sys.modules and importlib.util.find_spec("pandas") is None:
         sys.modules["pandas"] = None  # type: ignore[assignment]
+
+
+def give_back_freed_memory() -> None:
+    """Ask the C library to return the memory freed so far to the system (glibc keeps it for reuse otherwise:
+    after reading 100,000 releases, about 90 MB of the main process). Does nothing where that is not glibc."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

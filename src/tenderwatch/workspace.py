@@ -56,7 +56,7 @@ from tenderwatch.pipeline import (
 )
 from tenderwatch.settings import Settings, load_settings
 from tenderwatch.store import NORMALISED_TABLES, Store, derived_tables
-from tenderwatch.util import WorkerPool, no_cyclic_gc
+from tenderwatch.util import WorkerPool, give_back_freed_memory, no_cyclic_gc
 
 # Processes handed to a worker at once, and releases at most in one hand-over.
 COMPILE_CHUNK_PROCESSES = 256
@@ -572,6 +572,9 @@ class Workspace:
             finally:
                 writer.close()
             task.done()
+        # The workers are done: their memory, and what reading freed here, go back before normalising.
+        pool.release()
+        give_back_freed_memory()
         # Normalise in slices, one transaction each, so memory stays flat however many processes are pending.
         task = reporter.task("normalising", total=total, unit="processes")
         con.execute(
