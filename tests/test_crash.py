@@ -56,7 +56,14 @@ def clean(source: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 @pytest.mark.parametrize(
     ("step", "delay"),
-    [("reading", 0.2), ("reading", 2.0), ("normalising", 0.0), ("normalising", 0.3)],
+    [
+        ("reading", 0.2),
+        ("reading", 2.0),
+        ("normalising", 0.0),
+        ("normalising", 0.3),
+        # in the analysis after the load: the rerun has nothing new to store, and still finishes the analysis
+        ("finding red flags", 0.0),
+    ],
 )
 def test_a_killed_load_run_again_gives_the_same_store(
     source: Path, clean: dict, tmp_path: Path, step: str, delay: float

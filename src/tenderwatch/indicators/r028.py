@@ -65,14 +65,14 @@ def sql(settings: object, common: object) -> str:
                 FROM same_price GROUP BY ocid
             ) AS s USING (ocid)
         ),
-        tenderers AS (
-            SELECT DISTINCT ON (t.ocid, t.tenderer_key) t.ocid, t.tenderer_key, t.tenderer_name,
-                   s.amount, s.currency
+        tenderers AS (  -- each tenderer once per process (sharing has one row per tenderer and process)
+            SELECT t.ocid, t.tenderer_key, min(t.tenderer_name) AS tenderer_name, any_value(s.amount) AS amount,
+                   any_value(s.currency) AS currency
             FROM tw_bid_tenderers AS t
             JOIN priced AS b ON b.ocid = t.ocid AND b.position = t.position
             JOIN looked_at AS l ON l.ocid = t.ocid
             LEFT JOIN sharing AS s ON s.ocid = t.ocid AND s.tenderer_key = t.tenderer_key
-            ORDER BY t.ocid, t.tenderer_key, s.amount NULLS LAST, s.currency, t.tenderer_name
+            GROUP BY t.ocid, t.tenderer_key
         )
         SELECT 'process' AS subject, ocid AS subject_id, ocid, amount IS NOT NULL AS flagged, 1.0 AS value,
                json_object('amount', amount, 'currency', currency, 'bids_at_that_price', bids,
