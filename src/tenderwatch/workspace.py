@@ -584,13 +584,8 @@ class Workspace:
             """
         )
         start, size = 0, NORMALISE_SLICE
-        while start < total:
-            rows = con.execute(
-                "SELECT ocid FROM tmp_slices WHERE number >= ? AND number < ? ORDER BY number", [start, start + size]
-            ).fetchall()
-            ocids = [row[0] for row in rows]
-            if not ocids:
-                break
+        next_slice = "SELECT ocid FROM tmp_slices WHERE number >= ? AND number < ? ORDER BY number"
+        while ocids := [row[0] for row in con.execute(next_slice, [start, start + size]).fetchall()]:
             fitted = self._normalise_slice(ocids, task)
             start += len(ocids)
             # After a slice had to be halved, go on with pieces of the size that fitted, doubling again with each

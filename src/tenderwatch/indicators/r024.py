@@ -70,11 +70,13 @@ def price_gaps() -> str:
     return f"{party_keys()},\n        {sole_winners()},\n        tw_price_gaps AS (SELECT * FROM ind_price_gaps)"
 
 
-def quartiles(values: str, source: str) -> str:
-    """Return SQL text selecting ``n``, ``q1`` and ``q3`` (R-8) of the column ``values`` of ``source``."""
-    return f"""SELECT count({values}) AS n, tw_r8(list({values} ORDER BY {values}), 0.25) AS q1,
+def quartiles(values: str, source: str, group: str | None = None) -> str:
+    """Return SQL text selecting ``n``, ``q1`` and ``q3`` (R-8) of the column ``values`` of ``source`` (with
+    ``group``, for each value of that column, which comes first)."""
+    by = f"{group}, " if group else ""
+    return f"""SELECT {by}count({values}) AS n, tw_r8(list({values} ORDER BY {values}), 0.25) AS q1,
                       tw_r8(list({values} ORDER BY {values}), 0.75) AS q3
-               FROM {source}"""
+               FROM {source}{f" GROUP BY {group}" if group else ""}"""
 
 
 def meta_rows(columns: dict[str, str], source: str) -> str:

@@ -25,7 +25,7 @@ from pydantic import Field
 
 from tenderwatch.indicators._catalogue import number, percent
 from tenderwatch.indicators.base import Indicator, IndicatorSettings, literal
-from tenderwatch.indicators.r024 import bid_tenderers, common_names, party_keys
+from tenderwatch.indicators.r024 import bid_tenderers, common_names, party_keys, quartiles
 from tenderwatch.indicators.views import key_of, name_of
 
 GROUPS = {"buyer": "Buyer", "procuring_entity": "ProcuringEntity", "tenderer": "Tenderer"}
@@ -95,11 +95,8 @@ def _ctes(settings: Settings) -> str:
 def _fences(settings: Settings, shares: str) -> str:
     """Return the CTE ``fences`` (subject, n, q1, q3, cut) over ``shares``, a relation of (subject, share)."""
     return f"""fences AS (
-            SELECT subject, count(*) AS n,
-                   tw_r8(list(share ORDER BY share), 0.25) AS q1, tw_r8(list(share ORDER BY share), 0.75) AS q3,
-                   coalesce({literal(settings.threshold)}, q3 + 1.5 * (q3 - q1)) AS cut
-            FROM {shares}
-            GROUP BY subject
+            SELECT subject, n, q1, q3, coalesce({literal(settings.threshold)}, q3 + 1.5 * (q3 - q1)) AS cut
+            FROM ({quartiles("share", shares, "subject")})
         )"""
 
 

@@ -24,7 +24,7 @@ from pydantic import Field
 
 from tenderwatch.indicators._catalogue import number, organisation_key
 from tenderwatch.indicators.base import Indicator, IndicatorSettings
-from tenderwatch.indicators.r024 import common_names, meta_rows
+from tenderwatch.indicators.r024 import common_names, meta_rows, quartiles
 
 
 class Settings(IndicatorSettings):
@@ -81,11 +81,8 @@ def _fence(settings: Settings, suppliers: str) -> str:
     """Return the CTE ``fence`` (n, q1, q3, cut) over ``suppliers``, a relation with a ``classes`` column."""
     threshold = "NULL" if settings.threshold is None else str(int(settings.threshold))
     return f"""fence AS (
-            SELECT count(*) AS n,
-                   tw_r8(list(classes::DOUBLE ORDER BY classes), 0.25) AS q1,
-                   tw_r8(list(classes::DOUBLE ORDER BY classes), 0.75) AS q3,
-                   coalesce({threshold}, q3 + 1.5 * (q3 - q1)) AS cut
-            FROM {suppliers}
+            SELECT n, q1, q3, coalesce({threshold}, q3 + 1.5 * (q3 - q1)) AS cut
+            FROM ({quartiles("classes::DOUBLE", suppliers)})
         )"""
 
 
