@@ -7,6 +7,8 @@ It generates N compiled releases (the synthetic population of tenderwatch.demo.g
 releases merged), writes them as JSON lines, and measures (a) `tenderwatch flags` with a settings file
 naming Cardinal's eleven indicators, on a store already loaded, and (b) `tenderwatch load` of the JSON lines
 file (with the analysis after a load turned off) followed by the same `tenderwatch flags`, from an empty store.
+It also times the same `tenderwatch flags` once more: nothing has changed, so it shows the results the first
+run kept instead of working them out again (not a figure to compare with Cardinal, which always recomputes).
 For each it prints wall time, releases per second, megabytes per second and peak memory of the whole process
 tree.
 
@@ -105,21 +107,21 @@ def main() -> None:
     # lifecycle, services, every indicator, the web snapshot) is not part of what Cardinal does.
     load_env = {**env, "TENDERWATCH_ANALYSE_AFTER_LOAD": "false", "TENDERWATCH_PUBLISH_AFTER_LOAD": "false"}
     loaded = measure([*tenderwatch, "load", str(source), "--db", str(store)], env=load_env)
-    flags = measure(
-        [
-            *tenderwatch,
-            "flags",
-            "--settings",
-            str(settings),
-            "--format",
-            "cardinal",
-            "--out",
-            str(workdir / "flags.json"),
-            "--db",
-            str(store),
-        ],
-        env=env,
-    )
+    flags_command = [
+        *tenderwatch,
+        "flags",
+        "--settings",
+        str(settings),
+        "--format",
+        "cardinal",
+        "--out",
+        str(workdir / "flags.json"),
+        "--db",
+        str(store),
+    ]
+    # The first run works every indicator out; the same command again finds its results kept (nothing changed).
+    flags = measure(flags_command, env=env)
+    again = measure(flags_command, env=env)
     rows = [
         ("(a) tenderwatch flags, store loaded", flags[0], flags[1]),
         ("(b) tenderwatch load + flags", loaded[0] + flags[0], max(loaded[1], flags[1])),
@@ -128,6 +130,7 @@ def main() -> None:
     if cardinal:
         elapsed, peak = measure([cardinal, "indicators", "--settings", str(settings), str(source)])
         rows.append(("ocdscardinal indicators", elapsed, peak))
+    rows.append(("(a) again, kept results shown", again[0], again[1]))
     print()
     print(f"{'run':<40} {'wall s':>8} {'releases/s':>11} {'MB/s':>7} {'peak mem MB':>12}")
     for name, elapsed, peak in rows:

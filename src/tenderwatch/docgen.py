@@ -258,6 +258,12 @@ def indicators_index() -> str:
         "",
         "Run them with `tenderwatch flags`; see which ones the data supports with `tenderwatch coverage`.",
         "",
+        "Every run keeps its results in the store, where the web app, briefings and alerts read them. When an",
+        "indicator is asked for again and nothing it depends on has changed (the data, its settings and the shared",
+        "ones, the day, the version of tenderwatch), its kept results are shown instead of working them out again;",
+        "`tenderwatch flags` says so, and `--recompute` runs it all the same. Loading, syncing or rebuilding",
+        "anything changes the data, so the next run works everything out afresh.",
+        "",
         "| code | title | flags | Cardinal |",
         "|---|---|---|---|",
     ]

@@ -606,6 +606,7 @@ class Workspace:
             normalise(con, "tmp_ocids")
             con.execute("DELETE FROM pending WHERE ocid IN (SELECT ocid FROM tmp_ocids)")
             self.store.set_meta(ANALYSIS_DUE, "yes")
+            self.store.data_changed()
             con.execute("DROP TABLE tmp_ocids")
             con.execute("COMMIT")
         except duckdb.OutOfMemoryException:
@@ -631,6 +632,7 @@ class Workspace:
         con.execute("DELETE FROM rejects WHERE scope = 'process'")
         con.execute("DELETE FROM pending")
         con.execute("INSERT INTO pending SELECT DISTINCT ocid FROM raw_releases")
+        self.store.data_changed()
         con.execute("COMMIT")
 
     def rebuild(self, *, reporter: Reporter | None = None) -> tuple[int, int]:
@@ -721,30 +723,41 @@ class Workspace:
         supplier: str | None = None,
         ocid: str | None = None,
         reporter: Reporter | None = None,
+        recompute: bool = False,
+        evidence: bool = True,
     ) -> FlagsResult:
         """Run the indicators (all, those named, or those a Cardinal settings file names), keep the results in the
         store, and return the flags, filtered by buyer, supplier or process, with each indicator's counts.
 
-        They run within ``analysis_memory_limit``, with more if they need it, as the analysis after a load does."""
+        An indicator whose stored results came from the same data, settings and day is not run again, unless
+        ``recompute``. Without ``evidence``, the flags come without their evidence (for Cardinal's output shape,
+        which has none). They run within ``analysis_memory_limit``, with more if they need it, as the analysis
+        after a load does."""
         from tenderwatch.indicators.engine import read_flags  # noqa: PLC0415
 
         reporter = reporter or SilentReporter()
         with self._analysis_limit():
-            run = self._with_memory(reporter, "finding red flags", lambda: self._run_flags(codes, settings_path))
+            run = self._with_memory(
+                reporter, "finding red flags", lambda: self._run_flags(codes, settings_path, reuse=not recompute)
+            )
         chosen = [item.code for item in run.runs]
-        found = read_flags(self.store.con, codes=chosen, buyer=buyer, supplier=supplier, ocid=ocid)
+        found = read_flags(self.store.con, codes=chosen, buyer=buyer, supplier=supplier, ocid=ocid, evidence=evidence)
         return FlagsResult(found, run)
 
-    def _run_flags(self, codes: list[str] | None, settings_path: Path | None, *, lifecycle: bool = True) -> Any:
-        from tenderwatch.indicators.engine import run_indicators  # noqa: PLC0415
+    def _run_flags(
+        self, codes: list[str] | None, settings_path: Path | None, *, lifecycle: bool = True, reuse: bool = False
+    ) -> Any:
+        from tenderwatch.indicators.engine import run_indicators, stale_codes  # noqa: PLC0415
         from tenderwatch.indicators.settings import load_flag_settings  # noqa: PLC0415
         from tenderwatch.settings import read_settings_file  # noqa: PLC0415
 
         flag_settings = load_flag_settings(settings_path, read_settings_file() if settings_path is None else None)
         con = self.store.con
-        if lifecycle and not self.store.read_only and _reads_lifecycle(flag_settings, codes):
-            self._build_lifecycle()
-        return run_indicators(con, flag_settings, codes, store=not self.store.read_only)
+        if lifecycle and not self.store.read_only:
+            to_run = sorted(stale_codes(con, flag_settings, codes)) if reuse else codes
+            if (to_run is None or to_run) and _reads_lifecycle(flag_settings, to_run):
+                self._build_lifecycle()
+        return run_indicators(con, flag_settings, codes, store=not self.store.read_only, reuse=reuse)
 
     def _build_lifecycle(self) -> None:
         self._in_transaction("tenderwatch.analysis.lifecycle", "build_lifecycle")

@@ -155,3 +155,50 @@ def test_coverage_names_missing_fields(tmp_path: Path, real: Path) -> None:
     assert "supported" in r003
     assert any("missing" in line or "supported" in line for line in lines[r018 : r018 + 2])
     assert "processes" in lines[0]
+
+
+def _flag_rows(flags: list) -> list[tuple]:
+    return sorted((flag.code, flag.subject, flag.subject_id, flag.sentence) for flag in flags)
+
+
+def test_kept_results_are_reused_until_the_data_or_the_settings_change(tmp_path: Path, synthetic: list[dict]) -> None:
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text("".join(json.dumps(item) + "\n" for item in synthetic[:2000]))
+    second.write_text("".join(json.dumps(item) + "\n" for item in synthetic[2000:4000]))
+    settings = load_settings(db=tmp_path / "store.duckdb", workers=1, analyse_after_load=False)
+    with Workspace.open(settings) as workspace:
+        workspace.load([str(first)])
+        ran = workspace.flags(["R018", "R003", "TW102"])
+        assert not any(run.reused for run in ran.run.runs), "nothing had been run on this data yet"
+        again = workspace.flags(["R018", "R003", "TW102"])
+        assert all(run.reused for run in again.run.runs)
+        assert _flag_rows(again.flags) == _flag_rows(ran.flags) and again.flags
+        assert [(run.evaluated, run.flagged) for run in again.run.runs] == [
+            (run.evaluated, run.flagged) for run in ran.run.runs
+        ]
+
+        # another setting for one indicator: that one runs again, the other keeps its results
+        changed = tmp_path / "flags.toml"
+        changed.write_text("[flags.R003]\nthreshold = 2\n")
+        other = workspace.flags(["R018", "R003"], settings_path=changed)
+        assert {run.code: run.reused for run in other.run.runs} == {"R018": True, "R003": False}
+
+        # new data: nothing is reused, and the results are those of a run from scratch
+        workspace.load([str(second)])
+        fresh = workspace.flags(["R018"])
+        assert not fresh.run.runs[0].reused
+        forced = workspace.flags(["R018"], recompute=True)
+        assert not forced.run.runs[0].reused
+        assert _flag_rows(fresh.flags) == _flag_rows(forced.flags)
+        assert len(fresh.flags) > len([flag for flag in ran.flags if flag.code == "R018"]), "the new data's flags"
+
+
+def test_flags_command_says_when_it_shows_kept_results(tmp_path: Path, synthetic: list[dict]) -> None:
+    db = _store(tmp_path / "store.duckdb", synthetic[:1000], threads=1)
+    kept = run_cli("flags", "-i", "R018", "--format", "csv", db=db)
+    assert kept.returncode == 0, kept.stderr
+    assert "kept results shown for R018" in kept.stderr
+    again = run_cli("flags", "-i", "R018", "--format", "csv", "--recompute", db=db)
+    assert again.returncode == 0, again.stderr
+    assert "kept results" not in again.stderr
+    assert again.stdout == kept.stdout

@@ -55,19 +55,34 @@ def command(
             dir_okay=False,
         ),
     ] = None,
+    recompute: Annotated[
+        bool,
+        typer.Option(
+            "--recompute",
+            help="Run every indicator again, even those whose kept results came from the same data, settings and day.",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Run the red-flag indicators over the store, keep the results, and show the flags with their evidence.
 
     Every flag says what was compared, the threshold, and why it matters, in one sentence. The results are
     kept in the store (tables flags, flag_meta, flag_runs, process_scores, organisation_scores) for the web app.
+    An indicator whose kept results came from the same data, the same settings and the same day is not run
+    again (its results are shown as kept); --recompute runs it all the same.
 
     Example: tenderwatch flags -i R018 -i TW106 --format csv --out flags.csv
     """
     settings = settings_for(db, None)
     with open_workspace(settings) as workspace, ConsoleReporter(settings) as reporter:
         result = workspace.flags(
-            indicator or None, settings_path=flag_settings, buyer=buyer, supplier=supplier, reporter=reporter
+            indicator or None,
+            settings_path=flag_settings,
+            buyer=buyer,
+            supplier=supplier,
+            reporter=reporter,
+            recompute=recompute,
+            evidence=output_format is not Format.cardinal,  # Cardinal's shape has no evidence
         )
     if output_format is Format.table:
         text = _table(result)
@@ -109,6 +124,12 @@ def command(
             raise InputError(f"{out}: cannot be written ({error.strerror})", "check the folder exists") from error
     counts = ", ".join(f"{run.code} {run.flagged:,}/{run.evaluated:,}" for run in result.run.runs)
     error_console.print(f"flagged/evaluated: {counts}", markup=False)
+    kept = [run.code for run in result.run.runs if run.reused]
+    if kept:
+        error_console.print(
+            f"kept results shown for {', '.join(kept)} (same data, settings and day); --recompute runs them again",
+            markup=False,
+        )
 
 
 def _table(result: object) -> str:

@@ -9,17 +9,20 @@ half a run.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 
+from tenderwatch import __version__
 from tenderwatch.exceptions import SettingsError
 from tenderwatch.indicators import INDICATORS
 from tenderwatch.indicators.settings import FlagSettings
-from tenderwatch.indicators.views import create_views, shared_by
+from tenderwatch.indicators.views import R8_MACRO, create_views, shared_by, view_statements
 from tenderwatch.queries import AWARDED_VALUE, evidence_of, flags_about
+from tenderwatch.store import DATA_VERSION
 
 
 @dataclass
@@ -37,13 +40,18 @@ class Flag:
 
 @dataclass
 class IndicatorRun:
-    """How one indicator fared in a run."""
+    """How one indicator fared in a run (``reused``: its stored results still held, so it was not run again)."""
 
     code: str
     title: str
     evaluated: int
     flagged: int
     settings: dict[str, Any]
+    reused: bool = False
+
+
+# Meta keys holding, per indicator, the fingerprint of the run whose results the store keeps.
+FINGERPRINT_KEY = "flags_fingerprint:"
 
 
 @dataclass
@@ -69,22 +77,119 @@ def selected_codes(settings: FlagSettings, codes: list[str] | None) -> list[str]
 
 
 def run_indicators(
-    con: duckdb.DuckDBPyConnection, settings: FlagSettings, codes: list[str] | None = None, *, store: bool = True
+    con: duckdb.DuckDBPyConnection,
+    settings: FlagSettings,
+    codes: list[str] | None = None,
+    *,
+    store: bool = True,
+    reuse: bool = False,
 ) -> FlagRun:
-    """Run the indicators; with ``store``, replace their results in the analysis tables."""
+    """Run the indicators; with ``store``, replace their results in the analysis tables.
+
+    With ``reuse``, an indicator whose stored results came from the same data, settings, day and version of
+    tenderwatch is not run again: its stored flags stand (see :func:`stale_codes`). A run of every indicator
+    reuses nothing unless it can reuse everything, as the composite scores need every indicator's evaluations.
+    """
     chosen = selected_codes(settings, codes)
     planned = [_Planned.of(code, settings) for code in chosen]
-    statements = [text for plan in planned for text in (plan.sql, plan.meta_sql) if text is not None]
-    create_views(con, settings.common, materialise=shared_by(statements))
-    try:
-        outcome = _run(con, settings, planned, store=store)
-    except BaseException:
-        # the tables go, the views come back; a failure doing so must not hide the one that got here
-        with contextlib.suppress(duckdb.Error):
-            create_views(con, settings.common)
-        raise
-    create_views(con, settings.common)
+    prints = fingerprints(con, settings, planned)
+    kept = _stored_runs(con, planned, prints) if reuse else {}
+    complete = set(chosen) == set(INDICATORS)
+    if complete and len(kept) < len(planned):
+        kept = {}
+    todo = [plan for plan in planned if plan.code not in kept]
+    outcome = FlagRun()
+    if todo:
+        statements = [text for plan in todo for text in (plan.sql, plan.meta_sql) if text is not None]
+        create_views(con, settings.common, materialise=shared_by(statements))
+        try:
+            outcome = _run(con, settings, todo, prints, store=store, complete=complete)
+        except BaseException:
+            # the tables go, the views come back; a failure doing so must not hide the one that got here
+            with contextlib.suppress(duckdb.Error):
+                create_views(con, settings.common)
+            raise
+        create_views(con, settings.common)
+    runs = {run.code: run for run in outcome.runs}
+    for code, (run, meta) in kept.items():
+        runs[code] = run
+        if meta:
+            outcome.meta[code] = meta
+    outcome.runs = [runs[code] for code in chosen]
+    outcome.meta = {code: outcome.meta[code] for code in sorted(outcome.meta)}
     return outcome
+
+
+def stale_codes(con: duckdb.DuckDBPyConnection, settings: FlagSettings, codes: list[str] | None = None) -> set[str]:
+    """Return the indicators (of those asked for, else all) whose stored results cannot be reused."""
+    planned = [_Planned.of(code, settings) for code in selected_codes(settings, codes)]
+    kept = _stored_runs(con, planned, fingerprints(con, settings, planned))
+    return {plan.code for plan in planned if plan.code not in kept}
+
+
+def fingerprints(con: duckdb.DuckDBPyConnection, settings: FlagSettings, planned: list[_Planned]) -> dict[str, str]:
+    """Return, per indicator, a fingerprint of everything its results depend on: the store's data version,
+    today's date (some indicators count to today), the version of tenderwatch, the statements of the shared
+    views and of the indicator itself with their settings, and the composite score's weights."""
+    try:
+        rows = con.execute("SELECT value FROM meta WHERE key = ?", [DATA_VERSION]).fetchall()
+    except duckdb.CatalogException:  # not a tenderwatch store: nothing is ever reused
+        rows = [[None]]
+    today = con.execute("SELECT current_date::VARCHAR").fetchall()[0][0]
+    common = [
+        __version__,
+        rows[0][0] if rows else None,
+        today,
+        R8_MACRO,
+        view_statements(settings.common),
+        settings.common.model_dump(mode="json"),
+        sorted(settings.weights.items()),
+    ]
+    base = hashlib.sha256(json.dumps(common, sort_keys=True, default=str).encode())
+    result = {}
+    for plan in planned:
+        digest = base.copy()
+        digest.update(json.dumps([plan.code, plan.sql, plan.meta_sql, plan.settings], default=str).encode())
+        result[plan.code] = digest.hexdigest()
+    return result
+
+
+def _stored_runs(
+    con: duckdb.DuckDBPyConnection, planned: list[_Planned], prints: dict[str, str]
+) -> dict[str, tuple[IndicatorRun, dict[str, float | None]]]:
+    """Return the stored run and meta values of each planned indicator whose stored fingerprint matches."""
+    try:
+        stored = dict(
+            con.execute(
+                "SELECT substr(key, ?), value FROM meta WHERE starts_with(key, ?)",
+                [len(FINGERPRINT_KEY) + 1, FINGERPRINT_KEY],
+            ).fetchall()
+        )
+    except duckdb.CatalogException:
+        return {}
+    matching = [plan for plan in planned if stored.get(plan.code) == prints[plan.code]]
+    if not matching:
+        return {}
+    codes = [plan.code for plan in matching]
+    counts = {
+        code: (evaluated, flagged)
+        for code, evaluated, flagged in con.execute(
+            "SELECT code, evaluated, flagged FROM flag_runs WHERE list_contains(?, code)", [codes]
+        ).fetchall()
+    }
+    meta: dict[str, dict[str, float | None]] = {}
+    for code, name, value in con.execute(
+        "SELECT code, name, value FROM flag_meta WHERE list_contains(?, code) ORDER BY code, name", [codes]
+    ).fetchall():
+        meta.setdefault(code, {})[name] = value
+    return {
+        plan.code: (
+            IndicatorRun(plan.code, plan.title, *counts[plan.code], plan.settings, reused=True),
+            meta.get(plan.code, {}),
+        )
+        for plan in matching
+        if plan.code in counts  # a rebuild empties flag_runs: nothing of that run is left to reuse
+    }
 
 
 @dataclass
@@ -107,7 +212,15 @@ class _Planned:
         )
 
 
-def _run(con: duckdb.DuckDBPyConnection, settings: FlagSettings, planned: list[_Planned], *, store: bool) -> FlagRun:
+def _run(
+    con: duckdb.DuckDBPyConnection,
+    settings: FlagSettings,
+    planned: list[_Planned],
+    prints: dict[str, str],
+    *,
+    store: bool,
+    complete: bool,
+) -> FlagRun:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE tmp_evaluations (
@@ -144,11 +257,13 @@ def _run(con: duckdb.DuckDBPyConnection, settings: FlagSettings, planned: list[_
     for code, name, value in con.execute("SELECT code, name, value FROM tmp_meta ORDER BY code, name").fetchall():
         outcome.meta.setdefault(code, {})[name] = value
     if store:
-        _store(con, outcome, settings, complete={plan.code for plan in planned} == set(INDICATORS))
+        _store(con, outcome, settings, prints, complete=complete)
     return outcome
 
 
-def _store(con: duckdb.DuckDBPyConnection, outcome: FlagRun, settings: FlagSettings, *, complete: bool) -> None:
+def _store(
+    con: duckdb.DuckDBPyConnection, outcome: FlagRun, settings: FlagSettings, prints: dict[str, str], *, complete: bool
+) -> None:
     codes = [run.code for run in outcome.runs]
     con.execute("BEGIN TRANSACTION")
     try:
@@ -167,6 +282,7 @@ def _store(con: duckdb.DuckDBPyConnection, outcome: FlagRun, settings: FlagSetti
                 "INSERT INTO flag_runs VALUES (?, ?, ?, ?, now())",
                 [run.code, run.evaluated, run.flagged, json.dumps(run.settings)],
             )
+            con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [FINGERPRINT_KEY + run.code, prints[run.code]])
         if complete:
             _score(con, settings)
         con.execute("COMMIT")
@@ -249,8 +365,10 @@ def read_flags(
     supplier: str | None = None,
     ocid: str | None = None,
     limit: int | None = None,
+    evidence: bool = True,
 ) -> list[Flag]:
-    """Return stored flags, filtered by indicator, buyer or supplier (party id or organisation id) or process."""
+    """Return stored flags, filtered by indicator, buyer or supplier (party id or organisation id) or process;
+    without ``evidence``, each flag's evidence is left empty (reading it is most of the work for many flags)."""
     where = ["TRUE"]
     params: list[Any] = []
     if codes:
@@ -266,14 +384,14 @@ def read_flags(
             where.append(condition)
             params += values
     sql = f"""
-        SELECT code, subject, subject_id, ocid, value, evidence, sentence FROM flags AS f
+        SELECT code, subject, subject_id, ocid, value, {"evidence" if evidence else "NULL"}, sentence FROM flags AS f
         WHERE {" AND ".join(where)}
         ORDER BY code, subject, subject_id, ocid
         {"LIMIT " + str(int(limit)) if limit else ""}
     """
     return [
-        Flag(code, subject, subject_id, flag_ocid, value, evidence_of(evidence), sentence)
-        for code, subject, subject_id, flag_ocid, value, evidence, sentence in con.execute(sql, params).fetchall()
+        Flag(code, subject, subject_id, flag_ocid, value, evidence_of(text), sentence)
+        for code, subject, subject_id, flag_ocid, value, text, sentence in con.execute(sql, params).fetchall()
     ]
 
 

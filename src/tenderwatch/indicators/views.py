@@ -107,8 +107,8 @@ def create_views(con: duckdb.DuckDBPyConnection, common: CommonSettings, *, mate
     indicators then reads the joins and groupings they share instead of doing them again for each indicator (and
     for each of its quartiles). A call without it turns them all back into views.
     """
-
-    def make(name: str, sql: str) -> None:
+    con.execute(R8_MACRO)
+    for name, sql in view_statements(common).items():
         kind = "TABLE" if name in materialise else "VIEW"
         other = "VIEW" if kind == "TABLE" else "TABLE"
         found = con.execute(
@@ -117,6 +117,14 @@ def create_views(con: duckdb.DuckDBPyConnection, common: CommonSettings, *, mate
         if found:
             con.execute(f"DROP {other} {name}")
         con.execute(f"CREATE OR REPLACE TEMP {kind} {name} AS {sql}")
+
+
+def view_statements(common: CommonSettings) -> dict[str, str]:
+    """Return the SELECT of each indicator view for these common settings, in the order they must be made."""
+    statements: dict[str, str] = {}
+
+    def make(name: str, sql: str) -> None:
+        statements[name] = sql
 
     excluded = literal(common.excluded_procurement_method_details)
     allow = common.price_comparison_procurement_methods
@@ -127,7 +135,6 @@ def create_views(con: duckdb.DuckDBPyConnection, common: CommonSettings, *, mate
         price_comparison = f"NOT coalesce(list_contains({literal(deny)}, t.procurement_method_details), FALSE)"
     else:
         price_comparison = "TRUE"
-    con.execute(R8_MACRO)
     make(
         "ind_processes",
         f"""
@@ -258,3 +265,4 @@ def create_views(con: duckdb.DuckDBPyConnection, common: CommonSettings, *, mate
     )
     for name, sql in fact_views().items():
         make(name, sql)
+    return statements

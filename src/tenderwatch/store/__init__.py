@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import uuid
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -73,6 +74,9 @@ def _read_csv(package: str, name: str) -> list[dict[str, str]]:
     text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
     return list(csv.DictReader(text.splitlines()))
 
+
+# The meta key that changes whenever the normalised tables change (see Store.data_changed).
+DATA_VERSION = "data_version"
 
 # Groups of tables: (group, package holding tables.csv and columns/, whether a rebuild recreates them).
 # The raw store is made by migrations; every other group's tables are created from their CSV files when missing.
@@ -230,6 +234,11 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         """Set a value in the store's meta table."""
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    def data_changed(self) -> None:
+        """Record that the normalised tables changed (in the caller's transaction): results worked out from them
+        before, such as stored red flags, can no longer be reused."""
+        self.set_meta(DATA_VERSION, uuid.uuid4().hex)
 
     def create_tables(self, names: tuple[str, ...]) -> None:
         """Drop and create tables from their documented columns (their rows must then be rebuilt)."""
