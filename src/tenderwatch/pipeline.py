@@ -156,7 +156,7 @@ def process_candidates(candidates: list[Candidate], result: ChunkResult) -> Chun
     """Check candidate releases, and compile each run of consecutive releases of one ocid."""
     checker = state().checker
     keep = state().keep
-    run: list[tuple[Checked, Candidate, str | None]] = []
+    run: list[tuple[Checked, Candidate, str | None, str]] = []
     last_package: dict[str, Any] | None = None
     package_hash: str | None = None
     for candidate in candidates:
@@ -196,6 +196,7 @@ def process_candidates(candidates: list[Candidate], result: ChunkResult) -> Chun
             package_hash = hashlib.sha256(text).hexdigest()
             result.packages.setdefault(package_hash, text.decode())
         last_package = package
+        stored = checked.canonical.decode()
         result.releases.append(
             (
                 checked.hash,
@@ -208,7 +209,7 @@ def process_candidates(candidates: list[Candidate], result: ChunkResult) -> Chun
                 candidate.byte_offset,
                 candidate.pointer,
                 package_hash,
-                checked.canonical.decode(),
+                stored,
             )
         )
         for problem in checked.problems:
@@ -231,21 +232,25 @@ def process_candidates(candidates: list[Candidate], result: ChunkResult) -> Chun
         if run and run[-1][0].ocid != checked.ocid:
             result.compiled.append(_compile_run(run))
             run = []
-        run.append((checked, candidate, package_hash))
+        run.append((checked, candidate, package_hash, stored))
     if run:
         result.compiled.append(_compile_run(run))
     return result
 
 
-def _compile_run(run: list[tuple[Checked, Candidate, str | None]]) -> tuple[Any, ...]:
-    """Compile a run of consecutive releases of one ocid, as the store would if they were all it held."""
+def _compile_run(run: list[tuple[Checked, Candidate, str | None, str]]) -> tuple[Any, ...]:
+    """Compile a run of consecutive releases of one ocid, as the store would if they were all it held.
+
+    A publisher's compiled release is given as the very text stored for it, so that the compiled release is
+    that same string: it is neither written out again nor, on its way back from a worker, sent twice."""
     seen: set[str] = set()
     rows = []
-    for checked, candidate, package_hash in run:
+    for checked, candidate, package_hash, stored in run:
         if checked.hash in seen:
             continue
         seen.add(checked.hash)
-        rows.append((candidate.kind, candidate.value, checked.release_id, checked.date, checked.tags, package_hash))
+        value = stored if candidate.kind == "compiled" else candidate.value
+        rows.append((candidate.kind, value, checked.release_id, checked.date, checked.tags, package_hash))
     return compile_process(run[0][0].ocid, rows)
 
 
