@@ -169,3 +169,28 @@ def test_a_chain_deeper_than_the_setting_raises_tw109(stories: Workspace) -> Non
 
     run = run_indicators(con, from_toml({"flags": {"TW109": {"max_depth": 3}}}, "test"), ["TW109"])
     assert [(item.evaluated, item.flagged) for item in run.runs] == [(1, 0)]
+
+
+@pytest.mark.skipif(
+    "subcontract_chains" not in tables(), reason="the services tables are not registered in the store's table groups"
+)
+def test_a_chain_lengthened_by_the_subcontracting_file_is_flagged_afresh(stories: Workspace, tmp_path: Path) -> None:
+    first = stories.flags(["TW109"])
+    assert stories.flags(["TW109"]).run.runs[0].reused, "nothing changed, so the kept result stands"
+    assert [flag.value for flag in first.flags if flag.subject_id == TRACING] == [3]
+
+    settings = services_settings(tmp_path)
+    settings.subcontracting_file.write_text(
+        "links:\n"
+        "  - ocid: ocds-twdemo-000004\n"
+        "    contractor: Ashvane Payroll Services Ltd\n"
+        "    subcontractor: Corrowmouth Umbrella Company Ltd\n"
+        "    source_url: https://example.org/scrutiny-report\n"
+        "    source_title: Scrutiny committee report on the tracing service\n",
+        encoding="utf-8",
+    )
+    build_services(stories.store.con, settings)
+
+    after = stories.flags(["TW109"])
+    assert not after.run.runs[0].reused, "the chains changed, so TW109 must run again"
+    assert [flag.value for flag in after.flags if flag.subject_id == TRACING] == [4]

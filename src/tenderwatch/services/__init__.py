@@ -42,6 +42,7 @@ from tenderwatch.services.overrides import Override, read_overrides
 from tenderwatch.services.settings import ServicesSettings, load_services_settings
 from tenderwatch.services.subcontracting import FileLink, build_chains, read_subcontracting_file
 from tenderwatch.services.taxonomy import Area, Duty, Taxonomy, load_taxonomy
+from tenderwatch.store import data_changed
 
 SERVICE_TABLES = (
     "service_areas",
@@ -226,6 +227,7 @@ def build_services(
         _urgency(con, flag_settings)
         result.contracts = build_provision(con, settings, today=today)
         result.chains = build_chains(con, links)
+        data_changed(con)  # TW109 reads the chains, which the subcontracting file can change without new data
         result.services_scored = build_continuity(con, settings)
         for table in ("tmp_sv_text", "tmp_sv_urgency"):
             con.execute(f"DROP TABLE IF EXISTS {table}")

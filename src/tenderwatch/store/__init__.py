@@ -75,8 +75,16 @@ def _read_csv(package: str, name: str) -> list[dict[str, str]]:
     return list(csv.DictReader(text.splitlines()))
 
 
-# The meta key that changes whenever the normalised tables change (see Store.data_changed).
+# The meta key that changes whenever a table the red-flag indicators read changes (see data_changed).
 DATA_VERSION = "data_version"
+
+
+def data_changed(con: duckdb.DuckDBPyConnection) -> None:
+    """Record, in the caller's transaction, that tables the red-flag indicators read changed (the normalised
+    tables, or another they read such as ``subcontract_chains``): results worked out before, such as stored red
+    flags, can no longer be reused."""
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [DATA_VERSION, uuid.uuid4().hex])
+
 
 # Groups of tables: (group, package holding tables.csv and columns/, whether a rebuild recreates them).
 # The raw store is made by migrations; every other group's tables are created from their CSV files when missing.
@@ -236,9 +244,8 @@ class Store:
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
     def data_changed(self) -> None:
-        """Record that the normalised tables changed (in the caller's transaction): results worked out from them
-        before, such as stored red flags, can no longer be reused."""
-        self.set_meta(DATA_VERSION, uuid.uuid4().hex)
+        """Record that the normalised tables changed (in the caller's transaction); see :func:`data_changed`."""
+        data_changed(self.con)
 
     def create_tables(self, names: tuple[str, ...]) -> None:
         """Drop and create tables from their documented columns (their rows must then be rebuilt)."""
