@@ -192,6 +192,11 @@ def test_kept_results_are_reused_until_the_data_or_the_settings_change(tmp_path:
         assert _flag_rows(fresh.flags) == _flag_rows(forced.flags)
         assert len(fresh.flags) > len([flag for flag in ran.flags if flag.code == "R018"]), "the new data's flags"
 
+        # another time zone can move a date without an offset to another day: nothing is reused
+        assert workspace.flags(["R018"]).run.runs[0].reused
+        workspace.store.con.execute("SET TimeZone = 'Pacific/Auckland'")
+        assert not workspace.flags(["R018"]).run.runs[0].reused
+
 
 def test_flags_command_says_when_it_shows_kept_results(tmp_path: Path, synthetic: list[dict]) -> None:
     db = _store(tmp_path / "store.duckdb", synthetic[:1000], threads=1)

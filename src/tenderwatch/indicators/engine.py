@@ -128,18 +128,26 @@ def stale_codes(con: duckdb.DuckDBPyConnection, settings: FlagSettings, codes: l
 
 
 def fingerprints(con: duckdb.DuckDBPyConnection, settings: FlagSettings, planned: list[_Planned]) -> dict[str, str]:
-    """Return, per indicator, a fingerprint of everything its results depend on: the store's data version,
-    today's date (some indicators count to today), the version of tenderwatch, the statements of the shared
-    views and of the indicator itself with their settings, and the composite score's weights."""
+    """Return, per indicator, a fingerprint of everything its results depend on: the store's data version;
+    today's date (some indicators count to today); the time zone and the store's limits on amounts and years
+    (dates without an offset and the checks of the store's macros depend on them); the version of tenderwatch;
+    the statements of the shared views and of the indicator itself, with their settings; and the composite
+    score's weights."""
     try:
         rows = con.execute("SELECT value FROM meta WHERE key = ?", [DATA_VERSION]).fetchall()
     except duckdb.CatalogException:  # not a tenderwatch store: nothing is ever reused
         rows = [[None]]
-    today = con.execute("SELECT current_date::VARCHAR").fetchall()[0][0]
+    # the day, and the connection's settings that dates and the store's macros depend on
+    context = con.execute(
+        """
+        SELECT [current_date::VARCHAR, current_setting('TimeZone'), getvariable('tw_max_amount')::VARCHAR,
+                getvariable('tw_min_year')::VARCHAR, getvariable('tw_max_year')::VARCHAR]
+        """
+    ).fetchall()[0][0]
     common = [
         __version__,
         rows[0][0] if rows else None,
-        today,
+        context,
         R8_MACRO,
         view_statements(settings.common),
         settings.common.model_dump(mode="json"),
