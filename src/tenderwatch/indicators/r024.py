@@ -37,8 +37,11 @@ from tenderwatch.indicators.base import Indicator, IndicatorSettings, literal
 
 def party_keys() -> str:
     """Return the common table expression ``tw_party_keys`` (ocid, party_id, party_key, party_name): each party of
-    each process with its key across processes (the first entry of ``parties`` with that id wins)."""
-    return "tw_party_keys AS (SELECT * FROM ind_party_keys)"
+    each process with its key across processes (the first entry of ``parties`` with that id wins).
+
+    Not materialised: a statement that joins it twice would otherwise copy all its rows (3 million at a million
+    processes) first, where a run of several indicators has already made ``ind_party_keys`` a table."""
+    return "tw_party_keys AS NOT MATERIALIZED (SELECT * FROM ind_party_keys)"
 
 
 def bid_tenderers() -> str:
