@@ -376,7 +376,7 @@ def read_flags(
     evidence: bool = True,
 ) -> list[Flag]:
     """Return stored flags, filtered by indicator, buyer or supplier (party id or organisation id) or process;
-    without ``evidence``, each flag's evidence is left empty (reading it is most of the work for many flags)."""
+    without ``evidence``, each flag's evidence is left empty (parsing it is slow when there are many flags)."""
     where = ["TRUE"]
     params: list[Any] = []
     if codes:
