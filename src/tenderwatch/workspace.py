@@ -55,7 +55,7 @@ from tenderwatch.pipeline import (
     process_lines,
 )
 from tenderwatch.settings import Settings, load_settings
-from tenderwatch.store import NORMALISED_TABLES, Store, derived_tables
+from tenderwatch.store import NORMALISED_TABLES, Store, data_changed, derived_tables
 from tenderwatch.util import WorkerPool, give_back_freed_memory, no_cyclic_gc
 
 # Processes handed to a worker at once, and releases at most in one hand-over.
@@ -606,7 +606,7 @@ class Workspace:
             normalise(con, "tmp_ocids")
             con.execute("DELETE FROM pending WHERE ocid IN (SELECT ocid FROM tmp_ocids)")
             self.store.set_meta(ANALYSIS_DUE, "yes")
-            self.store.data_changed()
+            data_changed(con)
             con.execute("DROP TABLE tmp_ocids")
             con.execute("COMMIT")
         except duckdb.OutOfMemoryException:
@@ -632,7 +632,7 @@ class Workspace:
         con.execute("DELETE FROM rejects WHERE scope = 'process'")
         con.execute("DELETE FROM pending")
         con.execute("INSERT INTO pending SELECT DISTINCT ocid FROM raw_releases")
-        self.store.data_changed()
+        data_changed(con)
         con.execute("COMMIT")
 
     def rebuild(self, *, reporter: Reporter | None = None) -> tuple[int, int]:
@@ -747,17 +747,25 @@ class Workspace:
     def _run_flags(
         self, codes: list[str] | None, settings_path: Path | None, *, lifecycle: bool = True, reuse: bool = False
     ) -> Any:
-        from tenderwatch.indicators.engine import run_indicators, stale_codes  # noqa: PLC0415
+        from tenderwatch.indicators.engine import run_indicators  # noqa: PLC0415
         from tenderwatch.indicators.settings import load_flag_settings  # noqa: PLC0415
         from tenderwatch.settings import read_settings_file  # noqa: PLC0415
 
         flag_settings = load_flag_settings(settings_path, read_settings_file() if settings_path is None else None)
-        con = self.store.con
-        if lifecycle and not self.store.read_only:
-            to_run = sorted(stale_codes(con, flag_settings, codes)) if reuse else codes
-            if (to_run is None or to_run) and _reads_lifecycle(flag_settings, to_run):
+
+        def build_lifecycle(statements: list[str]) -> None:
+            """Rebuild the contract lifecycle first when a statement about to run reads it."""
+            if any("contract_lifecycle" in statement for statement in statements):
                 self._build_lifecycle()
-        return run_indicators(con, flag_settings, codes, store=not self.store.read_only, reuse=reuse)
+
+        return run_indicators(
+            self.store.con,
+            flag_settings,
+            codes,
+            store=not self.store.read_only,
+            reuse=reuse,
+            before=build_lifecycle if lifecycle and not self.store.read_only else None,
+        )
 
     def _build_lifecycle(self) -> None:
         self._in_transaction("tenderwatch.analysis.lifecycle", "build_lifecycle")
@@ -1182,19 +1190,6 @@ def _write_compiled(con: Any, batch: list[tuple[Any, ...]], run: int) -> int:
     con.execute("COMMIT")
     con.unregister("tmp_compiled")
     return sum(1 for row in batch if row[-1] is not None)
-
-
-def _reads_lifecycle(flag_settings: Any, codes: list[str] | None) -> bool:
-    """Whether one of the indicators to run reads the contract lifecycle table (only then is it rebuilt first)."""
-    from tenderwatch.indicators import INDICATORS  # noqa: PLC0415
-    from tenderwatch.indicators.engine import selected_codes  # noqa: PLC0415
-
-    for code in selected_codes(flag_settings, codes):
-        indicator = INDICATORS[code]
-        sql = indicator.sql(flag_settings.for_indicator(code, indicator.settings), flag_settings.common)
-        if "contract_lifecycle" in sql:
-            return True
-    return False
 
 
 _UNITS = {"KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4, "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,12 +84,14 @@ def run_indicators(
     *,
     store: bool = True,
     reuse: bool = False,
+    before: Callable[[list[str]], None] | None = None,
 ) -> FlagRun:
     """Run the indicators; with ``store``, replace their results in the analysis tables.
 
     With ``reuse``, an indicator whose stored results came from the same data, settings, day and version of
-    tenderwatch is not run again: its stored flags stand (see :func:`stale_codes`). A run of every indicator
+    tenderwatch is not run again: its stored flags stand (see :func:`fingerprints`). A run of every indicator
     reuses nothing unless it can reuse everything, as the composite scores need every indicator's evaluations.
+    ``before`` is called with the statements about to run, before they run (not at all when none is to run).
     """
     chosen = selected_codes(settings, codes)
     planned = [_Planned.of(code, settings) for code in chosen]
@@ -101,6 +104,8 @@ def run_indicators(
     outcome = FlagRun()
     if todo:
         statements = [text for plan in todo for text in (plan.sql, plan.meta_sql) if text is not None]
+        if before is not None:
+            before(statements)
         create_views(con, settings.common, materialise=shared_by(statements))
         try:
             outcome = _run(con, settings, todo, prints, store=store, complete=complete)
@@ -118,13 +123,6 @@ def run_indicators(
     outcome.runs = [runs[code] for code in chosen]
     outcome.meta = {code: outcome.meta[code] for code in sorted(outcome.meta)}
     return outcome
-
-
-def stale_codes(con: duckdb.DuckDBPyConnection, settings: FlagSettings, codes: list[str] | None = None) -> set[str]:
-    """Return the indicators (of those asked for, else all) whose stored results cannot be reused."""
-    planned = [_Planned.of(code, settings) for code in selected_codes(settings, codes)]
-    kept = _stored_runs(con, planned, fingerprints(con, settings, planned))
-    return {plan.code for plan in planned if plan.code not in kept}
 
 
 def fingerprints(con: duckdb.DuckDBPyConnection, settings: FlagSettings, planned: list[_Planned]) -> dict[str, str]:

@@ -243,10 +243,6 @@ class Store:
         """Set a value in the store's meta table."""
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
-    def data_changed(self) -> None:
-        """Record that the normalised tables changed (in the caller's transaction); see :func:`data_changed`."""
-        data_changed(self.con)
-
     def create_tables(self, names: tuple[str, ...]) -> None:
         """Drop and create tables from their documented columns (their rows must then be rebuilt)."""
         described = tables()
