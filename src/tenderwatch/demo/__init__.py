@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import BinaryIO
 
-from tenderwatch.demo.generator import DEMO_OCID_PREFIX, generate_releases
 from tenderwatch.exceptions import StoreError
 from tenderwatch.ingest.inputs import Input
 from tenderwatch.workspace import LoadResult, Reporter, Workspace
@@ -67,6 +66,8 @@ def _story_lines() -> Iterator[bytes]:
 def _synthetic_lines(size: int, seed: int) -> Iterator[bytes]:
     import orjson  # noqa: PLC0415
 
+    from tenderwatch.demo.generator import generate_releases  # noqa: PLC0415 (slow to import)
+
     for release in generate_releases(size, seed):
         yield orjson.dumps(release) + b"\n"
 
@@ -87,6 +88,8 @@ def build_demo(
     workspace: Workspace, size: int = DEFAULT_SIZE, seed: int = DEFAULT_SEED, reporter: Reporter | None = None
 ) -> LoadResult:
     """Load the demo data into ``workspace``, refusing a store that holds real (non-demo) data."""
+    from tenderwatch.demo.generator import DEMO_OCID_PREFIX  # noqa: PLC0415
+
     real = workspace.store.con.execute(
         "SELECT count(*) FROM raw_releases WHERE ocid NOT LIKE ? AND ocid NOT LIKE ?",
         [STORY_OCID_PREFIX + "%", DEMO_OCID_PREFIX + "%"],

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
-
-import httpx
 
 from tenderwatch.sources.http import Policy
 from tenderwatch.sources.payload import Page
 from tenderwatch.sources.settings import CommonSettings, SourceSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)

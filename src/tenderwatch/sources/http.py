@@ -20,14 +20,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO
+from typing import IO, TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import httpx
 
 from tenderwatch import __version__
 from tenderwatch.sources.exceptions import FetchError
 from tenderwatch.sources.settings import CommonSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 # Answers worth trying again after a pause (besides 429 and 503, which say how long to wait).
 TRANSIENT_STATUSES = frozenset({408, 500, 502, 504, 520, 521, 522, 523, 524})
@@ -83,6 +84,8 @@ class Fetcher:
         self.on_retry = on_retry or (lambda message, wait: None)
         self.sleep = sleep
         self._last_start: dict[str, float] = {}
+        import httpx  # noqa: PLC0415 (imported when first needed: it takes a fifth of a second)
+
         self.client = httpx.Client(
             timeout=httpx.Timeout(settings.timeout),
             headers={"User-Agent": user_agent(settings.contact)},
@@ -107,6 +110,8 @@ class Fetcher:
 
         :raises FetchError: when the answer is a client error, or the last attempt failed
         """
+        import httpx  # noqa: PLC0415
+
         settings = self.settings
         request_headers = {**policy.headers, **(headers or {})}
         for attempt in range(1, settings.max_attempts + 1):

@@ -53,15 +53,17 @@ every `links.next` URL the API gives, until a page has none.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 from pydantic import Field
 
 from tenderwatch.sources.base import DatedApi, Window
 from tenderwatch.sources.payload import Page, unescape_html
 from tenderwatch.sources.settings import SourceSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 OFFICIAL_URL = "https://www.contractsfinder.service.gov.uk/"
 
