@@ -9,6 +9,7 @@ from typing import Any
 from tenderwatch import Workspace, load_settings
 from tenderwatch.indicators.engine import FlagRun, read_flags, run_indicators
 from tenderwatch.indicators.settings import from_toml
+from tenderwatch.resolve import load_ownership
 
 
 def release(ocid: str, date: str = "2024-01-01T00:00:00Z", release_id: str | None = None, **sections: Any) -> dict:
@@ -24,10 +25,16 @@ def release(ocid: str, date: str = "2024-01-01T00:00:00Z", release_id: str | Non
 
 
 def evaluate(
-    tmp_path: Path, releases: list[dict], codes: list[str], flags: dict[str, Any] | None = None
+    tmp_path: Path,
+    releases: list[dict],
+    codes: list[str],
+    flags: dict[str, Any] | None = None,
+    *,
+    ownership: Path | None = None,
 ) -> tuple[dict[tuple[str, str, str], Any], FlagRun]:
-    """Load ``releases`` into a fresh store, run ``codes`` with the ``[flags]`` settings given, and return
-    {(code, subject, subject_id): flag} for the flags raised, and the run (counts and meta)."""
+    """Load ``releases`` into a fresh store (and the beneficial-ownership file ``ownership``, if given), run
+    ``codes`` with the ``[flags]`` settings given, and return {(code, subject, subject_id): flag} for the flags
+    raised, and the run (counts and meta)."""
     path = tmp_path / "fixture.jsonl"
     path.write_text("".join(json.dumps(item) + "\n" for item in releases))
     db = tmp_path / "fixture.duckdb"
@@ -37,6 +44,8 @@ def evaluate(
     with Workspace.open(settings) as workspace:
         result = workspace.load([str(path)])
         assert result.rejected == 0, "a fixture release was rejected"
+        if ownership is not None:
+            load_ownership(workspace.store.con, ownership)
         workspace.build_facts(organisations=False)
         con = workspace.store.con
         run = run_indicators(con, from_toml({"flags": flags or {}}, "test"), codes)

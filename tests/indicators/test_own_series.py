@@ -10,7 +10,12 @@ from typing import Any
 
 import pytest
 
+from tenderwatch import Workspace, load_settings
 from tenderwatch.indicators import INDICATORS
+from tenderwatch.indicators.engine import run_indicators
+from tenderwatch.indicators.settings import from_toml
+from tenderwatch.resolve import load_ownership
+from tests import REAL, run_cli
 from tests.indicators import evaluate, release
 
 STORIES = Path(__file__).resolve().parents[2] / "src" / "tenderwatch" / "demo" / "stories" / "stories.jsonl"
@@ -603,6 +608,75 @@ def test_tw108_evaluates_nothing_without_dates(tmp_path: Path) -> None:
     assert found == {} and counts(run) == (0, 0)
 
 
+def _entity(statement_id: str, name: str, number: str, founded: str) -> dict:
+    """A Beneficial Ownership Data Standard company statement."""
+    return {"statementID": statement_id, "statementType": "entityStatement", "entityType": "registeredEntity",
+            "name": name, "foundingDate": founded, "statementDate": "2025-01-01",
+            "identifiers": [{"scheme": "GB-COH", "schemeName": "Companies House", "id": number}]}  # fmt: skip
+
+
+REGISTERED = [
+    # the notice gives the number without its leading zero; the statement has it
+    _won("ocds-tw108-reg-new", _company("7111111", "Fresh Start Ltd"), "2024-07-15T10:00:00Z"),
+    _won("ocds-tw108-reg-old", _company("07222222", "Long Standing Ltd"), "2024-07-15T10:00:00Z"),
+    # the notice's own date comes first: 2010, not the statement's 2024
+    _won("ocds-tw108-reg-own", _company("07333333", "Own Date Ltd", foundingDate="2010-01-01"),
+         "2024-07-15T10:00:00Z"),
+    _won("ocds-tw108-reg-none", _company("07444444", "Not In The File Ltd"), "2024-07-15T10:00:00Z"),
+]  # fmt: skip
+STATEMENTS = [
+    _entity("bods-fresh", "FRESH START LIMITED", "07111111", "2024-03-11"),
+    _entity("bods-long", "LONG STANDING LIMITED", "07222222", "1998-06-30"),
+    _entity("bods-own", "OWN DATE LIMITED", "07333333", "2024-05-01"),
+    {"statementID": "bods-person", "statementType": "personStatement", "names": [{"fullName": "A Person"}]},
+]
+
+
+def test_tw108_reads_incorporation_dates_from_loaded_ownership_statements(tmp_path: Path) -> None:
+    bods = tmp_path / "register.jsonl"
+    bods.write_text("".join(json.dumps(statement) + "\n" for statement in STATEMENTS))
+    found, run = evaluate(tmp_path, REGISTERED, ["TW108"], ownership=bods)
+    assert flagged(found, "TW108") == {"GB-COH-07111111"}
+    assert counts(run) == (3, 1)  # the company missing from the file has no date: not evaluated
+    fresh = found[("TW108", "supplier", "GB-COH-07111111")]
+    assert fresh.value == 126 and fresh.evidence["incorporated"] == "2024-03-11"
+    assert fresh.evidence["incorporation_source"] == "ownership statement bods-fresh"
+    assert fresh.sentence.endswith(" The date of incorporation is from ownership statement bods-fresh.")
+    # the coverage report counts the statements, which belong to no process
+    report = run_cli("coverage", db=tmp_path / "fixture.duckdb")
+    lines = report.stdout.splitlines()
+    at = next(index for index, line in enumerate(lines) if line.startswith("TW108"))
+    assert "supported; last run evaluated 3, flagged 1" in lines[at], report.stdout
+    assert "ownership_statements.data" in lines[at + 2] and "3 rows (not tied to a process)" in lines[at + 2]
+
+
+def test_tw108_ownership_statements_off(tmp_path: Path) -> None:
+    bods = tmp_path / "register.jsonl"
+    bods.write_text("".join(json.dumps(statement) + "\n" for statement in STATEMENTS))
+    found, run = evaluate(tmp_path, REGISTERED, ["TW108"], {"TW108": {"ownership_statements": False}}, ownership=bods)
+    assert found == {} and counts(run) == (1, 0)  # only the notice that gives its own date
+
+
+def test_tw108_on_the_real_ownership_data(tmp_path: Path) -> None:
+    """The real beneficial-ownership file of UK suppliers, beside the real Contracts Finder notices that carry
+    Companies House numbers: the register's dates make the indicator evaluate what the notices alone cannot."""
+    bods = REAL / "uk_bods_openownership_suppliers.jsonl"
+    notices = REAL / "uk_cf_2018-2020_releases_gbcoh_matched_bluetail.jsonl"
+    if not (bods.is_file() and notices.is_file()):
+        pytest.skip("the real data in ../shared/data/real is not here")
+    releases = [json.loads(line) for line in notices.read_text(encoding="utf-8").splitlines() if line.strip()]
+    (tmp_path / "alone").mkdir()
+    (tmp_path / "with").mkdir()
+    _, alone = evaluate(tmp_path / "alone", releases, ["TW108"])
+    found, run = evaluate(tmp_path / "with", releases, ["TW108"], ownership=bods)
+    assert counts(alone) == (0, 0)
+    evaluated, raised = counts(run)
+    assert evaluated >= 100
+    for flag in found.values():  # any flag raised names its statement and is within the year
+        assert flag.evidence["incorporation_source"].startswith("ownership statement ") and flag.value <= 365
+    assert raised == len(found)
+
+
 # ------------------------------------------------------------------------------------------------- demo stories
 
 
@@ -619,3 +693,19 @@ def test_the_demo_stories_raise_the_flags_their_facts_imply(tmp_path: Path) -> N
     assert interim.evidence["rules_matched"][:2] == ["coded ground", "regulation 32(2)(c)"]
     assert found[("TW103", "process", "ocds-twdemo-000006")].evidence["term_years"] == 10.0
     assert not flagged(found, "TW108")  # the stories publish no incorporation dates
+
+
+def test_loading_ownership_statements_makes_kept_tw108_results_stale(tmp_path: Path) -> None:
+    bods = tmp_path / "register.jsonl"
+    bods.write_text("".join(json.dumps(statement) + "\n" for statement in STATEMENTS))
+    evaluate(tmp_path, REGISTERED, ["TW108"])  # a store whose kept TW108 results predate the statements
+    settings = load_settings(db=tmp_path / "fixture.duckdb", analyse_after_load=False, publish_after_load=False)
+    with Workspace.open(settings) as workspace:
+        con = workspace.store.con
+        before = run_indicators(con, from_toml({}, "test"), ["TW108"], reuse=True)
+        load_ownership(con, bods)
+        after = run_indicators(con, from_toml({}, "test"), ["TW108"], reuse=True)
+        again = run_indicators(con, from_toml({}, "test"), ["TW108"], reuse=True)
+    assert before.runs[0].reused and counts(before) == (1, 0)
+    assert not after.runs[0].reused and counts(after) == (3, 1)
+    assert again.runs[0].reused and counts(again) == (3, 1)

@@ -163,5 +163,8 @@ def coverage_command(db: DbOption = None, settings_file: SettingsOption = None) 
         for missing in item.missing:
             out(f"         missing: {missing}", markup=False)
         for measured in item.fields:
+            if not measured.per_process:
+                out(f"         {measured.field:<48} in {measured.rows:>9,} rows (not tied to a process)", markup=False)
+                continue
             share = measured.processes / processes if processes else 0
             out(f"         {measured.field:<48} in {measured.processes:>9,} processes ({share:.0%})", markup=False)

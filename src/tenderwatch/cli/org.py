@@ -252,7 +252,9 @@ def load_ownership_command(
     settings_file: SettingsOption = None,
 ) -> None:
     """Store the company and ownership statements of a BODS file (people's statements are left out), then
-    resolve corporate groups again. A statement already stored is not stored twice.
+    resolve corporate groups again. A statement already stored is not stored twice. The companies' incorporation
+    dates also serve the red flag TW108 (supplier incorporated shortly before the award): `tenderwatch flags`
+    works it out again with them.
 
     Example: tenderwatch org load-ownership register.jsonl
     """

@@ -23,6 +23,7 @@ class FieldCoverage:
     field: str
     rows: int
     processes: int
+    per_process: bool = True  # False for a table outside the processes, such as loaded ownership statements
 
 
 @dataclass
@@ -54,12 +55,14 @@ def coverage(con: duckdb.DuckDBPyConnection) -> tuple[int, list[IndicatorCoverag
             table, _, column = name.partition(".")
             data_type = types.get((table, column))
             if data_type is None:
-                cache[name] = FieldCoverage(name, 0, 0)
+                cache[name] = FieldCoverage(name, 0, 0, per_process=(table, "ocid") in types)
             else:
                 present = f'"{column}" IS NOT NULL' + (f' AND len("{column}") > 0' if data_type.endswith("[]") else "")
-                sql = f"SELECT count(*) FILTER (WHERE {present}), count(DISTINCT ocid) FILTER (WHERE {present})"
+                # a table outside the processes (such as loaded ownership statements) counts rows only
+                per_process = f"count(DISTINCT ocid) FILTER (WHERE {present})" if (table, "ocid") in types else "0"
+                sql = f"SELECT count(*) FILTER (WHERE {present}), {per_process}"
                 rows, with_field = con.execute(f"{sql} FROM {table}").fetchall()[0]
-                cache[name] = FieldCoverage(name, rows, with_field)
+                cache[name] = FieldCoverage(name, rows, with_field, per_process=(table, "ocid") in types)
         return cache[name]
 
     last_runs = {

@@ -190,6 +190,10 @@ def load_ownership(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, int
         )
         after = con.execute("SELECT count(*) FROM ownership_statements").fetchall()[0][0]
         con.execute("DROP TABLE tmp_bods")
+        if after > before:  # TW108 reads incorporation dates from them: kept red flags are out of date
+            from tenderwatch.store import data_changed  # noqa: PLC0415
+
+            data_changed(con)
         con.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(duckdb.Error):
