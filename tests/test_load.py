@@ -260,8 +260,21 @@ def test_each_file_ends_with_one_summary_line(db: Path, real: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].endswith("uk_fts_2026-09-03_page1_excerpt.json: 5 loaded, 0 already stored, 0 rejected")
-    assert lines[1].endswith("SOURCES.md: 0 loaded, 0 already stored, 1 rejected")
+    # nothing of SOURCES.md could be stored: the line says why
+    assert "SOURCES.md: 0 loaded, 0 already stored, 1 rejected (all: not JSON (it starts with" in lines[1]
     assert "\x1b[" not in result.stdout + result.stderr  # plain output when not on a terminal
+
+
+def test_a_beneficial_ownership_file_is_pointed_to_its_command(db: Path, real: Path) -> None:
+    source = real / "uk_bods_openownership_suppliers.jsonl"
+    result = run_cli("load", str(source), db=db)
+    assert result.returncode == 1
+    (line,) = [line for line in result.stdout.splitlines() if "uk_bods_openownership_suppliers.jsonl" in line]
+    assert line.endswith(
+        "0 loaded, 0 already stored, 900 rejected (all: a beneficial-ownership (BODS) statement, not an OCDS "
+        "release; load such a file with `tenderwatch org load-ownership FILE`)"
+    )
+    assert query(db, "SELECT DISTINCT code FROM rejects") == [("bods-statement",)]
 
 
 def test_exit_code_is_an_error_when_nothing_could_be_loaded(db: Path, real: Path) -> None:

@@ -130,9 +130,12 @@ class FileSummary:
     rejected: int = 0
     set_aside: int = 0
     error: str | None = None
+    # per reject code: how many, and the reason given for the first of them
+    reasons: dict[str, list[Any]] = field(default_factory=dict)
 
     def line(self) -> str:
-        """Return the one-line summary printed after each input."""
+        """Return the one-line summary printed after each input. When nothing of the input could be stored, it
+        ends with the most common reason, so that a file of the wrong kind says what it is at once."""
         if self.error:
             return f"error: {self.error}"
         text = (
@@ -140,7 +143,17 @@ class FileSummary:
         )
         if self.set_aside:
             text += f" ({self.set_aside:,} bad values set aside in stored releases)"
+        if self.rejected and not self.loaded and not self.already_stored and self.reasons:
+            count, reason = max(self.reasons.values(), key=lambda pair: pair[0])
+            text += f" ({'all' if count == self.rejected else f'{count:,} of them'}: {reason})"
         return text
+
+    def count_reject(self, code: str, reason: str) -> None:
+        """Note one reject of this input."""
+        if code in self.reasons:
+            self.reasons[code][0] += 1
+        else:
+            self.reasons[code] = [1, reason]
 
 
 @dataclass
@@ -967,6 +980,7 @@ class _BatchWriter:
         for row in chunk.rejects:
             key = hashlib.sha256(orjson.dumps((source, member, *row))).hexdigest()
             self.rejects.append((key, source, member, *row))
+            self.summary.count_reject(row[1], row[9])
         self.packages.update(chunk.packages)
         self.compiled.extend(chunk.compiled)
         self.summary.rejected += chunk.rejected

@@ -122,6 +122,12 @@ class Checker:
                 "not-object", f"this is {describe(value)}, not an object; a release must be a JSON object"
             )
         ocid = value.get("ocid")
+        if ocid is None and "statementType" in value and ("statementID" in value or "statementId" in value):
+            return Rejection(
+                "bods-statement",
+                "a beneficial-ownership (BODS) statement, not an OCDS release; load such a file with "
+                "`tenderwatch org load-ownership FILE`",
+            )
         if ocid is None:
             return Rejection(
                 "no-ocid",
