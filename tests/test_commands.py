@@ -37,7 +37,7 @@ def test_status_shows_counts_by_publisher_dates_tables_and_rejects(real_store: P
     assert "ocds-h6vhtk" in text and "Cabinet Office" in text  # Find a Tender
     assert "ocds-b5fd17" in text  # Contracts Finder
     assert "release dates: 2011-02-27 to 2026-10-06" in text
-    assert "awards" in text and "rejects:" in text and "no-ocid" in text
+    assert "awards" in text and "rejects:" in text and "bods-statement" in text  # the ownership file
 
     as_json = json.loads(run_cli("status", "--json", db=real_store).stdout)
     assert as_json["processes"] == query(real_store, "SELECT count(*) FROM processes")[0][0]
