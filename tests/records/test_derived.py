@@ -1,5 +1,6 @@
-"""Events derived from the notices: early terminations and ends, cancellations, termination notices and provider
-exits, on the demo stories, on hand-written release histories and on the real data."""
+"""Events derived from the notices: early terminations and ends, cancellations, termination notices, provider
+exits, performance failures, KPIs below standard and removed suppliers, on the demo stories, on hand-written release
+histories and on the real data."""
 
 from __future__ import annotations
 
@@ -185,6 +186,86 @@ def test_each_kind_of_event_is_found_in_release_histories_and_only_there(workspa
     assert "cancelled the award to Other Care Ltd" in cancelled["summary"]
 
 
+def performance_histories() -> list[dict[str, Any]]:
+    """A contract whose Find a Tender contract performance notices (UK9) record failures and KPI ratings, and a
+    supplier removed from a contract."""
+    uk9 = [{"id": "n9", "documentType": "implementationNotice", "noticeType": "UK9"}]
+    missed = {
+        "requirement": "Home visits within 30 minutes of the planned time",
+        "description": "One visit in five was late for six months",
+        "decisionDate": "2025-03-01T00:00:00Z",
+        "penaltyType": "imposed",
+        "penaltyValue": {"amount": 25000, "currency": "GBP"},
+        "partialTermination": "Visits in the north of the county",
+        "suppliers": [{"id": "S1", "name": "Sample Care Ltd"}],
+    }
+    records = {"requirement": "Care records kept up to date", "description": "Records were missing"}
+    kpis = [
+        {"id": "K1", "title": "Visits made on time",
+         "observations": [{"id": "Q1", "measureClassification": {"id": "significantlyBelow"}}]},
+        {"id": "K2", "title": "Complaints answered",
+         "observations": [{"id": "Q1", "measureClassification": {"id": "below"}}]},
+        {"id": "K3", "title": "Staff trained", "observations": [{"id": "Q1", "measureClassification": {"id": "met"}}]},
+    ]  # fmt: skip
+    later = [{**kpis[0], "observations": [*kpis[0]["observations"],
+                                          {"id": "Q2", "measureClassification": {"id": "met"}}]}]  # fmt: skip
+    home_care = tender("Home care for older people", "85311000")
+    return [
+        release("p13", 1, "2024-01-10", ["award", "contract"], suppliers=(CARE,), tender=home_care,
+                awards=[award(CARE, "2024-02-01", "2027-01-31")],
+                contracts=[contract("2024-02-01", "2027-01-31", title="Home care, north and south")]),
+        release("p13", 2, "2025-03-10", ["implementation"], contracts=[contract(None, None, documents=uk9,
+                implementation={"performanceFailures": [missed, records], "metrics": kpis})]),
+        # a later notice repeats the failure and the ratings already told, and rates K1 met this time
+        release("p13", 3, "2025-09-10", ["implementation"], contracts=[contract(None, None, documents=uk9,
+                implementation={"performanceFailures": [missed], "metrics": later})]),
+        release("p14", 1, "2024-01-10", ["award"], suppliers=(SYSTEMS, NEW_SYSTEMS), tender=tender("IT", "72000000"),
+                awards=[award(SYSTEMS, "2024-02-01", "2027-01-31")]),
+        release("p14", 2, "2025-05-02", ["awardUpdate"], parties=[
+            {**BUYER, "roles": ["buyer"]}, {**SYSTEMS, "roles": ["removedSupplier"]},
+            {**NEW_SYSTEMS, "roles": ["supplier"]}]),
+    ]  # fmt: skip
+
+
+def test_performance_failures_kpis_below_standard_and_removed_suppliers(workspace: Workspace, tmp_path: Path) -> None:
+    load_releases(workspace, tmp_path, performance_histories())
+    events = derive(workspace)
+    assert sorted((event["ocid"][12:], event["event_type"], event["party_id"]) for event in events) == [
+        ("p13", "kpi_below", "S1"),
+        ("p13", "performance_failure", "S1"),  # the failure that names its supplier
+        ("p13", "performance_failure", "S1"),  # the one that does not: the award's supplier
+        ("p14", "supplier_removed", "S3"),
+    ]
+    assert len({event["event_id"] for event in events}) == 4
+    failures = sorted((e for e in events if e["event_type"] == "performance_failure"), key=lambda e: e["summary"])
+    assert all(e["release_id"] == "ocds-t3st01-p13-2" and e["notice_type"] == "UK9" for e in failures)
+    assert failures[1]["summary"] == (
+        'Axford Council published on 10 March 2025 a failure to perform the contract "Home care, north and south" '
+        "by Sample Care Ltd. Requirement not met: Home visits within 30 minutes of the planned time. What "
+        "happened: One visit in five was late for six months. Decided on 1 March 2025. Penalty: £25,000 "
+        "(imposed). Partial termination: Visits in the north of the county."
+    )
+    assert failures[0]["summary"].endswith("Requirement not met: Care records kept up to date. What happened: "
+                                           "Records were missing.")  # fmt: skip
+    assert failures[0]["organisation_identifier"] == "GB-COH-01234567"
+    (kpi,) = [e for e in events if e["event_type"] == "kpi_below"]
+    assert (kpi["release_id"], kpi["contract_id"], kpi["award_id"]) == ("ocds-t3st01-p13-2", "C1", "A1")
+    assert kpi["summary"] == (
+        "Axford Council published on 10 March 2025 that Sample Care Ltd performed below the required standard on 2 "
+        'key performance indicators of the contract "Home care, north and south": "Visits made on time" '
+        '(significantly below), "Complaints answered" (below).'
+    )
+    (removed,) = [e for e in events if e["event_type"] == "supplier_removed"]
+    assert (removed["release_id"], removed["event_date"]) == ("ocds-t3st01-p14-2", date(2025, 5, 2))
+    assert removed["organisation_name"] == "Library Systems plc" and removed["organisation_identifier"] == (
+        "GB-COH-05555555"
+    )
+    # the supplier's track record has them, oldest first
+    record = track_record_for(workspace.store.con, identifiers=["GB-COH-1234567"])
+    assert sorted(event["event_type"] for event in record) == ["kpi_below", "performance_failure",
+                                                               "performance_failure"]  # fmt: skip
+
+
 def test_event_ids_are_stable_and_a_rebuild_replaces_the_events(workspace: Workspace, tmp_path: Path) -> None:
     load_releases(workspace, tmp_path, histories())
     first = sorted(event["event_id"] for event in derive(workspace))
@@ -218,15 +299,22 @@ def test_the_demo_stories_give_the_early_ends_and_the_childrens_therapies_provid
     assert track_record_for(stories.store.con, names=["TRESSWYN THERAPY SERVICES LIMITED"]) == record
 
 
-def test_on_the_real_data_only_the_cancellations_and_the_uk12_notice_are_events(real_copy: Workspace) -> None:
+def test_on_the_real_data_the_cancellations_the_uk12_notice_and_a_removed_supplier_are_events(
+    real_copy: Workspace,
+) -> None:
     events = derive(real_copy)
     kinds = sorted((event["ocid"], event["event_type"]) for event in events)
     assert kinds == [
         ("PC-0015", "award_or_contract_cancelled"),
         ("PC-0016", "award_or_contract_cancelled"),
         ("PC-0017", "award_or_contract_cancelled"),
+        ("ocds-h6vhtk-0510f8", "supplier_removed"),
         ("ocds-h6vhtk-05f9f4", "termination_notice"),
     ]
+    removed = next(event for event in events if event["event_type"] == "supplier_removed")
+    assert (removed["release_id"], removed["notice_type"]) == ("083685-2026", "UK15")  # a dynamic market notice
+    assert removed["organisation_name"] == "UNIVERSITY OF WARWICK"
+    assert removed["summary"].startswith("Government Commercial Agency published on 3 September 2026 that UNIVERSITY")
     notice = next(event for event in events if event["event_type"] == "termination_notice")
     assert notice["release_id"] == "083256-2026" and notice["notice_type"] == "UK12"
     assert notice["party_id"] is None  # the procurement ended before any supplier was named

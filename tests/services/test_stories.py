@@ -113,3 +113,36 @@ def test_a_correction_survives_a_rebuild(stories: Workspace, tmp_path: Path) -> 
     ).fetchone()
     assert method == "override" and evidence == "The service includes paediatric physiotherapy."
     assert result.overrides == 2 and result.by_method["override"] == 1
+
+
+def test_a_performance_failure_in_the_notices_is_a_warning_about_the_provider(
+    stories: Workspace, tmp_path: Path
+) -> None:
+    # a contract performance notice (UK9) for the children's therapies contract, before it ended
+    notice = {
+        "ocid": "ocds-twdemo-000008", "id": "ocds-twdemo-000008-uk9", "date": "2020-11-02T09:00:00Z",
+        "tag": ["implementation"],
+        "contracts": [{"id": "RBC-2018-CIT-C1", "awardID": "RBC-2018-CIT-A1",
+                       "documents": [{"id": "n9", "documentType": "implementationNotice", "noticeType": "UK9"}],
+                       "implementation": {"performanceFailures": [{
+                           "requirement": "Assessments within 18 weeks", "description": "Waiting lists doubled",
+                           "suppliers": [{"id": "GB-COH-98203318", "name": "Tresswyn Therapy Services Ltd"}]}]}}],
+    }  # fmt: skip
+    path = tmp_path / "uk9.jsonl"
+    path.write_text(json.dumps(notice) + "\n")
+    settings = services_settings(tmp_path)
+    before = stories.store.con.execute(
+        "SELECT part_provider_warnings FROM service_continuity WHERE area_id = 'childrens_therapies' "
+        "AND commissioner_name = 'Ravensholt Borough Council'"
+    ).fetchone()
+    stories.load([str(path)])
+    analyse_services(stories, settings)
+
+    part, events, sentence = stories.store.con.execute(
+        "SELECT part_provider_warnings, evidence->'events', sentence FROM service_continuity "
+        "WHERE area_id = 'childrens_therapies' AND commissioner_name = 'Ravensholt Borough Council'"
+    ).fetchone()
+    assert before == (0.0,) and part == 1
+    found = {(event["event_type"], event["organisation_name"]) for event in json.loads(events)}
+    assert ("performance_failure", "Tresswyn Therapy Services Ltd") in found
+    assert "1 warning" in sentence

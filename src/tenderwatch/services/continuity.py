@@ -24,8 +24,8 @@ cannot be measured; the weights are the ``[services.weights]`` settings):
   possible end (every extension option used) over ``time_left_months``, floored at 0;
 - ``urgency_awards``: 1 when a contract of the service was awarded without competition on grounds of urgency
   (the TW106 red flag, evaluated here with the ``[flags.TW106]`` settings);
-- ``provider_warnings``: 1 when the register holds a financial or regulatory warning about a provider (the
-  ``warning_events`` types) in the same period.
+- ``provider_warnings``: 1 when the register holds a financial or regulatory warning about a provider, or the
+  notices a performance failure or KPIs below standard (the ``warning_events`` types), in the same period.
 
 Only outsourced services are scored: those with some part held by a provider that is not public.
 """
@@ -274,10 +274,11 @@ def _events(con: duckdb.DuckDBPyConnection, settings: ServicesSettings) -> None:
                    d.release_id, d.summary, NULL AS source_url, NULL AS source_title, op.organisation_id AS org_id,
                    {identifier_key_sql("d.organisation_identifier")} AS id_key,
                    {name_key_sql("d.organisation_name")} AS name_key, NULL AS group_key,
-                   list_contains({exits}, d.event_type) AS is_exit, FALSE AS is_warning
+                   list_contains({exits}, d.event_type) AS is_exit,
+                   list_contains({warnings}, d.event_type) AS is_warning
             FROM derived_events AS d
             LEFT JOIN tmp_sv_orgparty AS op ON op.ocid = d.ocid AND op.party_id = d.party_id
-            WHERE list_contains({exits}, d.event_type)
+            WHERE list_contains({exits}, d.event_type) OR list_contains({warnings}, d.event_type)
             """
         )
     if _has(con, "track_record"):

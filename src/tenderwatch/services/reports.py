@@ -19,7 +19,7 @@ PART_LABELS = {
     "market_concentration": "Market concentration (HHI)",
     "time_left": "Time left, extension options included",
     "urgency_awards": "Urgency direct awards",
-    "provider_warnings": "Warnings in the register",
+    "provider_warnings": "Warnings in the providers' record",
 }
 
 

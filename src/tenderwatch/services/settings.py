@@ -161,8 +161,11 @@ class ServicesSettings(BaseModel):
             "performance_failure_notice",
             "fine_or_settlement",
             "court_judgment",
+            "performance_failure",
+            "kpi_below",
         ],
-        description="Event types of the track-record register that count as financial or regulatory warnings.",
+        description="Event types (of the track-record register and of derived_events) that count as financial, "
+        "regulatory or performance warnings.",
     )
     public_provider_schemes: list[str] = Field(
         default_factory=lambda: ["GB-NHS", "GB-LAE", "GB-GOR"],

@@ -10,7 +10,13 @@
   (UK12) under the Procurement Act 2023;
 - ``provider_exit``: after a contract was terminated or ended early, a replacement award for the same service
   (linked to it, or with the same CPV codes and a similar title) to a different supplier by the same buyers
-  (the buyer, procuring entity or a funder of either process) within a year.
+  (the buyer, procuring entity or a funder of either process) within a year;
+- ``performance_failure``: a failure to perform that the buyer published (``contracts[].implementation.
+  performanceFailures``, as in a Find a Tender contract performance notice, UK9), with its penalty;
+- ``kpi_below``: key performance indicators the buyer rated below standard (``below`` or ``significantlyBelow``
+  in ``contracts[].implementation.metrics[].observations[].measureClassification``, as in UK9 notices), one event
+  per contract and notice;
+- ``supplier_removed``: a party given the role ``removedSupplier``: a supplier removed from the contract.
 
 "Well before" and "a long way" mean at least :data:`EARLY_DAYS` days, or, for a contract planned to last under
 a year, a quarter of its planned length and at least :data:`EARLY_DAYS_MIN` days.
@@ -70,6 +76,41 @@ _HISTORY = json.dumps(
                 "status": "VARCHAR",
                 "period": {"endDate": "VARCHAR"},
                 "documents": [_DOCUMENT],
+                "implementation": {
+                    "performanceFailures": [
+                        {
+                            "requirement": "VARCHAR",
+                            "description": "VARCHAR",
+                            "decisionDate": "VARCHAR",
+                            "penaltyDate": "VARCHAR",
+                            "penaltyType": "VARCHAR",
+                            "penaltyTypeEntered": "VARCHAR",
+                            "penaltyValue": {"amount": "VARCHAR", "currency": "VARCHAR"},
+                            "partialTermination": "VARCHAR",
+                            "suppliers": [{"id": "VARCHAR", "name": "VARCHAR"}],
+                        }
+                    ],
+                    "metrics": [
+                        {
+                            "id": "VARCHAR",
+                            "title": "VARCHAR",
+                            "observations": [
+                                {
+                                    "id": "VARCHAR",
+                                    "measureClassification": {"id": "VARCHAR", "description": "VARCHAR"},
+                                }
+                            ],
+                        }
+                    ],
+                },
+            }
+        ],
+        "parties": [
+            {
+                "id": "VARCHAR",
+                "name": "VARCHAR",
+                "roles": ["VARCHAR"],
+                "identifier": {"scheme": "VARCHAR", "id": "VARCHAR"},
             }
         ],
     },
@@ -112,6 +153,8 @@ def build_derived_events(con: duckdb.DuckDBPyConnection) -> int:
     _cancellations(con)
     _termination_notices(con)
     _provider_exits(con)
+    _performance(con)
+    _removed_suppliers(con)
     count = con.execute("SELECT count(*) FROM derived_events").fetchall()[0][0]
     for table in (
         "tmp_de_ocids",
@@ -123,6 +166,8 @@ def build_derived_events(con: duckdb.DuckDBPyConnection) -> int:
         "tmp_de_suppliers",
         "tmp_de_div",
         "tmp_de_links",
+        "tmp_de_failures",
+        "tmp_de_kpis",
     ):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return count
@@ -137,9 +182,11 @@ def _candidates(con: duckdb.DuckDBPyConnection) -> None:
         SELECT ocid FROM contracts
         WHERE lower(status) IN ('terminated', 'cancelled') OR amendment_count > 0
         UNION SELECT ocid FROM awards WHERE lower(status) = 'cancelled'
-        UNION SELECT ocid FROM documents WHERE upper(trim(notice_type)) IN ({notices})
+        UNION SELECT ocid FROM documents WHERE upper(trim(notice_type)) IN ({notices}, 'UK9')
         UNION SELECT ocid FROM processes
-        WHERE list_has_any(release_tags, ['contractTermination', 'contractAmendment', 'awardCancellation'])
+        WHERE list_has_any(release_tags, ['contractTermination', 'contractAmendment', 'awardCancellation',
+                                          'implementation', 'implementationUpdate'])
+        UNION SELECT ocid FROM party_roles WHERE role = 'removedSupplier'
         UNION SELECT c.ocid FROM contracts AS c JOIN awards AS a ON a.ocid = c.ocid AND a.award_id = c.award_id
         WHERE c.period_end < a.contract_period_end
         """
@@ -228,13 +275,17 @@ def _parties(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _insert(con: duckdb.DuckDBPyConnection, select: str) -> None:
-    """Insert events, giving each an id made from what identifies it."""
+def _insert(con: duckdb.DuckDBPyConnection, select: str, detail: str | None = None) -> None:
+    """Insert events, giving each an id made from what identifies it; ``detail`` names a column of ``select``
+    (not stored) that tells apart several events of one kind, process, notice and supplier."""
+    key = detail or "NULL"
+    drop = f" EXCLUDE ({detail})" if detail else ""
     con.execute(
         f"""
         INSERT INTO derived_events BY NAME
         SELECT 'de-' || substr(md5(concat_ws('|', event_type, ocid, contract_id, award_id, notice_type,
-                                             party_id, release_id, related_ocid)), 1, 16) AS event_id, *
+                                             party_id, release_id, related_ocid, {key})), 1, 16) AS event_id,
+               *{drop}
         FROM ({select})
         """
     )
@@ -668,3 +719,175 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
 
 
 __all__ = ["build_derived_events"]
+
+
+def _identifier(scheme: str, number: str) -> str:
+    """SQL: an identifier in org-id form (scheme and number), or NULL."""
+    return f"""CASE WHEN nullif(trim({scheme}), '') IS NOT NULL AND nullif(trim({number}), '') IS NOT NULL
+                    THEN upper(trim({scheme})) || '-' || trim({number}) END"""
+
+
+def _money(amount: str, currency: str) -> str:
+    """SQL: an amount given as text, written for people (£25,000 or 1,200.50 EUR)."""
+    number = f"TRY_CAST({amount} AS DECIMAL(38, 2))"
+    digits = f"""CASE WHEN {number} = trunc({number}) THEN format('{{:,.0f}}', {number})
+                      ELSE format('{{:,.2f}}', {number}) END"""
+    return f"""CASE WHEN {number} IS NULL THEN NULL
+                    WHEN {currency} = 'GBP' THEN '£' || {digits}
+                    ELSE {digits} || coalesce(' ' || {currency}, '') END"""
+
+
+def _notice_type(default: str) -> str:
+    """SQL: the Find a Tender notice type of the release ``e`` (UK9 first), else ``default``."""
+    return f"""coalesce((SELECT min(d.notice_type) FILTER (WHERE d.notice_type = 'UK9') FROM tmp_de_documents AS d
+                         WHERE d.ocid = e.ocid AND d.release_id = e.release_id), '{default}')"""
+
+
+def _performance(con: duckdb.DuckDBPyConnection) -> None:
+    """``performance_failure`` and ``kpi_below``: what the buyer published about the contract's performance (the
+    Find a Tender contract performance notice, UK9). A failure or a rating repeated by later notices is told once,
+    from the first notice that gave it."""
+    contracts = """c AS (SELECT ocid, release_id, seq, released, unnest(x.contracts) AS c FROM tmp_de_releases)"""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE tmp_de_failures AS
+        WITH {contracts},
+        f AS (SELECT ocid, release_id, seq, released, c.id AS contract_id, c.awardID AS award_id,
+                     unnest(c.implementation.performanceFailures) AS f
+              FROM c WHERE c.id IS NOT NULL)
+        SELECT *, md5(concat_ws('|', f.requirement, f.description, f.decisionDate, f.penaltyDate)) AS failure_key
+        FROM f
+        QUALIFY row_number() OVER (
+            PARTITION BY ocid, contract_id, f.requirement, f.description, f.decisionDate, f.penaltyDate
+            ORDER BY released NULLS LAST, seq) = 1
+        """
+    )
+    penalty = _money("e.f.penaltyValue.amount", "e.f.penaltyValue.currency")
+    _insert(
+        con,
+        f"""
+        WITH failures AS (
+            SELECT x.*, coalesce(x.award_id, k.award_id) AS concerned_award, k.title AS contract_title
+            FROM tmp_de_failures AS x
+            LEFT JOIN contracts AS k ON k.ocid = x.ocid AND k.contract_id = x.contract_id
+        ),
+        named AS (  -- the suppliers the failure names
+            SELECT x.*, unnest(x.f.suppliers) AS who FROM failures AS x WHERE len(x.f.suppliers) > 0
+        ),
+        e AS (
+            SELECT n.* EXCLUDE (who), n.who.id AS party_id, coalesce(p.name, n.who.name) AS name,
+                   {_identifier("p.identifier_scheme", "p.identifier_id")} AS identifier
+            FROM named AS n LEFT JOIN parties AS p ON p.ocid = n.ocid AND p.party_id = n.who.id
+            UNION ALL BY NAME  -- else the suppliers of the contract's award
+            SELECT x.*, s.party_id, s.name, s.identifier
+            FROM failures AS x
+            LEFT JOIN tmp_de_suppliers AS s ON s.ocid = x.ocid AND s.award_id = x.concerned_award
+            WHERE len(coalesce(x.f.suppliers, [])) = 0
+        )
+        SELECT e.ocid, 'performance_failure' AS event_type, e.released::DATE AS event_date, e.party_id,
+               e.identifier AS organisation_identifier, e.name AS organisation_name, p.buyer_id, p.buyer_name,
+               e.release_id,
+               concat(
+                   coalesce(p.buyer_name, 'The buyer'), ' published on ', {_date_text("e.released")},
+                   ' a failure to perform the contract ', {_quoted("coalesce(e.contract_title, p.title)")},
+                   coalesce(' by ' || e.name, ''), '.',
+                   coalesce(' Requirement not met: ' || rtrim(e.f.requirement, '.') || '.', ''),
+                   coalesce(' What happened: ' || rtrim(e.f.description, '.') || '.', ''),
+                   coalesce(' Decided on ' || {_date_text("tw_ts(e.f.decisionDate)")} || '.', ''),
+                   coalesce(' Penalty: ' || {penalty}
+                            || coalesce(' (' || coalesce(e.f.penaltyType, e.f.penaltyTypeEntered) || ')', '')
+                            || '.', ''),
+                   coalesce(' Partial termination: ' || rtrim(e.f.partialTermination, '.') || '.', '')
+               ) AS summary,
+               e.contract_id, e.concerned_award AS award_id, NULL AS planned_end_date, NULL AS end_date,
+               NULL AS days_early, {_notice_type("performance failure")} AS notice_type,
+               NULL AS related_ocid, NULL AS related_release_id, NULL AS related_supplier,
+               'a performance failure the buyer published with the contract (implementation.performanceFailures)'
+                   AS basis,
+               e.failure_key
+        FROM e JOIN processes AS p ON p.ocid = e.ocid
+        """,
+        detail="failure_key",
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE tmp_de_kpis AS
+        WITH {contracts},
+        m AS (SELECT ocid, release_id, seq, released, c.id AS contract_id, c.awardID AS award_id,
+                     unnest(c.implementation.metrics) AS m
+              FROM c WHERE c.id IS NOT NULL),
+        o AS (SELECT ocid, release_id, seq, released, contract_id, award_id, m.id AS metric_id,
+                     m.title AS metric_title, unnest(m.observations) AS o
+              FROM m)
+        SELECT ocid, release_id, seq, released, contract_id, award_id, metric_id, metric_title,
+               o.id AS observation_id, o.measureClassification.id AS rating
+        FROM o
+        WHERE o.measureClassification.id IN ('below', 'significantlyBelow')
+        QUALIFY row_number() OVER (
+            PARTITION BY ocid, contract_id, metric_id, o.id ORDER BY released NULLS LAST, seq) = 1
+        """
+    )
+    _insert(
+        con,
+        f"""
+        WITH e AS (
+            SELECT x.ocid, x.release_id, any_value(x.released) AS released, x.contract_id,
+                   coalesce(any_value(x.award_id), any_value(k.award_id)) AS concerned_award,
+                   any_value(k.title) AS contract_title, count(*) AS below,
+                   count(*) FILTER (WHERE x.rating = 'significantlyBelow') AS significantly,
+                   string_agg(coalesce('"' || x.metric_title || '"', 'an untitled indicator')
+                              || CASE WHEN x.rating = 'significantlyBelow' THEN ' (significantly below)'
+                                      ELSE ' (below)' END, ', '
+                              ORDER BY x.rating DESC, x.metric_title, x.metric_id) AS ratings
+            FROM tmp_de_kpis AS x
+            LEFT JOIN contracts AS k ON k.ocid = x.ocid AND k.contract_id = x.contract_id
+            GROUP BY x.ocid, x.release_id, x.contract_id
+        )
+        SELECT e.ocid, 'kpi_below' AS event_type, e.released::DATE AS event_date, s.party_id,
+               s.identifier AS organisation_identifier, s.name AS organisation_name, p.buyer_id, p.buyer_name,
+               e.release_id,
+               concat(
+                   coalesce(p.buyer_name, 'The buyer'), ' published on ', {_date_text("e.released")}, ' that ',
+                   coalesce(s.name, 'the supplier'), ' performed below the required standard on ', e.below,
+                   ' key performance indicator', CASE WHEN e.below > 1 THEN 's' ELSE '' END, ' of the contract ',
+                   {_quoted("coalesce(e.contract_title, p.title)")}, ': ', e.ratings, '.'
+               ) AS summary,
+               e.contract_id, e.concerned_award AS award_id, NULL AS planned_end_date, NULL AS end_date,
+               NULL AS days_early, {_notice_type("key performance indicators")} AS notice_type,
+               NULL AS related_ocid, NULL AS related_release_id, NULL AS related_supplier,
+               e.below || ' rated below or significantly below (implementation.metrics, measureClassification)'
+                   AS basis
+        FROM e
+        JOIN processes AS p ON p.ocid = e.ocid
+        LEFT JOIN tmp_de_suppliers AS s ON s.ocid = e.ocid AND s.award_id = e.concerned_award
+        """,
+    )
+
+
+def _removed_suppliers(con: duckdb.DuckDBPyConnection) -> None:
+    """``supplier_removed``: a party given the role ``removedSupplier``, from the first notice that gave it."""
+    _insert(
+        con,
+        f"""
+        WITH u AS (SELECT ocid, release_id, seq, released, unnest(x.parties) AS party FROM tmp_de_releases),
+        e AS (
+            SELECT * FROM u WHERE list_contains(party.roles, 'removedSupplier')
+            QUALIFY row_number() OVER (PARTITION BY ocid, party.id ORDER BY released NULLS LAST, seq) = 1
+        )
+        SELECT e.ocid, 'supplier_removed' AS event_type, e.released::DATE AS event_date, e.party.id AS party_id,
+               {_identifier("e.party.identifier.scheme", "e.party.identifier.id")} AS organisation_identifier,
+               e.party.name AS organisation_name, p.buyer_id, p.buyer_name, e.release_id,
+               concat(
+                   coalesce(p.buyer_name, 'The buyer'), ' published on ', {_date_text("e.released")}, ' that ',
+                   coalesce(e.party.name, 'a supplier'), ' was removed as a supplier of ', {_quoted("p.title")},
+                   '. The notice does not say why: check it.'
+               ) AS summary,
+               NULL AS contract_id, NULL AS award_id, NULL AS planned_end_date, NULL AS end_date,
+               NULL AS days_early,
+               coalesce((SELECT min(d.notice_type) FROM tmp_de_documents AS d
+                         WHERE d.ocid = e.ocid AND d.release_id = e.release_id), 'party role') AS notice_type,
+               NULL AS related_ocid, NULL AS related_release_id, NULL AS related_supplier,
+               'the party''s role became removedSupplier' AS basis
+        FROM e JOIN processes AS p ON p.ocid = e.ocid
+        """,
+    )
