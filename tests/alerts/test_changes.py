@@ -10,7 +10,8 @@ import pytest
 
 from tenderwatch import Workspace, load_settings
 from tenderwatch.alerts import AlertRun, AlertSettings, update_alerts
-from tests.alerts import QUICK, TODAY, analyse, history, news, republication, rows, write
+from tests.alerts import QUICK, TODAY, analyse, history, load, news, republication, rows, write
+from tests.records.test_derived import performance_histories  # the same UK9 notices
 
 NEWS = [
     ("end_date_moved", "ocds-twdemo-700001", "ocds-twdemo-700001-04"),
@@ -176,3 +177,19 @@ def test_real_notices_give_changes_that_each_name_their_notice(real: Path, works
     workspace.load(files)  # the same notices again
     assert analyse(workspace).run_id is None
     assert len(_changes(workspace)) == len(changes)
+
+
+def test_a_contract_performance_notice_gives_a_poor_performance_change_for_each_failure(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    first = load(workspace, tmp_path, "uk9", performance_histories())
+    again = analyse(workspace)
+
+    found = _changes(workspace, "kind = 'poor_performance'")
+    assert first.changes >= 3 and again.changes == 0  # each event once, never again
+    assert sorted(c["after_value"] for c in found) == ["kpi below", "performance failure", "performance failure"]
+    assert {(c["ocid"], c["release_id"], c["object_id"]) for c in found} == {
+        ("ocds-t3st01-p13", "ocds-t3st01-p13-2", "C1")
+    }
+    assert all(c["supplier_names"] == ["Sample Care Ltd"] for c in found)
+    assert any("Penalty: £25,000 (imposed)." in c["sentence"] for c in found)

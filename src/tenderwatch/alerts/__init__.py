@@ -29,7 +29,13 @@ from dataclasses import dataclass
 
 import duckdb
 
-from tenderwatch.alerts.changes import EXIT_KINDS, KINDS, find_changes, provider_exit_changes
+from tenderwatch.alerts.changes import (
+    EXIT_KINDS,
+    KINDS,
+    find_changes,
+    performance_changes,
+    provider_exit_changes,
+)
 from tenderwatch.alerts.settings import AlertSettings, load_alert_settings
 from tenderwatch.alerts.watchlists import (
     Rules,
@@ -70,6 +76,7 @@ def compute_alerts(con: duckdb.DuckDBPyConnection, settings: AlertSettings | Non
     if top > since:
         processes, added = find_changes(con, since, run_id, settings.value_change_percent)
     added += provider_exit_changes(con, run_id)
+    added += performance_changes(con, run_id)
     recorded = top > since or added > 0
     if recorded:
         con.execute(

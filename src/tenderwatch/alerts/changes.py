@@ -19,6 +19,8 @@ OCDS merge does), so only a value that is given and differs from the last one gi
 - ``tender_cancelled``: the tender marked cancelled, withdrawn or unsuccessful (once per process);
 - ``provider_exit``: a provider exit found by :mod:`tenderwatch.records.derived` (once per ended contract and
   replacement process);
+- ``poor_performance``: a performance failure or key performance indicators below standard published for a
+  contract (a Find a Tender UK9 notice), as :mod:`tenderwatch.records.derived` finds them (once per event);
 - ``ending_soon``: a contract coming within the months of a watchlist's "ending within" rule of its end, made by
   :func:`ending_changes` for the watchlists that ask.
 
@@ -48,6 +50,8 @@ KINDS = {
     "termination": "a contract terminated or cancelled, or an award cancelled",
     "tender_cancelled": "a procurement stopped: the tender cancelled, withdrawn or unsuccessful",
     "provider_exit": "a provider left: a terminated or ended contract replaced by an award to another supplier",
+    "poor_performance": "a performance failure or key performance indicators below standard published for a "
+    "contract (UK9)",
     "ending_soon": "a contract comes within a watchlist's months of its end",
 }
 EXIT_KINDS = ("termination", "provider_exit")
@@ -180,6 +184,34 @@ def provider_exit_changes(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
                d.event_date::TIMESTAMPTZ AS sort_released, 0 AS sort_step
         FROM derived_events AS d LEFT JOIN processes AS p ON p.ocid = d.ocid
         WHERE d.event_type = 'provider_exit'
+        """
+    )
+    added = _insert(con, run_id)
+    con.execute("DROP TABLE IF EXISTS tmp_al_found")
+    return added
+
+
+def performance_changes(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
+    """Add a change for each performance failure or KPIs-below-standard event in ``derived_events`` not known yet;
+    return how many were added."""
+    names = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
+    if "derived_events" not in names:
+        return 0
+    change = change_id("d.ocid", "'poor_performance'", "coalesce(d.contract_id, d.award_id)", "d.event_id")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE tmp_al_found AS
+        SELECT {change} AS change_id,
+               'poor_performance' AS kind, d.ocid, d.release_id, d.event_date::TIMESTAMPTZ AS release_date,
+               CASE WHEN d.contract_id IS NOT NULL THEN 'contract' ELSE 'award' END AS object_type,
+               coalesce(d.contract_id, d.award_id) AS object_id, NULL AS before_value,
+               replace(d.event_type, '_', ' ') AS after_value, NULL::DECIMAL(38, 6) AS amount, NULL AS currency,
+               coalesce(p.title, d.ocid) AS title, coalesce(d.buyer_name, p.buyer_name) AS buyer_name,
+               CASE WHEN d.organisation_name IS NULL THEN [] ELSE [d.organisation_name] END AS supplier_names,
+               d.summary AS sentence, NULL AS related_ocid, NULL AS related_release_id,
+               d.event_date::TIMESTAMPTZ AS sort_released, 0 AS sort_step
+        FROM derived_events AS d LEFT JOIN processes AS p ON p.ocid = d.ocid
+        WHERE d.event_type IN ('performance_failure', 'kpi_below')
         """
     )
     added = _insert(con, run_id)
