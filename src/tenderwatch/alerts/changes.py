@@ -157,66 +157,77 @@ def find_changes(
     return processes, added
 
 
-def provider_exit_changes(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
-    """Add a change for each provider exit in ``derived_events`` not known yet; return how many were added."""
+def _derived_changes(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    kind: str,
+    event_types: tuple[str, ...],
+    id_parts: tuple[str, ...],
+    before: str,
+    after: str,
+    related: tuple[str, str] = ("NULL", "NULL"),
+) -> int:
+    """Add a ``kind`` change for each event of ``event_types`` in ``derived_events`` not known yet (its id made of
+    the SQL ``id_parts``; ``before``, ``after`` and ``related`` the values, process and release it shows); return
+    how many were added."""
     names = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
     if "derived_events" not in names:
         return 0
-    # One exit per supplier of the contract: a framework with several suppliers can lose each of them.
-    exit_id = change_id(
-        "d.ocid",
-        "'provider_exit'",
-        "coalesce(d.contract_id, d.award_id)",
-        "d.related_ocid",
-        "coalesce(d.organisation_identifier, d.organisation_name)",
-    )
+    types = ", ".join(f"'{event_type}'" for event_type in event_types)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE tmp_al_found AS
-        SELECT {exit_id} AS change_id,
-               'provider_exit' AS kind, d.ocid, d.release_id, d.event_date::TIMESTAMPTZ AS release_date,
+        SELECT {change_id(*id_parts)} AS change_id,
+               '{kind}' AS kind, d.ocid, d.release_id, d.event_date::TIMESTAMPTZ AS release_date,
                CASE WHEN d.contract_id IS NOT NULL THEN 'contract' ELSE 'award' END AS object_type,
-               coalesce(d.contract_id, d.award_id) AS object_id, d.organisation_name AS before_value,
-               d.related_supplier AS after_value, NULL::DECIMAL(38, 6) AS amount, NULL AS currency,
+               coalesce(d.contract_id, d.award_id) AS object_id, {before} AS before_value, {after} AS after_value,
+               NULL::DECIMAL(38, 6) AS amount, NULL AS currency,
                coalesce(p.title, d.ocid) AS title, coalesce(d.buyer_name, p.buyer_name) AS buyer_name,
                CASE WHEN d.organisation_name IS NULL THEN [] ELSE [d.organisation_name] END AS supplier_names,
-               d.summary AS sentence, d.related_ocid, d.related_release_id,
+               d.summary AS sentence, {related[0]} AS related_ocid, {related[1]} AS related_release_id,
                d.event_date::TIMESTAMPTZ AS sort_released, 0 AS sort_step
         FROM derived_events AS d LEFT JOIN processes AS p ON p.ocid = d.ocid
-        WHERE d.event_type = 'provider_exit'
+        WHERE d.event_type IN ({types})
         """
     )
     added = _insert(con, run_id)
     con.execute("DROP TABLE IF EXISTS tmp_al_found")
     return added
+
+
+def provider_exit_changes(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
+    """Add a change for each provider exit in ``derived_events`` not known yet; return how many were added."""
+    # One exit per supplier of the contract: a framework with several suppliers can lose each of them.
+    return _derived_changes(
+        con,
+        run_id,
+        "provider_exit",
+        ("provider_exit",),
+        (
+            "d.ocid",
+            "'provider_exit'",
+            "coalesce(d.contract_id, d.award_id)",
+            "d.related_ocid",
+            "coalesce(d.organisation_identifier, d.organisation_name)",
+        ),
+        "d.organisation_name",
+        "d.related_supplier",
+        ("d.related_ocid", "d.related_release_id"),
+    )
 
 
 def performance_changes(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
     """Add a change for each performance failure or KPIs-below-standard event in ``derived_events`` not known yet;
     return how many were added."""
-    names = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
-    if "derived_events" not in names:
-        return 0
-    change = change_id("d.ocid", "'poor_performance'", "coalesce(d.contract_id, d.award_id)", "d.event_id")
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE tmp_al_found AS
-        SELECT {change} AS change_id,
-               'poor_performance' AS kind, d.ocid, d.release_id, d.event_date::TIMESTAMPTZ AS release_date,
-               CASE WHEN d.contract_id IS NOT NULL THEN 'contract' ELSE 'award' END AS object_type,
-               coalesce(d.contract_id, d.award_id) AS object_id, NULL AS before_value,
-               replace(d.event_type, '_', ' ') AS after_value, NULL::DECIMAL(38, 6) AS amount, NULL AS currency,
-               coalesce(p.title, d.ocid) AS title, coalesce(d.buyer_name, p.buyer_name) AS buyer_name,
-               CASE WHEN d.organisation_name IS NULL THEN [] ELSE [d.organisation_name] END AS supplier_names,
-               d.summary AS sentence, NULL AS related_ocid, NULL AS related_release_id,
-               d.event_date::TIMESTAMPTZ AS sort_released, 0 AS sort_step
-        FROM derived_events AS d LEFT JOIN processes AS p ON p.ocid = d.ocid
-        WHERE d.event_type IN ('performance_failure', 'kpi_below')
-        """
+    return _derived_changes(
+        con,
+        run_id,
+        "poor_performance",
+        ("performance_failure", "kpi_below"),
+        ("d.ocid", "'poor_performance'", "coalesce(d.contract_id, d.award_id)", "d.event_id"),
+        "NULL",
+        "replace(d.event_type, '_', ' ')",
     )
-    added = _insert(con, run_id)
-    con.execute("DROP TABLE IF EXISTS tmp_al_found")
-    return added
 
 
 def ending_changes(con: duckdb.DuckDBPyConnection, months: int, run_id: int | None) -> int:
