@@ -12,6 +12,8 @@ import pytest
 from tenderwatch import Workspace, load_settings
 from tenderwatch.demo import build_demo
 from tests import run_cli
+from tests.records import load_releases
+from tests.records.test_derived import performance_histories  # notices with UK9 failures
 
 STORIES = [f"ocds-twdemo-{number:06d}" for number in range(1, 12)]
 
@@ -84,3 +86,17 @@ def test_buyer_and_supplier_packs(demo_store: Path) -> None:
     assert "Department for Courts and Rehabilitation" in buyer.stdout and "Questions to ask" in buyer.stdout
     missing = run_cli("brief", "supplier", "nobody", db=demo_store)
     assert missing.returncode == 1 and missing.stderr.startswith("error: the store holds no supplier 'nobody'")
+
+
+def test_a_failure_under_the_contract_itself_asks_what_the_buyer_did_about_it(tmp_path: Path) -> None:
+    db = tmp_path / "uk9.duckdb"
+    with Workspace.open(load_settings(db=db, workers=1)) as workspace:
+        load_releases(workspace, tmp_path, performance_histories())
+    md = run_cli("brief", "process", "ocds-t3st01-p13", "--format", "md", db=db).stdout
+    assert (
+        "What has the buyer done about this, and how has the service been delivered since: Axford Council published "
+        'on 10 March 2025 a failure to perform the contract "Home care, north and south" by Sample Care Ltd.' in md
+    )
+    assert "Penalty: £25,000 (imposed)" in md
+    assert "when it chose them" not in md  # the failures came after the award, under this contract
+    assert ".?" not in md

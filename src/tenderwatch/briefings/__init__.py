@@ -36,6 +36,7 @@ class Fact:
     label: str
     text: str
     source: int | None
+    ocid: str | None = None  # for a track-record event, the process it is about
 
 
 @dataclass
@@ -326,7 +327,7 @@ def _track_record(con: duckdb.DuckDBPyConnection, party_ids: list[str], sources:
             text = event.get("summary") or event.get("event_type") or ""
             if event.get("amount_text"):
                 text = f"{text} ({event['amount_text']})"
-            facts.append(Fact(event.get("date") or "", text, source))
+            facts.append(Fact(event.get("date") or "", text, source, event.get("ocid")))
     facts.sort(key=lambda fact: fact.label)
     return facts
 

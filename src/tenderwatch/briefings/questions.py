@@ -115,14 +115,24 @@ def process_questions(
             )
         )
     for event in track_record[:3]:
-        questions.append(
-            _question(
-                f"How did the buyer take account of this event in the supplier's record when it chose them: "
-                f"{event.text}?",
-                "The supplier has a recorded failure or exit.",
-                event.source,
+        text = event.text.rstrip(". ")
+        if event.ocid == view.ocid:  # it happened under this very contract
+            questions.append(
+                _question(
+                    f"What has the buyer done about this, and how has the service been delivered since: {text}?",
+                    "The notices of this contract record a failure, a removal or an early end.",
+                    event.source,
+                )
             )
-        )
+        else:
+            questions.append(
+                _question(
+                    f"How did the buyer take account of this event in the supplier's record when it chose them: "
+                    f"{text}?",
+                    "The supplier has a recorded failure or exit.",
+                    event.source,
+                )
+            )
     questions.append(
         _question(
             "What are the contract's key performance indicators, how has the provider performed against them, and "

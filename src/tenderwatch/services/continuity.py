@@ -541,7 +541,7 @@ def build_continuity(
                            END,
                       CASE WHEN x.warning_events > 0 THEN x.warning_events || ' warning' ||
                            CASE WHEN x.warning_events > 1 THEN 's' ELSE '' END
-                           || ' about its providers in the register' END
+                           || ' about its providers in their record' END
                   ), ''), '') || '.' AS sentence,
                x.reference_date, now() AS computed_at
         FROM scored AS x JOIN service_areas AS a USING (area_id)
