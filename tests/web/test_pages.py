@@ -15,10 +15,14 @@ import duckdb
 import httpx
 import pytest
 
+from tenderwatch import Workspace, load_settings
 from tenderwatch.queries.organisation import FLAGS_SHOWN
 from tenderwatch.queries.search import SearchFilters, search
 from tenderwatch.store.snapshot import current_snapshot, load_fts
 from tenderwatch.web.app import CSP
+from tests import serving
+from tests.records import load_releases
+from tests.records.test_derived import performance_histories
 from tests.web.conftest import free_port
 
 
@@ -304,3 +308,23 @@ def test_search_ranks_by_bm25_and_every_path_agrees(web_store: Path) -> None:
             alone = search(con, SearchFilters(q=words, kind="process"), page=2)
             filtered = search(con, SearchFilters(q=words, date_from=date(1900, 1, 1)), page=2)
             assert alone.total == filtered.total and alone.items == filtered.items
+
+
+def test_a_suppliers_page_shows_the_failures_its_contract_notices_record(tmp_path: Path) -> None:
+    # Find a Tender contract performance notices (UK9): two failures and two KPIs below standard, on the supplier's
+    # page after a load (with its analysis and web snapshot), each with the notice it came from.
+    db = tmp_path / "uk9.duckdb"
+    with Workspace.open(load_settings(db=db, workers=1)) as workspace:
+        load_releases(workspace, tmp_path, performance_histories())
+    with serving(db, {"TENDERWATCH_WEB_WORKERS": "1"}) as url:
+        page = httpx.get(url + "/suppliers/GB-COH-01234567", timeout=30).text
+        data = httpx.get(url + "/api/suppliers/GB-COH-01234567", timeout=30).json()
+    record = page[page.index("Track record") :]
+    assert "2025-03-10, KPIs below standard: Axford Council published on 10 March 2025 that Sample Care Ltd" in record
+    assert record.count("2025-03-10, performance failure: ") == 2 and "Penalty: £25,000 (imposed)." in record
+    assert '<a href="/processes/ocds-t3st01-p13">notice ocds-t3st01-p13-2</a>' in record
+    assert sorted(event["event_type"] for event in data["track_record"]) == [
+        "kpi_below",
+        "performance_failure",
+        "performance_failure",
+    ]

@@ -53,6 +53,21 @@ EVENT_TYPES = {
     "a step-in or a contract performance notice",
 }
 
+# How pages name an event type, where the type's own words (underscores read as spaces) would be unclear.
+EVENT_LABELS = {
+    "kpi_below": "KPIs below standard",
+    "award_or_contract_cancelled": "award or contract cancelled",
+    "termination_notice": "termination notice",
+}
+
+
+def event_label(event_type: str | None) -> str:
+    """Return the words a page shows for an event type, such as "KPIs below standard" for ``kpi_below``."""
+    if not event_type:
+        return ""
+    return EVENT_LABELS.get(event_type, event_type.replace("_", " "))
+
+
 # The fields of an event in a register file, in the order files are written.
 FIELDS = (
     "event_id",

@@ -39,6 +39,7 @@ from tenderwatch.queries.lists import expiries, flag_counts, flag_list, store_su
 from tenderwatch.queries.organisation import GroupProfile, Profile, group_profile, profile
 from tenderwatch.queries.process import ProcessView, process_view
 from tenderwatch.queries.search import KINDS, SearchFilters, search, url_for
+from tenderwatch.records import event_label
 from tenderwatch.settings import Settings
 from tenderwatch.store.snapshot import current_snapshot, load_fts
 from tenderwatch.util import skip_missing_pandas
@@ -181,6 +182,7 @@ def create_app(settings: Settings) -> FastAPI:
     templates = Jinja2Templates(directory=str(package.joinpath("templates")))
     templates.env.globals.update(version=__version__, url_for_kind=url_for, quote=quote, format_money=format_money)
     templates.env.filters["urlencode_query"] = lambda params: urlencode({k: v for k, v in params.items() if v})
+    templates.env.filters["event_label"] = event_label
 
     app = FastAPI(
         title="tenderwatch",
