@@ -116,23 +116,15 @@ def process_questions(
         )
     for event in track_record[:3]:
         text = event.text.rstrip(". ")
-        if event.ocid == view.ocid:  # it happened under this very contract
-            questions.append(
-                _question(
-                    f"What has the buyer done about this, and how has the service been delivered since: {text}?",
-                    "The notices of this contract record a failure, a removal or an early end.",
-                    event.source,
-                )
-            )
+        if event.ocid == view.ocid:  # it happened under this very contract, after the supplier was chosen
+            asked = f"What has the buyer done about this, and how has the service been delivered since: {text}?"
+            because = "The event happened under this contract."
         else:
-            questions.append(
-                _question(
-                    f"How did the buyer take account of this event in the supplier's record when it chose them: "
-                    f"{text}?",
-                    "The supplier has a recorded failure or exit.",
-                    event.source,
-                )
+            asked = (
+                f"How did the buyer take account of this event in the supplier's record when it chose them: {text}?"
             )
+            because = "The supplier has a recorded failure or exit."
+        questions.append(_question(asked, because, event.source))
     questions.append(
         _question(
             "What are the contract's key performance indicators, how has the provider performed against them, and "

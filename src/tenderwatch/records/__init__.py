@@ -54,11 +54,7 @@ EVENT_TYPES = {
 }
 
 # How pages name an event type, where the type's own words (underscores read as spaces) would be unclear.
-EVENT_LABELS = {
-    "kpi_below": "KPIs below standard",
-    "award_or_contract_cancelled": "award or contract cancelled",
-    "termination_notice": "termination notice",
-}
+EVENT_LABELS = {"kpi_below": "KPIs below standard"}
 
 
 def event_label(event_type: str | None) -> str:
