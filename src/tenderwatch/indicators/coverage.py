@@ -54,15 +54,16 @@ def coverage(con: duckdb.DuckDBPyConnection) -> tuple[int, list[IndicatorCoverag
         if name not in cache:
             table, _, column = name.partition(".")
             data_type = types.get((table, column))
+            # a table outside the processes (such as loaded ownership statements) counts rows only
+            per_process = (table, "ocid") in types
             if data_type is None:
-                cache[name] = FieldCoverage(name, 0, 0, per_process=(table, "ocid") in types)
+                cache[name] = FieldCoverage(name, 0, 0, per_process=per_process)
             else:
                 present = f'"{column}" IS NOT NULL' + (f' AND len("{column}") > 0' if data_type.endswith("[]") else "")
-                # a table outside the processes (such as loaded ownership statements) counts rows only
-                per_process = f"count(DISTINCT ocid) FILTER (WHERE {present})" if (table, "ocid") in types else "0"
-                sql = f"SELECT count(*) FILTER (WHERE {present}), {per_process}"
+                counted = f"count(DISTINCT ocid) FILTER (WHERE {present})" if per_process else "0"
+                sql = f"SELECT count(*) FILTER (WHERE {present}), {counted}"
                 rows, with_field = con.execute(f"{sql} FROM {table}").fetchall()[0]
-                cache[name] = FieldCoverage(name, rows, with_field, per_process=(table, "ocid") in types)
+                cache[name] = FieldCoverage(name, rows, with_field, per_process=per_process)
         return cache[name]
 
     last_runs = {

@@ -32,6 +32,7 @@ import json
 
 import duckdb
 
+from tenderwatch.indicators._catalogue import money
 from tenderwatch.records import identifier_key_sql, name_key_sql
 
 EARLY_DAYS = 90
@@ -166,6 +167,7 @@ def build_derived_events(con: duckdb.DuckDBPyConnection) -> int:
         "tmp_de_suppliers",
         "tmp_de_div",
         "tmp_de_links",
+        "tmp_de_implementation",
         "tmp_de_failures",
         "tmp_de_kpis",
     ):
@@ -256,16 +258,21 @@ def _history(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _identifier(scheme: str, number: str) -> str:
+    """SQL: an identifier in org-id form (scheme and number), or NULL."""
+    return f"""CASE WHEN nullif(trim({scheme}), '') IS NOT NULL AND nullif(trim({number}), '') IS NOT NULL
+                    THEN upper(trim({scheme})) || '-' || trim({number}) END"""
+
+
 def _parties(con: duckdb.DuckDBPyConnection) -> None:
     """The suppliers of every award of the candidate processes, with their org-id identifier."""
+    identifier = _identifier(
+        "coalesce(s.identifier_scheme, p.identifier_scheme)", "coalesce(s.identifier_id, p.identifier_id)"
+    )
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE tmp_de_suppliers AS
-        SELECT s.ocid, s.award_id, s.party_id, coalesce(s.name, p.name) AS name,
-               CASE WHEN nullif(trim(coalesce(s.identifier_scheme, p.identifier_scheme)), '') IS NOT NULL
-                     AND nullif(trim(coalesce(s.identifier_id, p.identifier_id)), '') IS NOT NULL
-                    THEN upper(trim(coalesce(s.identifier_scheme, p.identifier_scheme))) || '-'
-                         || trim(coalesce(s.identifier_id, p.identifier_id)) END AS identifier,
+        SELECT s.ocid, s.award_id, s.party_id, coalesce(s.name, p.name) AS name, {identifier} AS identifier,
                coalesce(lower(a.status) = 'cancelled', false) AS award_cancelled
         FROM award_suppliers AS s
         LEFT JOIN parties AS p ON p.ocid = s.ocid AND p.party_id = s.party_id
@@ -721,40 +728,32 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
 __all__ = ["build_derived_events"]
 
 
-def _identifier(scheme: str, number: str) -> str:
-    """SQL: an identifier in org-id form (scheme and number), or NULL."""
-    return f"""CASE WHEN nullif(trim({scheme}), '') IS NOT NULL AND nullif(trim({number}), '') IS NOT NULL
-                    THEN upper(trim({scheme})) || '-' || trim({number}) END"""
-
-
-def _money(amount: str, currency: str) -> str:
-    """SQL: an amount given as text, written for people (£25,000 or 1,200.50 EUR)."""
-    number = f"TRY_CAST({amount} AS DECIMAL(38, 2))"
-    digits = f"""CASE WHEN {number} = trunc({number}) THEN format('{{:,.0f}}', {number})
-                      ELSE format('{{:,.2f}}', {number}) END"""
-    return f"""CASE WHEN {number} IS NULL THEN NULL
-                    WHEN {currency} = 'GBP' THEN '£' || {digits}
-                    ELSE {digits} || coalesce(' ' || {currency}, '') END"""
-
-
-def _notice_type(default: str) -> str:
-    """SQL: the Find a Tender notice type of the release ``e`` (UK9 first), else ``default``."""
-    return f"""coalesce((SELECT min(d.notice_type) FILTER (WHERE d.notice_type = 'UK9') FROM tmp_de_documents AS d
-                         WHERE d.ocid = e.ocid AND d.release_id = e.release_id), '{default}')"""
+def _notice_type(default: str, only: str | None = None) -> str:
+    """SQL: the Find a Tender notice type of the release ``e`` (the first in order, or ``only`` that type), else
+    ``default``."""
+    which = f" AND d.notice_type = '{only}'" if only else ""
+    return f"""coalesce((SELECT min(d.notice_type) FROM tmp_de_documents AS d
+                         WHERE d.ocid = e.ocid AND d.release_id = e.release_id{which}), '{default}')"""
 
 
 def _performance(con: duckdb.DuckDBPyConnection) -> None:
     """``performance_failure`` and ``kpi_below``: what the buyer published about the contract's performance (the
     Find a Tender contract performance notice, UK9). A failure or a rating repeated by later notices is told once,
     from the first notice that gave it."""
-    contracts = """c AS (SELECT ocid, release_id, seq, released, unnest(x.contracts) AS c FROM tmp_de_releases)"""
     con.execute(
-        f"""
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_de_implementation AS
+        WITH c AS (SELECT ocid, release_id, seq, released, unnest(x.contracts) AS c FROM tmp_de_releases)
+        SELECT ocid, release_id, seq, released, c.id AS contract_id, c.awardID AS award_id,
+               c.implementation AS implementation
+        FROM c WHERE c.id IS NOT NULL AND c.implementation IS NOT NULL
+        """
+    )
+    con.execute(
+        """
         CREATE OR REPLACE TEMP TABLE tmp_de_failures AS
-        WITH {contracts},
-        f AS (SELECT ocid, release_id, seq, released, c.id AS contract_id, c.awardID AS award_id,
-                     unnest(c.implementation.performanceFailures) AS f
-              FROM c WHERE c.id IS NOT NULL)
+        WITH f AS (SELECT * EXCLUDE (implementation), unnest(implementation.performanceFailures) AS f
+                   FROM tmp_de_implementation)
         SELECT *, md5(concat_ws('|', f.requirement, f.description, f.decisionDate, f.penaltyDate)) AS failure_key
         FROM f
         QUALIFY row_number() OVER (
@@ -762,7 +761,7 @@ def _performance(con: duckdb.DuckDBPyConnection) -> None:
             ORDER BY released NULLS LAST, seq) = 1
         """
     )
-    penalty = _money("e.f.penaltyValue.amount", "e.f.penaltyValue.currency")
+    penalty = money("TRY_CAST(e.f.penaltyValue.amount AS DOUBLE)", "e.f.penaltyValue.currency")
     _insert(
         con,
         f"""
@@ -800,7 +799,7 @@ def _performance(con: duckdb.DuckDBPyConnection) -> None:
                    coalesce(' Partial termination: ' || rtrim(e.f.partialTermination, '.') || '.', '')
                ) AS summary,
                e.contract_id, e.concerned_award AS award_id, NULL AS planned_end_date, NULL AS end_date,
-               NULL AS days_early, {_notice_type("performance failure")} AS notice_type,
+               NULL AS days_early, {_notice_type("performance failure", "UK9")} AS notice_type,
                NULL AS related_ocid, NULL AS related_release_id, NULL AS related_supplier,
                'a performance failure the buyer published with the contract (implementation.performanceFailures)'
                    AS basis,
@@ -810,12 +809,9 @@ def _performance(con: duckdb.DuckDBPyConnection) -> None:
         detail="failure_key",
     )
     con.execute(
-        f"""
+        """
         CREATE OR REPLACE TEMP TABLE tmp_de_kpis AS
-        WITH {contracts},
-        m AS (SELECT ocid, release_id, seq, released, c.id AS contract_id, c.awardID AS award_id,
-                     unnest(c.implementation.metrics) AS m
-              FROM c WHERE c.id IS NOT NULL),
+        WITH m AS (SELECT * EXCLUDE (implementation), unnest(implementation.metrics) AS m FROM tmp_de_implementation),
         o AS (SELECT ocid, release_id, seq, released, contract_id, award_id, m.id AS metric_id,
                      m.title AS metric_title, unnest(m.observations) AS o
               FROM m)
@@ -834,7 +830,6 @@ def _performance(con: duckdb.DuckDBPyConnection) -> None:
             SELECT x.ocid, x.release_id, any_value(x.released) AS released, x.contract_id,
                    coalesce(any_value(x.award_id), any_value(k.award_id)) AS concerned_award,
                    any_value(k.title) AS contract_title, count(*) AS below,
-                   count(*) FILTER (WHERE x.rating = 'significantlyBelow') AS significantly,
                    string_agg(coalesce('"' || x.metric_title || '"', 'an untitled indicator')
                               || CASE WHEN x.rating = 'significantlyBelow' THEN ' (significantly below)'
                                       ELSE ' (below)' END, ', '
@@ -853,7 +848,7 @@ def _performance(con: duckdb.DuckDBPyConnection) -> None:
                    {_quoted("coalesce(e.contract_title, p.title)")}, ': ', e.ratings, '.'
                ) AS summary,
                e.contract_id, e.concerned_award AS award_id, NULL AS planned_end_date, NULL AS end_date,
-               NULL AS days_early, {_notice_type("key performance indicators")} AS notice_type,
+               NULL AS days_early, {_notice_type("key performance indicators", "UK9")} AS notice_type,
                NULL AS related_ocid, NULL AS related_release_id, NULL AS related_supplier,
                e.below || ' rated below or significantly below (implementation.metrics, measureClassification)'
                    AS basis
@@ -884,8 +879,7 @@ def _removed_suppliers(con: duckdb.DuckDBPyConnection) -> None:
                ) AS summary,
                NULL AS contract_id, NULL AS award_id, NULL AS planned_end_date, NULL AS end_date,
                NULL AS days_early,
-               coalesce((SELECT min(d.notice_type) FROM tmp_de_documents AS d
-                         WHERE d.ocid = e.ocid AND d.release_id = e.release_id), 'party role') AS notice_type,
+               {_notice_type("party role")} AS notice_type,
                NULL AS related_ocid, NULL AS related_release_id, NULL AS related_supplier,
                'the party''s role became removedSupplier' AS basis
         FROM e JOIN processes AS p ON p.ocid = e.ocid
