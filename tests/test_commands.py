@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
+
 from tests import query, run_cli, table_contents
 
 
@@ -147,3 +149,24 @@ def test_progress_bars_are_drawn_when_asked_and_absent_in_plain_output(tmp_path:
     assert "reading uk_cf_2020_awards_openopps.jsonl" in drawn.stderr
     assert "\x1b[" in drawn.stderr  # drawn as a live bar on standard error
     assert "\x1b[" not in drawn.stdout  # the summary lines stay plain
+
+
+def test_flags_on_a_store_of_an_older_version_asks_for_a_rebuild(tmp_path: Path, real: Path) -> None:
+    db = tmp_path / "store.duckdb"
+    assert run_cli("load", str(real / "armenia_2018_release_package.json"), db=db).returncode == 0  # with bids
+    # what an older version left: tables without the keys this one keeps, and its own schema fingerprint
+    with duckdb.connect(str(db)) as con:
+        con.execute("ALTER TABLE bids DROP COLUMN tenderer_keys")
+        con.execute("ALTER TABLE parties DROP COLUMN party_key")
+        con.execute("UPDATE meta SET value = 'older' WHERE key = 'normalised_schema'")
+
+    refused = run_cli("flags", "-i", "R028", db=db)
+    assert refused.returncode != 0
+    assert refused.stderr.strip().count("\n") == 0, refused.stderr
+    assert "run `tenderwatch rebuild` first" in refused.stderr
+
+    assert run_cli("rebuild", db=db).returncode == 0
+    after = run_cli("flags", "-i", "R028", "--format", "json", db=db)
+    assert after.returncode == 0, after.stderr
+    assert json.loads(after.stdout)["indicators"][0]["evaluated"] == 13
+    assert query(db, "SELECT count(*) FROM bids WHERE len(tenderer_keys) = len(tenderer_ids)") == [(36,)]

@@ -280,9 +280,12 @@ class FlagsResult:
 
     flags: list[Any]
     run: Any
+    cardinal_shape: dict[str, Any] | None = None
 
     def cardinal(self) -> dict[str, Any]:
         """Return the flags in the shape of Cardinal's output."""
+        if self.cardinal_shape is not None:
+            return self.cardinal_shape
         from tenderwatch.indicators.engine import cardinal_output  # noqa: PLC0415
 
         return cardinal_output(self.flags, self.run.meta)
@@ -737,24 +740,32 @@ class Workspace:
         ocid: str | None = None,
         reporter: Reporter | None = None,
         recompute: bool = False,
-        evidence: bool = True,
+        cardinal: bool = False,
     ) -> FlagsResult:
         """Run the indicators (all, those named, or those a Cardinal settings file names), keep the results in the
         store, and return the flags, filtered by buyer, supplier or process, with each indicator's counts.
 
         An indicator whose stored results came from the same data, settings and day is not run again, unless
-        ``recompute``. Without ``evidence``, the flags come without their evidence (for Cardinal's output shape,
-        which has none). They run within ``analysis_memory_limit``, with more if they need it, as the analysis
-        after a load does."""
-        from tenderwatch.indicators.engine import read_flags  # noqa: PLC0415
+        ``recompute``. With ``cardinal``, only what Cardinal's output shape holds is read (no evidence, no
+        sentences): the result's ``cardinal()`` gives it, and its ``flags`` are empty. They run within
+        ``analysis_memory_limit``, with more if they need it, as the analysis after a load does."""
+        from tenderwatch.indicators.engine import read_cardinal, read_flags  # noqa: PLC0415
 
+        if self.store.needs_rebuild():  # the indicators read columns an older version did not make
+            raise StoreError(
+                "the normalised tables were made by another version of tenderwatch",
+                "run `tenderwatch rebuild` first (it reads no source again), then this command",
+            )
         reporter = reporter or SilentReporter()
         with self._analysis_limit():
             run = self._with_memory(
                 reporter, "finding red flags", lambda: self._run_flags(codes, settings_path, reuse=not recompute)
             )
         chosen = [item.code for item in run.runs]
-        found = read_flags(self.store.con, codes=chosen, buyer=buyer, supplier=supplier, ocid=ocid, evidence=evidence)
+        if cardinal:
+            shape = read_cardinal(self.store.con, run.meta, codes=chosen, buyer=buyer, supplier=supplier, ocid=ocid)
+            return FlagsResult([], run, shape)
+        found = read_flags(self.store.con, codes=chosen, buyer=buyer, supplier=supplier, ocid=ocid)
         return FlagsResult(found, run)
 
     def _run_flags(

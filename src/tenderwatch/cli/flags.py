@@ -82,7 +82,7 @@ def command(
             supplier=supplier,
             reporter=reporter,
             recompute=recompute,
-            evidence=output_format is not Format.cardinal,  # Cardinal's shape has no evidence
+            cardinal=output_format is Format.cardinal,  # Cardinal's shape has no evidence nor sentences
         )
     if output_format is Format.table:
         text = _table(result)

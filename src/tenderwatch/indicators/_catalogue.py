@@ -315,14 +315,9 @@ def _dated(values: dict[str, float], day: str) -> str:
 
 
 def organisation_key(party_id: str, scheme: str, identifier: str, name: str) -> str:
-    """Return SQL text of an organisation's key across processes (see the module docstring)."""
-    return f"""(CASE
-        WHEN nullif(trim({party_id}), '') IS NOT NULL AND NOT regexp_full_match(trim({party_id}), '[0-9]{{1,4}}')
-            THEN trim({party_id})
-        WHEN nullif(trim({scheme}), '') IS NOT NULL AND nullif(trim({identifier}), '') IS NOT NULL
-            THEN upper(trim({scheme})) || '-' || trim({identifier})
-        WHEN nullif(trim({name}), '') IS NOT NULL THEN 'name:' || upper(trim(regexp_replace({name}, '\\s+', ' ', 'g')))
-    END)"""
+    """Return SQL text of an organisation's key across processes (see the module docstring): the store's macro
+    ``tw_party_key``, which also gives ``parties.party_key`` and ``bids.tenderer_keys``."""
+    return f"tw_party_key({party_id}, {scheme}, {identifier}, {name})"
 
 
 def fact_views() -> dict[str, str]:

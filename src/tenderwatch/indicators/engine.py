@@ -375,6 +375,45 @@ def read_flags(
 ) -> list[Flag]:
     """Return stored flags, filtered by indicator, buyer or supplier (party id or organisation id) or process;
     without ``evidence``, each flag's evidence is left empty (parsing it is slow when there are many flags)."""
+    where, params = _flag_filter(codes, buyer, supplier, ocid)
+    sql = f"""
+        SELECT code, subject, subject_id, ocid, value, {"evidence" if evidence else "NULL"}, sentence FROM flags AS f
+        WHERE {where}
+        ORDER BY code, subject, subject_id, ocid
+        {"LIMIT " + str(int(limit)) if limit else ""}
+    """
+    return [
+        Flag(code, subject, subject_id, flag_ocid, value, evidence_of(text), sentence)
+        for code, subject, subject_id, flag_ocid, value, text, sentence in con.execute(sql, params).fetchall()
+    ]
+
+
+def read_cardinal(
+    con: duckdb.DuckDBPyConnection,
+    meta: dict[str, dict[str, float | None]],
+    *,
+    codes: list[str] | None = None,
+    buyer: str | None = None,
+    supplier: str | None = None,
+    ocid: str | None = None,
+) -> dict[str, Any]:
+    """Return stored flags, filtered as :func:`read_flags` filters them, in the shape of Cardinal's output.
+
+    Only what that shape holds is read (indicator, subject and value: no evidence, no sentence), which at a
+    million processes is a quarter of the time of reading whole flags."""
+    where, params = _flag_filter(codes, buyer, supplier, ocid)
+    rows = con.execute(
+        f"SELECT code, subject, subject_id, value FROM flags AS f WHERE {where} "
+        "ORDER BY code, subject, subject_id, ocid",
+        params,
+    ).fetchall()
+    return _cardinal_shape(rows, meta)
+
+
+def _flag_filter(
+    codes: list[str] | None, buyer: str | None, supplier: str | None, ocid: str | None
+) -> tuple[str, list[Any]]:
+    """Return the condition on ``flags AS f`` that keeps the flags asked for, with its parameters."""
     where = ["TRUE"]
     params: list[Any] = []
     if codes:
@@ -389,16 +428,7 @@ def read_flags(
             condition, values = flags_about(role, value)
             where.append(condition)
             params += values
-    sql = f"""
-        SELECT code, subject, subject_id, ocid, value, {"evidence" if evidence else "NULL"}, sentence FROM flags AS f
-        WHERE {" AND ".join(where)}
-        ORDER BY code, subject, subject_id, ocid
-        {"LIMIT " + str(int(limit)) if limit else ""}
-    """
-    return [
-        Flag(code, subject, subject_id, flag_ocid, value, evidence_of(text), sentence)
-        for code, subject, subject_id, flag_ocid, value, text, sentence in con.execute(sql, params).fetchall()
-    ]
+    return " AND ".join(where), params
 
 
 CARDINAL_GROUPS = {
@@ -412,10 +442,14 @@ CARDINAL_GROUPS = {
 
 def cardinal_output(flags: list[Flag], meta: dict[str, dict[str, float | None]]) -> dict[str, Any]:
     """Return flags in the shape of Cardinal's ``indicators`` output (groups, then ids, then code: value)."""
+    return _cardinal_shape([(flag.code, flag.subject, flag.subject_id, flag.value) for flag in flags], meta)
+
+
+def _cardinal_shape(rows: list[tuple[Any, ...]], meta: dict[str, dict[str, float | None]]) -> dict[str, Any]:
     output: dict[str, Any] = {}
-    for flag in flags:
-        group = output.setdefault(CARDINAL_GROUPS[flag.subject], {})
-        group.setdefault(flag.subject_id, {})[flag.code] = float(flag.value) if flag.value is not None else 1.0
+    for code, subject, subject_id, value in rows:
+        group = output.setdefault(CARDINAL_GROUPS[subject], {})
+        group.setdefault(subject_id, {})[code] = float(value) if value is not None else 1.0
     output["Meta"] = {
         code: {name: (round(value, 4) if value is not None else None) for name, value in values.items()}
         for code, values in meta.items()

@@ -40,7 +40,7 @@ def party_keys() -> str:
     each process with its key across processes (the first entry of ``parties`` with that id wins).
 
     Not materialised: a statement that joins it twice would otherwise copy all its rows (3 million at a million
-    processes) first, where a run of several indicators has already made ``ind_party_keys`` a table."""
+    processes) first, where reading them from ``parties`` again costs less."""
     return "tw_party_keys AS NOT MATERIALIZED (SELECT * FROM ind_party_keys)"
 
 

@@ -19,7 +19,6 @@ which Contracts Finder reuses in every notice), else their identifier, else thei
 from __future__ import annotations
 
 from tenderwatch.indicators.base import Indicator
-from tenderwatch.indicators.r024 import bid_tenderers, party_keys
 
 
 def exact(amount: str, currency: str) -> str:
@@ -31,11 +30,10 @@ def exact(amount: str, currency: str) -> str:
 def sql(settings: object, common: object) -> str:
     """Return the SELECT that evaluates R028."""
     return f"""
-        WITH {party_keys()},
-        {bid_tenderers()},
-        priced AS (
+        WITH priced AS (  -- with each bidder's key and name (bids.tenderer_keys and tenderer_party_names)
             SELECT b.ocid, b.position, b.value_amount AS amount, b.value_currency AS currency,
-                   list_sort(list_distinct(list_filter(b.tenderer_ids, x -> x IS NOT NULL))) AS id_set
+                   list_sort(list_distinct(list_filter(b.tenderer_ids, x -> x IS NOT NULL))) AS id_set,
+                   b.tenderer_ids, b.tenderer_keys, b.tenderer_party_names
             FROM bids AS b JOIN ind_processes AS p USING (ocid)
             WHERE p.price_comparison AND b.status IS NOT NULL AND b.status NOT IN ('invited', 'withdrawn')
               AND b.value_amount IS NOT NULL AND b.value_currency IS NOT NULL AND b.tenderer_ids IS NOT NULL
@@ -47,11 +45,17 @@ def sql(settings: object, common: object) -> str:
             GROUP BY ocid, amount, currency
             HAVING count(DISTINCT id_set) >= 2
         ),
+        bidders AS (  -- each tenderer with an id of each priced bid of the processes looked at
+            SELECT * FROM (
+                SELECT ocid, amount, currency, unnest(tenderer_ids) AS tenderer_id,
+                       unnest(tenderer_keys) AS tenderer_key, unnest(tenderer_party_names) AS tenderer_name
+                FROM priced WHERE ocid IN (SELECT ocid FROM looked_at)
+            ) WHERE tenderer_id IS NOT NULL
+        ),
         sharing AS (  -- each tenderer of those bids, once per process
             SELECT DISTINCT ON (s.ocid, t.tenderer_key) s.ocid, t.tenderer_key, t.tenderer_name, s.amount, s.currency
             FROM same_price AS s
-            JOIN priced AS b USING (ocid, amount, currency)
-            JOIN tw_bid_tenderers AS t ON t.ocid = b.ocid AND t.position = b.position
+            JOIN bidders AS t USING (ocid, amount, currency)
             ORDER BY s.ocid, t.tenderer_key, s.amount, s.currency, t.tenderer_name
         ),
         processes AS (
@@ -68,9 +72,7 @@ def sql(settings: object, common: object) -> str:
         tenderers AS (  -- each tenderer once per process (sharing has one row per tenderer and process)
             SELECT t.ocid, t.tenderer_key, min(t.tenderer_name) AS tenderer_name, any_value(s.amount) AS amount,
                    any_value(s.currency) AS currency
-            FROM tw_bid_tenderers AS t
-            JOIN priced AS b ON b.ocid = t.ocid AND b.position = t.position
-            JOIN looked_at AS l ON l.ocid = t.ocid
+            FROM bidders AS t
             LEFT JOIN sharing AS s ON s.ocid = t.ocid AND s.tenderer_key = t.tenderer_key
             GROUP BY t.ocid, t.tenderer_key
         )

@@ -33,7 +33,8 @@ def sql(settings: object, common: object) -> str:
         WITH {party_keys()},
         {bid_tenderers()},
         winners AS (
-            SELECT DISTINCT ocid, unnest(supplier_ids) AS winner_id FROM ind_awards WHERE status = 'active'
+            SELECT DISTINCT ocid, unnest(supplier_ids) AS winner_id FROM ind_awards
+            WHERE status = 'active' AND ocid IN (SELECT ocid FROM tw_bid_tenderers WHERE status = 'valid')
         ),
         winning_bids AS (  -- valid, dated bids by a winner, with the deadline
             SELECT t.ocid, t.tenderer_key, t.tenderer_name, b.date, p.tender_period_end AS deadline
@@ -53,7 +54,7 @@ def sql(settings: object, common: object) -> str:
             SELECT ocid, bool_or(late) AS late,
                    arg_max(tenderer_name, (date, tenderer_key, tenderer_name)) AS tenderer_name,
                    max(date) AS date, any_value(deadline) AS deadline,
-                   list(tenderer_key ORDER BY tenderer_key) FILTER (WHERE late) AS late_winners
+                   list_sort(list(tenderer_key) FILTER (WHERE late)) AS late_winners
             FROM tenderers
             GROUP BY ocid
         )

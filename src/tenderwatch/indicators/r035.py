@@ -44,7 +44,7 @@ def sql(settings: Settings, common: object) -> str:
             SELECT ocid, list_distinct(winners) AS winners FROM ind_final_awards WHERE active_awards > 0
         ),
         counted AS (
-            SELECT t.ocid, f.winners,
+            SELECT t.ocid, any_value(f.winners) AS winners,
                    list_sort(list_distinct(list(t.tenderer_id) FILTER (WHERE t.status = 'valid'))) AS valid_ids,
                    list_distinct(list(t.tenderer_id) FILTER (WHERE t.status = 'disqualified')) AS disqualified_ids,
                    list(struct_pack(id := t.tenderer_id, name := t.tenderer_name))
@@ -53,7 +53,7 @@ def sql(settings: Settings, common: object) -> str:
                    min(t.tenderer_name) FILTER (WHERE t.status = 'valid') AS winner_name
             FROM tw_bid_tenderers AS t JOIN final AS f USING (ocid)
             WHERE t.status IN ('valid', 'disqualified')
-            GROUP BY t.ocid, f.winners
+            GROUP BY t.ocid
             HAVING count(DISTINCT t.tenderer_id) >= 2
         ),
         rated AS (

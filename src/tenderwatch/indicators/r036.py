@@ -19,21 +19,19 @@ from __future__ import annotations
 
 from tenderwatch.indicators._catalogue import money
 from tenderwatch.indicators.base import Indicator
-from tenderwatch.indicators.views import name_of
 
 
 def sql(settings: object, common: object) -> str:
     """Return the SELECT that evaluates R036."""
     return f"""
-        WITH awarded AS (SELECT DISTINCT ocid FROM ind_awards WHERE status = 'active'),
-        priced AS (
+        WITH priced AS (  -- each bidder's name as parties gives it, else as the bid does
             SELECT b.ocid, b.position, b.status, b.value_amount AS amount, b.value_currency AS currency,
-                   {{'id': b.tenderer_ids[1], 'name': b.tenderer_names[1]}} AS tenderer
+                   {{'id': b.tenderer_ids[1], 'name': b.tenderer_party_names[1]}} AS tenderer
             FROM bids AS b
             JOIN ind_processes AS p USING (ocid)
-            JOIN awarded AS a USING (ocid)
             WHERE p.price_comparison AND b.status IS NOT NULL AND b.status NOT IN ('invited', 'withdrawn')
               AND b.value_amount IS NOT NULL AND b.value_currency = (SELECT currency FROM ind_main_currency)
+              AND b.ocid IN (SELECT ocid FROM ind_awards WHERE status = 'active')
         ),
         ranked AS (
             SELECT ocid, any_value(currency) AS currency, count(*) AS bids,
@@ -46,21 +44,11 @@ def sql(settings: object, common: object) -> str:
             GROUP BY ocid
             HAVING count(*) FILTER (WHERE status = 'valid') > 0
         ),
-        flagged AS (SELECT * FROM ranked WHERE lowest_status = 'disqualified'),
-        keys AS (  -- the tenderers' names are looked up for the flagged processes only
-            SELECT k.ocid, k.party_id, k.party_name FROM ind_party_keys AS k SEMI JOIN flagged AS f USING (ocid)
-        ),
-        named AS (
-            SELECT r.ocid,
-                   coalesce({name_of("r.lowest_by.id", "r.lowest_by.name", "k")}, 'an unnamed tenderer')
-                       AS lowest_tenderer,
-                   coalesce({name_of("r.lowest_valid_by.id", "r.lowest_valid_by.name", "v")}, 'an unnamed tenderer')
-                       AS lowest_valid_tenderer
-            FROM flagged AS r
-            LEFT JOIN keys AS k ON k.ocid = r.ocid AND k.party_id = r.lowest_by.id
-            LEFT JOIN keys AS v ON v.ocid = r.ocid AND v.party_id = r.lowest_valid_by.id
-        ),
-        lowest AS (SELECT * FROM ranked LEFT JOIN named USING (ocid))
+        lowest AS (
+            SELECT *, coalesce(lowest_by.name, 'an unnamed tenderer') AS lowest_tenderer,
+                   coalesce(lowest_valid_by.name, 'an unnamed tenderer') AS lowest_valid_tenderer
+            FROM ranked
+        )
         SELECT 'process' AS subject, ocid AS subject_id, ocid, lowest_status = 'disqualified' AS flagged,
                1.0 AS value,
                json_object('lowest_bid', lowest_amount, 'lowest_bid_status', lowest_status,

@@ -62,18 +62,21 @@ def _ctes(settings: Settings) -> str:
             SELECT ocid, count(*) AS bids, count(*) FILTER (WHERE disqualified) AS disqualified
             FROM submitted GROUP BY ocid
         ),
+        near AS (  -- the parties of the processes with submitted bids only
+            SELECT * FROM tw_party_keys WHERE ocid IN (SELECT ocid FROM per_process)
+        ),
         organisations AS (
             SELECT 'buyer' AS subject, {key_of("p.buyer_id", "p.buyer_name", "k")} AS subject_key,
                    {name_of("p.buyer_id", "p.buyer_name", "k")} AS name, s.ocid, s.bids, s.disqualified
             FROM per_process AS s JOIN ind_processes AS p USING (ocid)
-            LEFT JOIN tw_party_keys AS k ON k.ocid = p.ocid AND k.party_id = p.buyer_id
+            LEFT JOIN near AS k ON k.ocid = p.ocid AND k.party_id = p.buyer_id
             WHERE p.buyer_id IS NOT NULL
             UNION ALL
             SELECT 'procuring_entity', {key_of("p.procuring_entity_id", "t.procuring_entity_name", "k")},
                    {name_of("p.procuring_entity_id", "t.procuring_entity_name", "k")}, s.ocid, s.bids, s.disqualified
             FROM per_process AS s JOIN ind_processes AS p USING (ocid)
             LEFT JOIN tenders AS t ON t.ocid = p.ocid
-            LEFT JOIN tw_party_keys AS k ON k.ocid = p.ocid AND k.party_id = p.procuring_entity_id
+            LEFT JOIN near AS k ON k.ocid = p.ocid AND k.party_id = p.procuring_entity_id
             WHERE p.procuring_entity_id IS NOT NULL
             UNION ALL
             SELECT 'tenderer', t.tenderer_key, t.tenderer_name, t.ocid, 1, CASE WHEN s.disqualified THEN 1 ELSE 0 END

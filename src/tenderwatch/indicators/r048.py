@@ -52,6 +52,9 @@ def _ctes(settings: Settings) -> str:
             FROM ind_awards AS a
             JOIN award_suppliers AS s ON s.ocid = a.ocid AND s.award_id IS NOT DISTINCT FROM a.award_id
             WHERE a.status = 'active' AND a.supplier_count = 1 AND len(a.supplier_ids) = 1
+              -- only processes with classified award items can count: the others are not grouped at all
+              AND a.ocid IN (SELECT ocid FROM items
+                             WHERE scope = 'award' AND nullif(trim(classification_id), '') IS NOT NULL)
             GROUP BY a.ocid, a.award_id
             HAVING count(*) = 1
         ),

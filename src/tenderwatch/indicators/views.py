@@ -21,7 +21,8 @@
 =======================  ====================================================================================
 
 A run of indicators makes a table of each of these that two or more of its statements read (see
-:func:`shared_by`), so that the work is done once.
+:func:`shared_by`), so that the work is done once; ``ind_party_keys`` stays a view, as the key of each party is
+kept in ``parties.party_key`` when normalising (and each bidder's in ``bids.tenderer_keys``).
 
 Plus the macro ``tw_r8(sorted_list, p)``: the R-8 ("median-unbiased") quantile Cardinal uses, equal to
 NumPy's ``method="median_unbiased"``.
@@ -46,8 +47,8 @@ DEPENDS = {
     "ind_final_awards": ("ind_awards",),
     "ind_party_keys": (),
     "ind_sole_winners": ("ind_final_awards", "ind_awards"),
-    "ind_bid_tenderers": ("ind_processes", "ind_party_keys"),
-    "ind_price_gaps": ("ind_party_keys", "ind_sole_winners", "ind_processes", "ind_main_currency"),
+    "ind_bid_tenderers": ("ind_processes",),
+    "ind_price_gaps": ("ind_sole_winners", "ind_processes", "ind_main_currency"),
     # the facts of the catalogue's indicators (see _catalogue.facts)
     "ind_cpv": ("ind_processes",),
     "ind_awarded": ("ind_awards",),
@@ -58,8 +59,14 @@ DEPENDS = {
 }
 
 
+# Views that only read rows of one table as they are: a table of them would be a copy, and making it costs more
+# than reading the rows again (``ind_party_keys``: 3 million rows at a million processes).
+SCANS = frozenset({"ind_party_keys"})
+
+
 def shared_by(statements: Iterable[str]) -> set[str]:
-    """Return the objects that two or more of ``statements`` read, directly or through another object."""
+    """Return the objects that two or more of ``statements`` read, directly or through another object (other than
+    those of ``SCANS``)."""
     counts = dict.fromkeys(DEPENDS, 0)
     for statement in statements:
         read: set[str] = set()
@@ -71,7 +78,7 @@ def shared_by(statements: Iterable[str]) -> set[str]:
                 todo.extend(DEPENDS[name])
         for name in read:
             counts[name] += 1
-    return {name for name, count in counts.items() if count >= 2}
+    return {name for name, count in counts.items() if count >= 2 and name not in SCANS}
 
 
 def key_of(party_id: str, name: str, keys: str) -> str:
@@ -187,19 +194,20 @@ def view_statements(common: CommonSettings) -> dict[str, str]:
         SELECT
             a.ocid,
             count(*) FILTER (WHERE a.status = 'active') AS active_awards,
-            list(a.supplier_ids ORDER BY a.position) FILTER (WHERE a.status = 'active') AS active_supplier_ids,
-            flatten(coalesce(list(a.supplier_ids) FILTER (WHERE a.status = 'active'), [])) AS winners
+            -- in the order of the awards: sorting each list costs a third of an ordered aggregate
+            flatten(coalesce(list_transform(
+                list_sort(list((a.position, a.supplier_ids)) FILTER (WHERE a.status = 'active')), lambda x: x[2]
+            ), [])) AS winners
         FROM ind_awards AS a
         WHERE a.ocid IN (SELECT ocid FROM bids)
         GROUP BY a.ocid
         HAVING bool_and(a.status IS NULL OR a.status IN ('active', 'cancelled', 'unsuccessful'))
         """,
     )
-    key = organisation_key("party_id", "identifier_scheme", "identifier_id", "name")
     make(
         "ind_party_keys",
-        f"""
-        SELECT ocid, party_id, {key} AS party_key, name AS party_name
+        """
+        SELECT ocid, party_id, party_key, name AS party_name
         FROM parties WHERE party_id IS NOT NULL AND NOT repeated
         """,
     )
@@ -214,53 +222,44 @@ def view_statements(common: CommonSettings) -> dict[str, str]:
     )
     make(
         "ind_bid_tenderers",
-        f"""
-        SELECT u.ocid, u.position, u.status, u.tenderer_id, u.tenderers,
-               {key_of("u.tenderer_id", "u.tenderer_name", "k")} AS tenderer_key,
-               {name_of("u.tenderer_id", "u.tenderer_name", "k")} AS tenderer_name
+        """
+        SELECT u.ocid, u.position, u.status, u.tenderer_id, u.tenderers, u.tenderer_key, u.tenderer_name
         FROM (
             SELECT b.ocid, b.position, b.status, len(b.tenderer_ids) AS tenderers,
-                   unnest(b.tenderer_ids) AS tenderer_id, unnest(b.tenderer_names) AS tenderer_name
+                   unnest(b.tenderer_ids) AS tenderer_id, unnest(b.tenderer_keys) AS tenderer_key,
+                   unnest(b.tenderer_party_names) AS tenderer_name
             FROM bids AS b JOIN ind_processes AS p USING (ocid)
             WHERE len(b.tenderer_ids) > 0
         ) AS u
-        LEFT JOIN ind_party_keys AS k ON k.ocid = u.ocid AND k.party_id = u.tenderer_id
         WHERE u.tenderer_id IS NOT NULL
         """,
     )
     make(
         "ind_price_gaps",
-        f"""
+        """
         WITH valid_prices AS (
             SELECT b.ocid, b.position, b.value_amount AS amount, b.value_currency AS currency,
-                   b.tenderer_ids[1] AS tenderer_id, b.tenderer_names[1] AS tenderer_name
+                   b.tenderer_ids[1] AS tenderer_id, b.tenderer_keys[1] AS tenderer_key,
+                   b.tenderer_party_names[1] AS tenderer_name
             FROM bids AS b JOIN ind_processes AS p USING (ocid)
             WHERE p.price_comparison AND b.status = 'valid' AND b.value_amount IS NOT NULL
               AND b.value_currency = (SELECT currency FROM ind_main_currency)
               AND len(b.tenderer_ids) = 1 AND b.tenderer_ids[1] IS NOT NULL
-        ),
-        price_pairs AS (
-            SELECT w.ocid, any_value(b.currency) AS currency, w.winner_id,
-                   min(b.amount) FILTER (WHERE b.tenderer_id = w.winner_id) AS winning_amount,
-                   arg_min(b.tenderer_name, b.position) FILTER (WHERE b.tenderer_id = w.winner_id) AS winner_bid_name,
-                   min(b.amount) FILTER (WHERE b.tenderer_id <> w.winner_id) AS rival_amount,
-                   arg_min(b.tenderer_id, (b.amount, b.position)) FILTER (WHERE b.tenderer_id <> w.winner_id)
-                       AS rival_id,
-                   arg_min(coalesce(b.tenderer_name, ''), (b.amount, b.position))
-                       FILTER (WHERE b.tenderer_id <> w.winner_id) AS rival_bid_name
-            FROM ind_sole_winners AS w JOIN valid_prices AS b USING (ocid)
-            GROUP BY w.ocid, w.winner_id
         )
-        SELECT g.ocid, g.currency, g.winner_id, g.winning_amount, g.rival_id, g.rival_amount,
-               {key_of("g.winner_id", "g.winner_bid_name", "kw")} AS winner_key,
-               {name_of("g.winner_id", "g.winner_bid_name", "kw")} AS winner_name,
-               {key_of("g.rival_id", "g.rival_bid_name", "kr")} AS rival_key,
-               {name_of("g.rival_id", "g.rival_bid_name", "kr")} AS rival_name,
-               (g.rival_amount - g.winning_amount) / g.winning_amount AS ratio
-        FROM price_pairs AS g
-        LEFT JOIN ind_party_keys AS kw ON kw.ocid = g.ocid AND kw.party_id = g.winner_id
-        LEFT JOIN ind_party_keys AS kr ON kr.ocid = g.ocid AND kr.party_id = g.rival_id
-        WHERE g.winning_amount > 0 AND g.rival_amount >= g.winning_amount
+        SELECT w.ocid, any_value(b.currency) AS currency, w.winner_id,
+               min(b.amount) FILTER (WHERE b.tenderer_id = w.winner_id) AS winning_amount,
+               arg_min(b.tenderer_id, (b.amount, b.position)) FILTER (WHERE b.tenderer_id <> w.winner_id) AS rival_id,
+               min(b.amount) FILTER (WHERE b.tenderer_id <> w.winner_id) AS rival_amount,
+               arg_min(b.tenderer_key, b.position) FILTER (WHERE b.tenderer_id = w.winner_id) AS winner_key,
+               arg_min(b.tenderer_name, b.position) FILTER (WHERE b.tenderer_id = w.winner_id) AS winner_name,
+               arg_min(b.tenderer_key, (b.amount, b.position)) FILTER (WHERE b.tenderer_id <> w.winner_id)
+                   AS rival_key,
+               arg_min(b.tenderer_name, (b.amount, b.position)) FILTER (WHERE b.tenderer_id <> w.winner_id)
+                   AS rival_name,
+               (rival_amount - winning_amount) / winning_amount AS ratio
+        FROM ind_sole_winners AS w JOIN valid_prices AS b USING (ocid)
+        GROUP BY w.ocid, w.winner_id
+        HAVING winning_amount > 0 AND rival_amount >= winning_amount
         """,
     )
     for name, sql in fact_views().items():

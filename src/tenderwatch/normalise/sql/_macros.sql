@@ -36,3 +36,15 @@ CREATE OR REPLACE TEMP MACRO tw_strings(j) AS
 
 CREATE OR REPLACE TEMP MACRO tw_cpv(scheme, code) AS
     CASE WHEN upper(trim(scheme)) = 'CPV' THEN nullif(regexp_extract(code, '^\s*(\d{8})', 1), '') END;
+
+-- An organisation's key across processes: its party id, unless that is a bare number of up to four digits (Contracts
+-- Finder numbers the parties of every notice afresh), else SCHEME-id of its main identifier, else its name in
+-- capitals. Kept in parties.party_key and bids.tenderer_keys: a change here needs `tenderwatch rebuild`.
+CREATE OR REPLACE TEMP MACRO tw_party_key(party_id, scheme, identifier, name) AS
+    CASE
+        WHEN nullif(trim(party_id), '') IS NOT NULL AND NOT regexp_full_match(trim(party_id), '[0-9]{1,4}')
+            THEN trim(party_id)
+        WHEN nullif(trim(scheme), '') IS NOT NULL AND nullif(trim(identifier), '') IS NOT NULL
+            THEN upper(trim(scheme)) || '-' || trim(identifier)
+        WHEN nullif(trim(name), '') IS NOT NULL THEN 'name:' || upper(trim(regexp_replace(name, '\s+', ' ', 'g')))
+    END;

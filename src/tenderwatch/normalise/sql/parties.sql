@@ -18,5 +18,6 @@ SELECT
     x.address.countryName AS country_name,
     json_extract_string(x.details, '$.scale') AS scale,
     x.details AS details,
+    tw_party_key(x.id, x.identifier.scheme, x.identifier.id, x.name) AS party_key,
     CASE WHEN x.id IS NOT NULL THEN row_number() OVER (PARTITION BY ocid, x.id ORDER BY position) > 1 END AS repeated
 FROM u
