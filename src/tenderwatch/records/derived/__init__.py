@@ -165,7 +165,6 @@ def build_derived_events(con: duckdb.DuckDBPyConnection) -> int:
         "tmp_de_tender",
         "tmp_de_documents",
         "tmp_de_suppliers",
-        "tmp_de_div",
         "tmp_de_links",
         "tmp_de_implementation",
         "tmp_de_failures",
@@ -535,19 +534,16 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
         WHERE e.event_type IN ('terminated_early', 'ended_early') AND e.party_id IS NOT NULL
         """
     )
+    # each process's CPV divisions (two digits) and classes (four), worked out once rather than for every pair
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE tmp_de_cpv AS
-        SELECT ocid, list_distinct(list(cpv_code)) AS codes FROM (
+        CREATE OR REPLACE TEMP TABLE tmp_de_classes AS
+        SELECT ocid, list_distinct(list(left(cpv_code, 2))) AS divisions,
+               list_distinct(list(left(cpv_code, 4))) AS classes
+        FROM (
             SELECT ocid, cpv_code FROM item_classifications WHERE cpv_code IS NOT NULL
             UNION ALL SELECT ocid, cpv_code FROM items WHERE cpv_code IS NOT NULL
         ) GROUP BY ocid
-        """
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE tmp_de_div AS
-        SELECT ocid, list_distinct(list_transform(codes, lambda v: left(v, 2))) AS divisions FROM tmp_de_cpv
         """
     )
     con.execute(
@@ -569,7 +565,7 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
                unnest(coalesce(d.divisions, [NULL])) AS division
         FROM awards AS a JOIN processes AS p ON p.ocid = a.ocid
         JOIN tmp_de_buyers AS b ON b.ocid = a.ocid
-        LEFT JOIN tmp_de_div AS d ON d.ocid = a.ocid
+        LEFT JOIN tmp_de_classes AS d ON d.ocid = a.ocid
         WHERE {live}
           AND b.buyer_key IN (SELECT b.buyer_key FROM tmp_de_exits AS x JOIN tmp_de_buyers AS b USING (ocid))
         """
@@ -581,7 +577,7 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
                unnest(coalesce(d.divisions, [NULL])) AS division
         FROM tmp_de_exits AS x
         JOIN tmp_de_buyers AS b ON b.ocid = x.ocid
-        LEFT JOIN tmp_de_div AS d ON d.ocid = x.ocid
+        LEFT JOIN tmp_de_classes AS d ON d.ocid = x.ocid
         """
     )
     pair = """SELECT DISTINCT x.event_id AS exit_id, x.ocid AS old_ocid, w.ocid AS new_ocid, w.award_id AS new_award_id
@@ -625,20 +621,20 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
         WITH scored AS (
             SELECT c.exit_id, c.old_ocid, n.new_ocid, n.new_award_id, n.new_date, n.new_title,
                    l.ocid IS NOT NULL AS linked,
-                   CASE WHEN len(list_distinct(list_concat(x.old_w, n.new_w))) > 0
-                        THEN len(list_intersect(x.old_w, n.new_w)) / len(list_distinct(list_concat(x.old_w, n.new_w)))
+                   -- the words are distinct on each side, so the union's size is worked out from the intersection's
+                   CASE WHEN len(x.old_w) + len(n.new_w) > 0
+                        THEN len(list_intersect(x.old_w, n.new_w))
+                             / (len(x.old_w) + len(n.new_w) - len(list_intersect(x.old_w, n.new_w)))
                         ELSE 0 END AS similarity,
-                   len(list_intersect(list_transform(o.codes, lambda v: left(v, 2)),
-                                      list_transform(k.codes, lambda v: left(v, 2)))) > 0 AS same_division,
-                   len(list_intersect(list_transform(o.codes, lambda v: left(v, 4)),
-                                      list_transform(k.codes, lambda v: left(v, 4)))) > 0 AS same_class,
-                   o.codes IS NULL OR k.codes IS NULL AS cpv_missing
+                   coalesce(list_has_any(o.divisions, k.divisions), FALSE) AS same_division,
+                   coalesce(list_has_any(o.classes, k.classes), FALSE) AS same_class,
+                   o.ocid IS NULL OR k.ocid IS NULL AS cpv_missing  -- no CPV code on one side
             FROM tmp_de_pairs AS c
             JOIN tmp_de_exits AS x ON x.event_id = c.exit_id
             JOIN tmp_de_new AS n ON n.new_ocid = c.new_ocid AND n.new_award_id IS NOT DISTINCT FROM c.new_award_id
             LEFT JOIN tmp_de_links AS l ON l.ocid = c.old_ocid AND l.other = c.new_ocid
-            LEFT JOIN tmp_de_cpv AS o ON o.ocid = c.old_ocid
-            LEFT JOIN tmp_de_cpv AS k ON k.ocid = c.new_ocid
+            LEFT JOIN tmp_de_classes AS o ON o.ocid = c.old_ocid
+            LEFT JOIN tmp_de_classes AS k ON k.ocid = c.new_ocid
         )
         SELECT * FROM scored
         WHERE linked
@@ -714,7 +710,7 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
     for table in (
         "tmp_de_buyers",
         "tmp_de_exits",
-        "tmp_de_cpv",
+        "tmp_de_classes",
         "tmp_de_awarded",
         "tmp_de_exit_keys",
         "tmp_de_pairs",
