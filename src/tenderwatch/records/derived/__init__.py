@@ -593,8 +593,12 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         INSERT INTO tmp_de_pairs
+        -- a side without CPV codes, each side on its own: with an OR, every pair of the buyer would be made first
         {pair} JOIN tmp_de_awarded AS w ON w.buyer_key = x.buyer_key AND {keep}
-        WHERE x.division IS NULL OR w.division IS NULL
+        WHERE x.division IS NULL
+        UNION
+        {pair} JOIN tmp_de_awarded AS w ON w.buyer_key = x.buyer_key AND {keep}
+        WHERE w.division IS NULL
         UNION
         {pair} JOIN tmp_de_links AS l ON l.ocid = x.ocid
         JOIN tmp_de_awarded AS w ON w.ocid = l.other AND w.buyer_key = x.buyer_key AND {keep}
