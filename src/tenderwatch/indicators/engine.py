@@ -371,13 +371,12 @@ def read_flags(
     supplier: str | None = None,
     ocid: str | None = None,
     limit: int | None = None,
-    evidence: bool = True,
 ) -> list[Flag]:
-    """Return stored flags, filtered by indicator, buyer or supplier (party id or organisation id) or process;
-    without ``evidence``, each flag's evidence is left empty (parsing it is slow when there are many flags)."""
+    """Return stored flags, filtered by indicator, buyer or supplier (party id or organisation id) or process
+    (for Cardinal's output shape, :func:`read_cardinal` reads less of each)."""
     where, params = _flag_filter(codes, buyer, supplier, ocid)
     sql = f"""
-        SELECT code, subject, subject_id, ocid, value, {"evidence" if evidence else "NULL"}, sentence FROM flags AS f
+        SELECT code, subject, subject_id, ocid, value, evidence, sentence FROM flags AS f
         WHERE {where}
         ORDER BY code, subject, subject_id, ocid
         {"LIMIT " + str(int(limit)) if limit else ""}
