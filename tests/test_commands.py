@@ -170,3 +170,19 @@ def test_flags_on_a_store_of_an_older_version_asks_for_a_rebuild(tmp_path: Path,
     assert after.returncode == 0, after.stderr
     assert json.loads(after.stdout)["indicators"][0]["evaluated"] == 13
     assert query(db, "SELECT count(*) FROM bids WHERE len(tenderer_keys) = len(tenderer_ids)") == [(36,)]
+
+
+def test_every_command_and_group_answers_help_through_the_real_entry_point() -> None:
+    from tenderwatch.cli import COMMAND_FUNCTIONS, GROUPS  # noqa: PLC0415
+
+    overview = run_cli("--help")
+    assert overview.returncode == 0, overview.stderr
+    for name in [*COMMAND_FUNCTIONS, *GROUPS]:
+        assert f"  {name} " in overview.stdout
+        result = run_cli(name, "--help")
+        assert result.returncode == 0, result.stderr
+        assert f"Usage: tenderwatch {name} [OPTIONS]" in result.stdout
+    # the export group also holds the organisations export, which lives with the org commands
+    assert "organisations" in run_cli("export", "--help").stdout
+    mistyped = run_cli("flgs")
+    assert mistyped.returncode == 2 and "No such command 'flgs'" in mistyped.stderr

@@ -6,55 +6,38 @@ no stack trace.
 
 from __future__ import annotations
 
+import importlib
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from tenderwatch.cli import (
-    alerts,
-    brief,
-    demo,
-    export,
-    flags,
-    load,
-    org,
-    rebuild,
-    register,
-    serve,
-    services,
-    status,
-    sync,
-    watch,
-)
 from tenderwatch.cli.output import error_console
 from tenderwatch.exceptions import TenderwatchError
 
-app = typer.Typer(
-    name="tenderwatch",
-    help="Follow public money into outsourced public services: load open contracting (OCDS) data into a local "
-    "store, compiled and normalised, and see what it holds.",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-)
-
-# Alphabetical; each module holds one command.
-COMMANDS = {
-    "brief": brief.command,
-    "coverage": flags.coverage_command,
-    "demo": demo.command,
-    "flags": flags.command,
-    "load": load.command,
-    "rebuild": rebuild.command,
-    "serve": serve.command,
-    "sources": sync.sources_command,
-    "status": status.command,
-    "sync": sync.command,
+# Alphabetical; each module of this package holds one command: name -> (module, function).
+COMMAND_FUNCTIONS = {
+    "brief": ("brief", "command"),
+    "coverage": ("flags", "coverage_command"),
+    "demo": ("demo", "command"),
+    "flags": ("flags", "command"),
+    "load": ("load", "command"),
+    "rebuild": ("rebuild", "command"),
+    "serve": ("serve", "command"),
+    "sources": ("sync", "sources_command"),
+    "status": ("status", "command"),
+    "sync": ("sync", "command"),
 }
-for name, function in COMMANDS.items():
-    app.command(name)(function)
+# Commands with subcommands: name -> (module, its Typer app).
+GROUPS = {
+    "alerts": ("alerts", "app"),
+    "export": ("export", "app"),
+    "org": ("org", "app"),
+    "register": ("register", "app"),
+    "services": ("services", "app"),
+    "user": ("serve", "user_app"),
+    "watch": ("watch", "app"),
+}
 
 
 def _version(value: bool) -> None:
@@ -65,7 +48,6 @@ def _version(value: bool) -> None:
         raise typer.Exit
 
 
-@app.callback()
 def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
@@ -74,20 +56,58 @@ def _root(
     """Follow public money into outsourced public services."""
 
 
-export.app.command("organisations")(org.export_organisations_command)
-app.add_typer(export.app, name="export")
-app.add_typer(org.app, name="org")
-app.add_typer(register.app, name="register")
-app.add_typer(serve.user_app, name="user")
-app.add_typer(services.app, name="services")
-app.add_typer(watch.app, name="watch")
-app.add_typer(alerts.app, name="alerts")
+def _attribute(module: str, name: str) -> Any:
+    return getattr(importlib.import_module(f"tenderwatch.cli.{module}"), name)
+
+
+def build_app(names: list[str] | None = None) -> typer.Typer:
+    """Return the command line with the commands and groups named (all of them when ``names`` is None).
+
+    Each command's module, and the library it imports, is imported only when the command is added, so a run
+    of one command does not pay for importing every other.
+    """
+    app = typer.Typer(
+        name="tenderwatch",
+        help="Follow public money into outsourced public services: load open contracting (OCDS) data into a "
+        "local store, compiled and normalised, and see what it holds.",
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+    )
+    app.callback()(_root)
+    for name in names if names is not None else [*COMMAND_FUNCTIONS, *GROUPS]:
+        if name in COMMAND_FUNCTIONS:
+            app.command(name)(_attribute(*COMMAND_FUNCTIONS[name]))
+        else:
+            app.add_typer(_attribute(*GROUPS[name]), name=name)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    """``app`` (the whole command line) and ``COMMANDS`` (name -> function) are built when first asked for."""
+    if name == "app":
+        value: Any = build_app()
+    elif name == "COMMANDS":
+        value = {command: _attribute(*where) for command, where in COMMAND_FUNCTIONS.items()}
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def _app_for(args: list[str]) -> typer.Typer:
+    """The command line for these arguments: only the command they run when the first names one, else all."""
+    if args and (args[0] in COMMAND_FUNCTIONS or args[0] in GROUPS):
+        return build_app([args[0]])
+    return build_app()
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and turn expected errors into one line and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=argv)
+        _app_for(args)(args=args, prog_name="tenderwatch")
     except TenderwatchError as error:
         error_console.print(f"error: {error}", markup=False)
         sys.exit(1)

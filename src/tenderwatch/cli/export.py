@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from tenderwatch.cli.options import DbOption, SettingsOption, open_workspace, settings_for
+from tenderwatch.cli.org import export_organisations_command
 from tenderwatch.cli.output import ConsoleReporter, error_console
 from tenderwatch.exceptions import InputError
 
@@ -41,3 +42,6 @@ def compiled_releases(
             with handle:
                 count = workspace.export_compiled_releases(handle, reporter=reporter)
     error_console.print(f"exported {count:,} compiled releases", markup=False)
+
+
+app.command("organisations")(export_organisations_command)
