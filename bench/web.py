@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -45,8 +46,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args()
-
     workdir = Path(tempfile.mkdtemp(prefix="tenderwatch-web-"))
+    try:
+        run(args, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)  # the generated input and store
+
+
+def run(args: argparse.Namespace, workdir: Path) -> None:
     db = args.db
     if db is None:
         from tenderwatch.demo.generator import write_release_packages  # noqa: PLC0415
