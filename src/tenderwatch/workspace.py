@@ -592,11 +592,18 @@ class Workspace:
         pool.release()
         give_back_freed_memory()
         # Normalise in slices, one transaction each, so memory stays flat however many processes are pending.
+        # A slice is processes whose compiled releases lie together in the table, so each slice reads only its
+        # part of the table (processes without a compiled release, which a compile error leaves, come last).
         task = reporter.task("normalising", total=total, unit="processes")
         con.execute(
             """
             CREATE OR REPLACE TEMP TABLE tmp_slices AS
-            SELECT ocid, row_number() OVER (ORDER BY ocid) - 1 AS number FROM (SELECT DISTINCT ocid FROM pending)
+            SELECT p.ocid, row_number() OVER (ORDER BY c.position NULLS LAST, p.ocid) - 1 AS number
+            FROM (SELECT DISTINCT ocid FROM pending) AS p
+            LEFT JOIN (
+                SELECT ocid, min(rowid) AS position FROM compiled_releases
+                WHERE ocid IN (SELECT ocid FROM pending) GROUP BY ocid
+            ) AS c USING (ocid)
             """
         )
         start, size = 0, NORMALISE_SLICE
