@@ -1118,23 +1118,34 @@ def _process_unit(unit: LineChunk) -> ChunkResult:
 def _read_groups(con: Any, slice_size: int = 10_000) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
     """Yield (ocid, rows) for every pending process still to compile, rows in order of arrival.
 
-    Processes are read a slice at a time, so the sort by process never holds more than one slice's releases.
+    Processes are read a slice at a time, so the sort by process never holds more than one slice's releases. A
+    slice is processes whose first releases lie together in the raw store, and it reads only the range of rows its
+    releases occupy (reading a slice's releases by their ocids alone made DuckDB decompress most of the table).
     """
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE tmp_compile AS
-        SELECT ocid, (row_number() OVER (ORDER BY ocid) - 1) // ? AS slice
-        FROM (SELECT ocid FROM pending EXCEPT SELECT ocid FROM tmp_valid)
+        SELECT p.ocid, (row_number() OVER (ORDER BY r.position NULLS LAST, p.ocid) - 1) // ? AS slice
+        FROM (SELECT ocid FROM pending EXCEPT SELECT ocid FROM tmp_valid) AS p
+        LEFT JOIN (
+            SELECT ocid, min(rowid) AS position FROM raw_releases
+            WHERE ocid IN (SELECT ocid FROM pending) GROUP BY ocid
+        ) AS r USING (ocid)
         """,
         [slice_size],
     )
     slices = con.execute("SELECT coalesce(max(slice), -1) + 1 FROM tmp_compile").fetchall()[0][0]
     for number in range(slices):
+        chosen = f"(SELECT ocid FROM tmp_compile WHERE slice = {int(number)})"
+        bounds = f"SELECT min(rowid), max(rowid) FROM raw_releases WHERE ocid IN {chosen}"
+        first, last = con.execute(bounds).fetchall()[0]
+        if first is None:
+            continue
         reader = con.sql(
             f"""
             SELECT r.ocid, r.kind, r.data, r.release_id, r.release_date, r.tags, r.package_hash
             FROM raw_releases AS r
-            WHERE r.ocid IN (SELECT ocid FROM tmp_compile WHERE slice = {int(number)})
+            WHERE r.rowid BETWEEN {int(first)} AND {int(last)} AND r.ocid IN {chosen}
             ORDER BY r.ocid, r.seq
             """
         ).to_arrow_reader(10_000)
