@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from tenderwatch.cli import COMMAND_FUNCTIONS, GROUPS
 from tests import query, run_cli, table_contents
 
 
@@ -173,8 +174,6 @@ def test_flags_on_a_store_of_an_older_version_asks_for_a_rebuild(tmp_path: Path,
 
 
 def test_every_command_and_group_answers_help_through_the_real_entry_point() -> None:
-    from tenderwatch.cli import COMMAND_FUNCTIONS, GROUPS  # noqa: PLC0415
-
     overview = run_cli("--help")
     assert overview.returncode == 0, overview.stderr
     for name in [*COMMAND_FUNCTIONS, *GROUPS]:
