@@ -55,7 +55,7 @@ from tenderwatch.pipeline import (
     process_lines,
 )
 from tenderwatch.settings import Settings, load_settings
-from tenderwatch.store import NORMALISED_TABLES, Store, data_changed, derived_tables
+from tenderwatch.store import NORMALISED_TABLES, Store, data_changed, derived_tables, rows_of
 from tenderwatch.util import WorkerPool, give_back_freed_memory, no_cyclic_gc
 
 # Processes handed to a worker at once, and releases at most in one hand-over.
@@ -1120,7 +1120,7 @@ def _read_groups(con: Any, slice_size: int = 10_000) -> Iterator[tuple[str, list
 
     Processes are read a slice at a time, so the sort by process never holds more than one slice's releases. A
     slice is processes whose first releases lie together in the raw store, and it reads only the range of rows its
-    releases occupy (reading a slice's releases by their ocids alone made DuckDB decompress most of the table).
+    releases occupy (see :func:`tenderwatch.store.rows_of`).
     """
     con.execute(
         """
@@ -1136,16 +1136,12 @@ def _read_groups(con: Any, slice_size: int = 10_000) -> Iterator[tuple[str, list
     )
     slices = con.execute("SELECT coalesce(max(slice), -1) + 1 FROM tmp_compile").fetchall()[0][0]
     for number in range(slices):
-        chosen = f"(SELECT ocid FROM tmp_compile WHERE slice = {int(number)})"
-        bounds = f"SELECT min(rowid), max(rowid) FROM raw_releases WHERE ocid IN {chosen}"
-        first, last = con.execute(bounds).fetchall()[0]
-        if first is None:
-            continue
+        chosen = rows_of(con, "raw_releases", f"(SELECT ocid FROM tmp_compile WHERE slice = {int(number)})", "r")
         reader = con.sql(
             f"""
             SELECT r.ocid, r.kind, r.data, r.release_id, r.release_date, r.tags, r.package_hash
             FROM raw_releases AS r
-            WHERE r.rowid BETWEEN {int(first)} AND {int(last)} AND r.ocid IN {chosen}
+            WHERE {chosen}
             ORDER BY r.ocid, r.seq
             """
         ).to_arrow_reader(10_000)

@@ -85,14 +85,10 @@ def build_app(names: list[str] | None = None) -> typer.Typer:
 
 
 def __getattr__(name: str) -> Any:
-    """``app`` (the whole command line) and ``COMMANDS`` (name -> function) are built when first asked for."""
-    if name == "app":
-        value: Any = build_app()
-    elif name == "COMMANDS":
-        value = {command: _attribute(*where) for command, where in COMMAND_FUNCTIONS.items()}
-    else:
+    """``app``, the whole command line, is built when first asked for."""
+    if name != "app":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
+    value = globals()["app"] = build_app()
     return value
 
 

@@ -14,7 +14,7 @@ from importlib import resources
 
 import duckdb
 
-from tenderwatch.store import NORMALISED_TABLES
+from tenderwatch.store import NORMALISED_TABLES, rows_of
 
 
 @cache
@@ -46,12 +46,8 @@ def normalise(con: duckdb.DuckDBPyConnection, ocids_table: str) -> None:
     seen_before = con.execute(
         f"SELECT count(*) FROM {ocids_table} WHERE ocid IN (SELECT ocid FROM processes)"
     ).fetchall()[0][0]
-    # Where the processes' compiled releases lie in the table: a constant range lets DuckDB skip the row groups
-    # outside it instead of reading every compiled release to find them (the caller makes slices that lie
-    # together in the table).
-    first, last = con.execute(
-        f"SELECT min(rowid), max(rowid) FROM compiled_releases WHERE ocid IN (SELECT ocid FROM {ocids_table})"
-    ).fetchall()[0]
+    # the caller makes slices whose compiled releases lie together in the table
+    chosen = rows_of(con, "compiled_releases", f"(SELECT ocid FROM {ocids_table})", "c")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE tmp_releases AS
@@ -60,8 +56,7 @@ def normalise(con: duckdb.DuckDBPyConnection, ocids_table: str) -> None:
             c.latest_release_id, c.latest_package_hash,
             json_transform(c.data, '{structure()}') AS r
         FROM compiled_releases AS c
-        WHERE c.rowid BETWEEN {int(first or 0)} AND {int(last if last is not None else -1)}
-            AND c.ocid IN (SELECT ocid FROM {ocids_table})
+        WHERE {chosen}
         """
     )
     for table in NORMALISED_TABLES:

@@ -86,6 +86,20 @@ def data_changed(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [DATA_VERSION, uuid.uuid4().hex])
 
 
+def rows_of(con: duckdb.DuckDBPyConnection, table: str, ocids: str, alias: str) -> str:
+    """Return a condition that picks the rows of ``table`` (named ``alias`` in the query) whose ocid is one of
+    ``ocids`` (a subquery): the range of row ids they occupy, then the ocids themselves.
+
+    Picked by ocid alone, DuckDB reads and decompresses every row group of the table to find them; a constant
+    range of row ids lets it skip the row groups outside it, which is what makes reading a slice of processes
+    whose rows lie together cheap (0.56 s a slice of 10,000 compiled releases at a million, 0.06 s so).
+    """
+    first, last = con.execute(f"SELECT min(rowid), max(rowid) FROM {table} WHERE ocid IN {ocids}").fetchall()[0]
+    if first is None:
+        return "FALSE"
+    return f"{alias}.rowid BETWEEN {int(first)} AND {int(last)} AND {alias}.ocid IN {ocids}"
+
+
 # Groups of tables: (group, package holding tables.csv and columns/, whether a rebuild recreates them).
 # The raw store is made by migrations; every other group's tables are created from their CSV files when missing.
 # Derived groups are rebuilt from the raw store; the others (such as the track-record register, which users
