@@ -8,6 +8,8 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import duckdb
+
 from tenderwatch import Workspace, load_settings
 from tests import query, run_cli, table_contents
 
@@ -42,10 +44,55 @@ def test_record_packages_with_linked_releases_use_the_publishers_compiled_releas
     assert kinds == [("compiled", 16)]
     methods = query(db, "SELECT DISTINCT compile_method FROM processes")
     assert methods == [("publisher",)]
+    # Its text is kept once, in the raw store; the compiled row names it by its hash.
+    kept = query(
+        db,
+        """
+        SELECT count(*) FILTER (WHERE c.data IS NULL AND r.kind = 'compiled'), count(*)
+        FROM compiled_releases AS c LEFT JOIN raw_releases AS r ON r.hash = c.data_hash
+        """,
+    )
+    assert kept == query(db, "SELECT count(DISTINCT ocid), count(DISTINCT ocid) FROM raw_releases") == [(12, 12)]
+    # ... and read back whole, verbatim, by the export and by a rebuild
+    latest = query(
+        db,
+        """
+        SELECT data FROM raw_releases QUALIFY row_number() OVER (PARTITION BY ocid ORDER BY release_date DESC) = 1
+        ORDER BY ocid
+        """,
+    )
+    exported = run_cli("export", "compiled-releases", db=db)
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.splitlines() == [text for (text,) in latest]
+    before = table_contents(db, ["processes", "tenders", "awards", "parties"])
+    assert run_cli("rebuild", db=db).returncode == 0
+    assert table_contents(db, ["processes", "tenders", "awards", "parties"]) == before
     # Three records hold only linked releases and no compiled release: each is a reject with the reason.
     reasons = query(db, "SELECT code, reason FROM rejects WHERE scope = 'release'")
     assert len(reasons) == 3
     assert all(code == "linked-only" and "load the release packages" in reason for code, reason in reasons)
+
+
+def test_a_store_that_copied_the_publishers_compiled_releases_is_upgraded(db: Path, real: Path) -> None:
+    # Stores of earlier versions held a second copy of a publisher's compiled release in compiled_releases.
+    load(db, real / "paraguay_dncp_2017_record_packages.jsonl")
+    exported = run_cli("export", "compiled-releases", db=db).stdout
+    con = duckdb.connect(str(db))
+    con.execute(
+        """
+        UPDATE compiled_releases AS c SET data = r.data FROM raw_releases AS r WHERE r.hash = c.data_hash;
+        ALTER TABLE compiled_releases DROP COLUMN data_hash;
+        UPDATE meta SET value = '1' WHERE key = 'schema_version';
+        """
+    )
+    con.close()
+    # read-only commands read it as it is
+    assert run_cli("export", "compiled-releases", db=db).stdout == exported
+    assert run_cli("status", db=db).returncode == 0
+    # a command that writes upgrades it, and a rebuild keeps the text once
+    assert run_cli("rebuild", db=db).returncode == 0
+    assert query(db, "SELECT count(*) FROM compiled_releases WHERE data IS NULL AND data_hash IS NOT NULL") == [(12,)]
+    assert run_cli("export", "compiled-releases", db=db).stdout == exported
 
 
 def test_records_with_embedded_releases_are_merged(db: Path, real: Path) -> None:

@@ -62,6 +62,7 @@ COMPILED_FIELDS = (
     "latest_package_hash",
     "release_tags",
     "data",
+    "data_hash",
     "error",
 )
 
@@ -156,7 +157,7 @@ def process_candidates(candidates: list[Candidate], result: ChunkResult) -> Chun
     """Check candidate releases, and compile each run of consecutive releases of one ocid."""
     checker = state().checker
     keep = state().keep
-    run: list[tuple[Checked, Candidate, str | None, str]] = []
+    run: list[tuple[Checked, Candidate, str | None]] = []
     last_package: dict[str, Any] | None = None
     package_hash: str | None = None
     for candidate in candidates:
@@ -232,36 +233,44 @@ def process_candidates(candidates: list[Candidate], result: ChunkResult) -> Chun
         if run and run[-1][0].ocid != checked.ocid:
             result.compiled.append(_compile_run(run))
             run = []
-        run.append((checked, candidate, package_hash, stored))
+        run.append((checked, candidate, package_hash))
     if run:
         result.compiled.append(_compile_run(run))
     return result
 
 
-def _compile_run(run: list[tuple[Checked, Candidate, str | None, str]]) -> tuple[Any, ...]:
+def _compile_run(run: list[tuple[Checked, Candidate, str | None]]) -> tuple[Any, ...]:
     """Compile a run of consecutive releases of one ocid, as the store would if they were all it held.
 
-    A publisher's compiled release is given as the very text stored for it, so that the compiled release is
-    that same string: it is neither written out again nor, on its way back from a worker, sent twice."""
+    A publisher's compiled release is named by the hash of the release stored for it (see
+    :func:`compile_process`): its text is neither written out again nor sent back from a worker."""
     seen: set[str] = set()
     rows = []
-    for checked, candidate, package_hash, stored in run:
+    for checked, candidate, package_hash in run:
         if checked.hash in seen:
             continue
         seen.add(checked.hash)
-        value = stored if candidate.kind == "compiled" else candidate.value
-        rows.append((candidate.kind, value, checked.release_id, checked.date, checked.tags, package_hash))
+        value = None if candidate.kind == "compiled" else candidate.value  # the text is named by its hash
+        rows.append(
+            (candidate.kind, value, checked.release_id, checked.date, checked.tags, package_hash, checked.hash)
+        )
     return compile_process(run[0][0].ocid, rows)
 
 
 def compile_process(ocid: str, rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
     """Compile one process from its distinct stored releases, in order of arrival.
 
-    Each row is (kind, release as dict or JSON text, release id, release date, tags, package hash). Returns a
-    tuple of :data:`COMPILED_FIELDS`.
+    Each row is (kind, release as dict or JSON text, release id, release date, tags, package hash, content hash
+    of the stored release). Returns a tuple of :data:`COMPILED_FIELDS`.
+
+    When no releases were given, the latest of the publisher's compiled releases is the compiled release. Its text
+    is already in the raw store, so the result holds no ``data``, only ``data_hash``: that release's hash, by
+    which readers find the text (see :data:`tenderwatch.store.COMPILED_TEXT`). Keeping the text once halves what a
+    load of compiled releases writes.
     """
     releases = [row for row in rows if row[0] == "release"]
     error = None
+    data_hash = None
     if releases:
         method = "merge"
         ordered = sorted(releases, key=lambda row: row[3]) if len(releases) > 1 else releases
@@ -274,8 +283,8 @@ def compile_process(ocid: str, rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
     else:
         method = "publisher"
         ordered = sorted(rows, key=lambda row: row[3])
-        latest = ordered[-1][1]
-        data = latest if isinstance(latest, str) else orjson.dumps(latest).decode()
+        data = None
+        data_hash = ordered[-1][6]
     tags: dict[str, None] = {}
     for row in ordered:
         for tag in row[4] or ():
@@ -292,6 +301,7 @@ def compile_process(ocid: str, rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
         latest_row[5],
         list(tags),
         data,
+        data_hash,
         error,
     )
 

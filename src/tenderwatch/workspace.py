@@ -55,7 +55,15 @@ from tenderwatch.pipeline import (
     process_lines,
 )
 from tenderwatch.settings import Settings, load_settings
-from tenderwatch.store import NORMALISED_TABLES, Store, data_changed, derived_tables, rows_of
+from tenderwatch.store import (
+    COMPILED_TEXT,
+    NORMALISED_TABLES,
+    Store,
+    compiled_releases_with_text,
+    data_changed,
+    derived_tables,
+    rows_of,
+)
 from tenderwatch.util import WorkerPool, give_back_freed_memory, no_cyclic_gc
 
 # Processes handed to a worker at once, and releases at most in one hand-over.
@@ -870,7 +878,13 @@ class Workspace:
         task = reporter.task("exporting", total=total, unit="processes")
         written = 0
         try:
-            con.execute("SELECT data FROM compiled_releases ORDER BY ocid")
+            columns = con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = 'compiled_releases'"
+            ).fetchall()
+            if ("data_hash",) in columns:
+                con.execute(f"SELECT {COMPILED_TEXT} FROM {compiled_releases_with_text()} ORDER BY c.ocid")
+            else:  # a store of an earlier version, opened read-only (not upgraded): every text is in data
+                con.execute("SELECT data FROM compiled_releases ORDER BY ocid")
             while rows := con.fetchmany(5000):
                 out.write(b"".join(row[0].encode() + b"\n" for row in rows))
                 written += len(rows)
@@ -1139,7 +1153,8 @@ def _read_groups(con: Any, slice_size: int = 10_000) -> Iterator[tuple[str, list
         chosen = rows_of(con, "raw_releases", f"(SELECT ocid FROM tmp_compile WHERE slice = {int(number)})", "r")
         reader = con.sql(
             f"""
-            SELECT r.ocid, r.kind, r.data, r.release_id, r.release_date, r.tags, r.package_hash
+            SELECT r.ocid, r.kind, CASE WHEN r.kind = 'release' THEN r.data END, r.release_id, r.release_date, r.tags,
+                   r.package_hash, r.hash
             FROM raw_releases AS r
             WHERE {chosen}
             ORDER BY r.ocid, r.seq

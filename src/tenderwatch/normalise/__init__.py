@@ -14,7 +14,7 @@ from importlib import resources
 
 import duckdb
 
-from tenderwatch.store import NORMALISED_TABLES, rows_of
+from tenderwatch.store import COMPILED_TEXT, NORMALISED_TABLES, compiled_releases_with_text, rows_of
 
 
 @cache
@@ -47,15 +47,18 @@ def normalise(con: duckdb.DuckDBPyConnection, ocids_table: str) -> None:
         f"SELECT count(*) FROM {ocids_table} WHERE ocid IN (SELECT ocid FROM processes)"
     ).fetchall()[0][0]
     # the caller makes slices whose compiled releases lie together in the table
-    chosen = rows_of(con, "compiled_releases", f"(SELECT ocid FROM {ocids_table})", "c")
+    ocids = f"(SELECT ocid FROM {ocids_table})"
+    chosen = rows_of(con, "compiled_releases", ocids, "c")
+    # a publisher's compiled release is read from the raw store, where its releases lie together too
+    raw = rows_of(con, "raw_releases", ocids, "r")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE tmp_releases AS
         SELECT
             c.ocid, c.method, c.release_count, c.release_tags, c.first_release_date, c.last_release_date,
             c.latest_release_id, c.latest_package_hash,
-            json_transform(c.data, '{structure()}') AS r
-        FROM compiled_releases AS c
+            json_transform({COMPILED_TEXT}, '{structure()}') AS r
+        FROM {compiled_releases_with_text(raw)}
         WHERE {chosen}
         """
     )

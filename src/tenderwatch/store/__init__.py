@@ -100,6 +100,24 @@ def rows_of(con: duckdb.DuckDBPyConnection, table: str, ocids: str, alias: str) 
     return f"{alias}.rowid BETWEEN {int(first)} AND {int(last)} AND {alias}.ocid IN {ocids}"
 
 
+def compiled_releases_with_text(raw_filter: str = "TRUE") -> str:
+    """Return a FROM item: ``compiled_releases AS c`` with, as ``r``, the stored release whose text a publisher's
+    compiled release is (its ``data_hash``); :data:`COMPILED_TEXT` is then the compiled release's text.
+
+    ``raw_filter`` is a further condition on ``raw_releases AS r`` (such as the range :func:`rows_of` gives), so
+    that a reader of a slice of processes reads only that slice's part of the raw store.
+    """
+    return (
+        "compiled_releases AS c LEFT JOIN (SELECT r.hash, r.data FROM raw_releases AS r "
+        f"WHERE r.kind = 'compiled' AND {raw_filter}) AS r ON r.hash = c.data_hash"
+    )
+
+
+# The text of the compiled release ``c`` in :func:`compiled_releases_with_text`: merged by tenderwatch, or the
+# publisher's own, kept once in the raw store.
+COMPILED_TEXT = "coalesce(c.data, r.data)"
+
+
 # Groups of tables: (group, package holding tables.csv and columns/, whether a rebuild recreates them).
 # The raw store is made by migrations; every other group's tables are created from their CSV files when missing.
 # Derived groups are rebuilt from the raw store; the others (such as the track-record register, which users
