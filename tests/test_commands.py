@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import duckdb
 
+from tenderwatch import Workspace, load_settings
 from tenderwatch.cli import COMMAND_FUNCTIONS, GROUPS
 from tests import query, run_cli, table_contents
 
@@ -138,6 +140,17 @@ def test_export_writes_one_compiled_release_per_line(tmp_path: Path, real_store:
         """,
     )
     assert [json.loads(line) for line in lines] == [json.loads(text) for _, text in sorted(stored)]
+
+
+def test_export_sorts_a_large_store_a_part_at_a_time(tmp_path: Path, real_store: Path) -> None:
+    # A store larger than one part (10,000 by default) is sorted through temporary files, a part at a time.
+    whole = run_cli("export", "compiled-releases", db=real_store).stdout.encode()
+    out = io.BytesIO()
+    with Workspace.open(load_settings(db=real_store), read_only=True) as workspace:
+        count = workspace.export_compiled_releases(out, bucket=7)
+    assert count == len(whole.splitlines()) > 7 * 20
+    assert out.getvalue() == whole
+    assert not list(real_store.parent.glob(".tenderwatch-export-*"))  # the temporary files are gone
 
 
 def test_export_to_standard_output(real_store: Path) -> None:

@@ -265,7 +265,7 @@ def compile_process(ocid: str, rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
 
     When no releases were given, the latest of the publisher's compiled releases is the compiled release. Its text
     is already in the raw store, so the result holds no ``data``, only ``data_hash``: that release's hash, by
-    which readers find the text (see :data:`tenderwatch.store.COMPILED_TEXT`). Keeping the text once halves what a
+    which readers find the text (see :func:`tenderwatch.store.compiled_with_text`). Keeping the text once halves what a
     load of compiled releases writes.
     """
     releases = [row for row in rows if row[0] == "release"]

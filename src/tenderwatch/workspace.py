@@ -20,6 +20,7 @@ A run killed at any point leaves the store as the last commit left it; the next 
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import importlib
@@ -27,6 +28,7 @@ import io
 import itertools
 import os
 import queue
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -56,10 +58,9 @@ from tenderwatch.pipeline import (
 )
 from tenderwatch.settings import Settings, load_settings
 from tenderwatch.store import (
-    COMPILED_TEXT,
+    ALL_COMPILED_TEXTS,
     NORMALISED_TABLES,
     Store,
-    compiled_releases_with_text,
     data_changed,
     derived_tables,
     rows_of,
@@ -71,6 +72,8 @@ COMPILE_CHUNK_PROCESSES = 256
 COMPILE_CHUNK_RELEASES = 2048
 # Processes normalised per transaction.
 NORMALISE_SLICE = 10_000
+# Compiled releases an export sorts in memory at a time (see _write_sorted).
+EXPORT_BUCKET = 10_000
 # The meta key that says whether an analysis is owed: set with each normalised slice, cleared by a complete one.
 ANALYSIS_DUE = "analysis_due"
 _COMMIT = object()  # tells the writing thread to commit
@@ -870,25 +873,28 @@ class Workspace:
             return to_pdf(found)
         return (to_markdown(found) if output == "md" else to_html(found)).encode()
 
-    def export_compiled_releases(self, out: IO[bytes], *, reporter: Reporter | None = None) -> int:
-        """Write every compiled release as one JSON line, ordered by ocid; return how many were written."""
+    def export_compiled_releases(
+        self, out: IO[bytes], *, reporter: Reporter | None = None, bucket: int = EXPORT_BUCKET
+    ) -> int:
+        """Write every compiled release as one JSON line, ordered by ocid; return how many were written.
+
+        Memory stays flat however many there are: at most ``bucket`` of them are sorted in memory at a time (see
+        :func:`_write_sorted`)."""
         reporter = reporter or SilentReporter()
         con = self.store.cursor()
-        total = con.execute("SELECT count(*) FROM compiled_releases").fetchall()[0][0]
-        task = reporter.task("exporting", total=total, unit="processes")
-        written = 0
         try:
             columns = con.execute(
                 "SELECT column_name FROM duckdb_columns() WHERE table_name = 'compiled_releases'"
             ).fetchall()
-            if ("data_hash",) in columns:
-                con.execute(f"SELECT {COMPILED_TEXT} FROM {compiled_releases_with_text()} ORDER BY c.ocid")
-            else:  # a store of an earlier version, opened read-only (not upgraded): every text is in data
-                con.execute("SELECT data FROM compiled_releases ORDER BY ocid")
-            while rows := con.fetchmany(5000):
-                out.write(b"".join(row[0].encode() + b"\n" for row in rows))
-                written += len(rows)
-                task.advance(len(rows))
+            # a store of an earlier version, opened read-only (not upgraded), holds every text in data
+            source = (
+                ALL_COMPILED_TEXTS
+                if ("data_hash",) in columns
+                else "(SELECT ocid, data AS text FROM compiled_releases)"
+            )
+            total = con.execute("SELECT count(*) FROM compiled_releases").fetchall()[0][0]
+            task = reporter.task("exporting", total=total, unit="processes")
+            written = _write_sorted(con, source, total, out, task, self.store.path.parent, bucket)
         finally:
             con.close()
         task.done()
@@ -1122,6 +1128,62 @@ class _BatchWriter:
             with contextlib.suppress(Exception):
                 con.execute("ROLLBACK")
             raise
+
+
+def _write_sorted(
+    con: Any, source: str, total: int, out: IO[bytes], task: Task, folder: Path, bucket: int = EXPORT_BUCKET
+) -> int:
+    """Write the ``text`` of every row of ``source`` (a subquery with ``ocid`` and ``text``), one per line, in order
+    of ocid; return how many were written.
+
+    DuckDB cannot sort a million compiled releases within a small ``memory_limit`` (the sort of their texts runs
+    out of memory at once), so only the ocids are sorted, to find every ``bucket``-th one. The texts are then
+    read once, in the order the store holds them, into one temporary file per range of ocids between two of those
+    (next to the store, as DuckDB's own spill files are, else in the system's temporary folder), and each file is
+    sorted in memory and written out in turn.
+    """
+    if total <= bucket:
+        con.execute(f"SELECT text FROM {source} ORDER BY ocid")
+        written = 0
+        while rows := con.fetchmany(5000):
+            out.write(b"".join(row[0].encode() + b"\n" for row in rows))
+            written += len(rows)
+            task.advance(len(rows))
+        return written
+    size = max(bucket, -(-total // 500))  # at most 500 files open at once
+    bounds = [
+        row[0]
+        for row in con.execute(
+            f"""
+            SELECT ocid FROM (SELECT ocid, row_number() OVER (ORDER BY ocid) - 1 AS place FROM compiled_releases)
+            WHERE place % {int(size)} = 0 ORDER BY ocid
+            """
+        ).fetchall()
+    ]
+    try:
+        spill = tempfile.TemporaryDirectory(prefix=".tenderwatch-export-", dir=folder)
+    except OSError:
+        spill = tempfile.TemporaryDirectory(prefix="tenderwatch-export-")
+    written = 0
+    with spill as name:
+        paths = [Path(name, f"{number}.tsv") for number in range(len(bounds))]
+        with contextlib.ExitStack() as opened:
+            files = [opened.enter_context(path.open("wb")) for path in paths]
+            for batch in con.sql(f"SELECT ocid, text FROM {source}").to_arrow_reader(5000):
+                for ocid, text in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True):
+                    # the ocid as a JSON string, then a tab: compact JSON holds no raw tab or line break
+                    files[bisect.bisect_right(bounds, ocid) - 1].write(
+                        orjson.dumps(ocid) + b"\t" + text.encode() + b"\n"
+                    )
+        for path in paths:
+            lines = path.read_bytes().split(b"\n")[:-1]
+            path.unlink()
+            # Python orders text by code point, as DuckDB orders VARCHAR by its UTF-8 bytes
+            lines.sort(key=lambda line: orjson.loads(line[: line.index(b"\t")]))
+            out.write(b"".join(line[line.index(b"\t") + 1 :] + b"\n" for line in lines))
+            written += len(lines)
+            task.advance(len(lines))
+    return written
 
 
 def _process_unit(unit: LineChunk) -> ChunkResult:

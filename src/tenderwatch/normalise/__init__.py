@@ -14,7 +14,7 @@ from importlib import resources
 
 import duckdb
 
-from tenderwatch.store import COMPILED_TEXT, NORMALISED_TABLES, compiled_releases_with_text, rows_of
+from tenderwatch.store import NORMALISED_TABLES, compiled_with_text, rows_of
 
 
 @cache
@@ -57,9 +57,8 @@ def normalise(con: duckdb.DuckDBPyConnection, ocids_table: str) -> None:
         SELECT
             c.ocid, c.method, c.release_count, c.release_tags, c.first_release_date, c.last_release_date,
             c.latest_release_id, c.latest_package_hash,
-            json_transform({COMPILED_TEXT}, '{structure()}') AS r
-        FROM {compiled_releases_with_text(raw)}
-        WHERE {chosen}
+            json_transform(c.text, '{structure()}') AS r
+        FROM {compiled_with_text(chosen, raw)} AS c
         """
     )
     for table in NORMALISED_TABLES:

@@ -36,7 +36,7 @@ import duckdb
 
 from tenderwatch.records import identifier_key, identifier_key_sql, name_key, name_key_sql
 from tenderwatch.services.files import ServicesFileError, read_entries, text_value
-from tenderwatch.store import COMPILED_TEXT, compiled_releases_with_text
+from tenderwatch.store import ALL_COMPILED_TEXTS
 
 FIELDS = (
     "ocid",
@@ -215,9 +215,9 @@ def build_chains(con: duckdb.DuckDBPyConnection, links: list[FileLink]) -> int:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE tmp_sc_json AS
-        SELECT c.ocid, c.latest_release_id, json_transform({COMPILED_TEXT}, '{_SHAPE}') AS x
-        FROM {compiled_releases_with_text("r.data LIKE '%ubcontract%'")}
-        WHERE {COMPILED_TEXT} LIKE '%ubcontract%'
+        SELECT ocid, latest_release_id, json_transform(text, '{_SHAPE}') AS x
+        FROM {ALL_COMPILED_TEXTS}
+        WHERE text LIKE '%ubcontract%'
         """
     )
     con.execute(

@@ -100,22 +100,37 @@ def rows_of(con: duckdb.DuckDBPyConnection, table: str, ocids: str, alias: str) 
     return f"{alias}.rowid BETWEEN {int(first)} AND {int(last)} AND {alias}.ocid IN {ocids}"
 
 
-def compiled_releases_with_text(raw_filter: str = "TRUE") -> str:
-    """Return a FROM item: ``compiled_releases AS c`` with, as ``r``, the stored release whose text a publisher's
-    compiled release is (its ``data_hash``); :data:`COMPILED_TEXT` is then the compiled release's text.
+def compiled_with_text(where: str = "TRUE", raw_where: str = "TRUE") -> str:
+    """Return a subquery of the compiled releases (the columns of ``compiled_releases`` but ``data`` and
+    ``data_hash``) with ``text``, each one's JSON text: merged by tenderwatch, or the publisher's own, which is kept
+    once, in ``raw_releases``, and named by its hash.
 
-    ``raw_filter`` is a further condition on ``raw_releases AS r`` (such as the range :func:`rows_of` gives), so
-    that a reader of a slice of processes reads only that slice's part of the raw store.
+    ``where`` is a condition on ``compiled_releases AS c`` and ``raw_where`` one on ``raw_releases AS r`` (such as
+    the ranges :func:`rows_of` gives), so that a reader of a slice of processes reads only that part of each. The
+    stored releases are joined to the compiled rows, not the other way round, so that their text streams through
+    instead of filling a hash table. To read every compiled release, :data:`ALL_COMPILED_TEXTS` needs less memory.
     """
-    return (
-        "compiled_releases AS c LEFT JOIN (SELECT r.hash, r.data FROM raw_releases AS r "
-        f"WHERE r.kind = 'compiled' AND {raw_filter}) AS r ON r.hash = c.data_hash"
-    )
+    return f"""(
+        SELECT c.* EXCLUDE (data, data_hash), c.data AS text
+        FROM compiled_releases AS c WHERE c.data IS NOT NULL AND {where}
+        UNION ALL
+        SELECT c.* EXCLUDE (data, data_hash), r.data AS text
+        FROM raw_releases AS r
+        JOIN (SELECT * FROM compiled_releases AS c WHERE c.data IS NULL AND {where}) AS c ON r.hash = c.data_hash
+        WHERE r.kind = 'compiled' AND {raw_where}
+    )"""
 
 
-# The text of the compiled release ``c`` in :func:`compiled_releases_with_text`: merged by tenderwatch, or the
-# publisher's own, kept once in the raw store.
-COMPILED_TEXT = "coalesce(c.data, r.data)"
+# Every compiled release's ocid, latest release id and text, for readers of all of them. A publisher's own is found
+# by a semi-join on the hashes its compiled rows name, so that DuckDB holds only those hashes, not the rows with
+# their ocids (at a million, a join on the compiled rows ran out of the default memory_limit); its raw release has
+# the same ocid and is the latest release, since the hash covers the whole text.
+ALL_COMPILED_TEXTS = """(
+    SELECT ocid, latest_release_id, data AS text FROM compiled_releases WHERE data IS NOT NULL
+    UNION ALL
+    SELECT r.ocid, r.release_id, r.data FROM raw_releases AS r
+    WHERE r.kind = 'compiled' AND r.hash IN (SELECT data_hash FROM compiled_releases WHERE data IS NULL)
+)"""
 
 
 # Groups of tables: (group, package holding tables.csv and columns/, whether a rebuild recreates them).
