@@ -63,6 +63,7 @@ from tenderwatch.store import (
     Store,
     data_changed,
     derived_tables,
+    pending_positions,
     rows_of,
 )
 from tenderwatch.util import WorkerPool, give_back_freed_memory, no_cyclic_gc
@@ -607,14 +608,11 @@ class Workspace:
         # part of the table (processes without a compiled release, which a compile error leaves, come last).
         task = reporter.task("normalising", total=total, unit="processes")
         con.execute(
-            """
+            f"""
             CREATE OR REPLACE TEMP TABLE tmp_slices AS
             SELECT p.ocid, row_number() OVER (ORDER BY c.position NULLS LAST, p.ocid) - 1 AS number
             FROM (SELECT DISTINCT ocid FROM pending) AS p
-            LEFT JOIN (
-                SELECT ocid, min(rowid) AS position FROM compiled_releases
-                WHERE ocid IN (SELECT ocid FROM pending) GROUP BY ocid
-            ) AS c USING (ocid)
+            LEFT JOIN {pending_positions("compiled_releases")} AS c USING (ocid)
             """
         )
         start, size = 0, NORMALISE_SLICE
@@ -1142,14 +1140,6 @@ def _write_sorted(
     (next to the store, as DuckDB's own spill files are, else in the system's temporary folder), and each file is
     sorted in memory and written out in turn.
     """
-    if total <= bucket:
-        con.execute(f"SELECT text FROM {source} ORDER BY ocid")
-        written = 0
-        while rows := con.fetchmany(5000):
-            out.write(b"".join(row[0].encode() + b"\n" for row in rows))
-            written += len(rows)
-            task.advance(len(rows))
-        return written
     size = max(bucket, -(-total // 500))  # at most 500 files open at once
     bounds = [
         row[0]
@@ -1199,14 +1189,11 @@ def _read_groups(con: Any, slice_size: int = 10_000) -> Iterator[tuple[str, list
     releases occupy (see :func:`tenderwatch.store.rows_of`).
     """
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE tmp_compile AS
         SELECT p.ocid, (row_number() OVER (ORDER BY r.position NULLS LAST, p.ocid) - 1) // ? AS slice
         FROM (SELECT ocid FROM pending EXCEPT SELECT ocid FROM tmp_valid) AS p
-        LEFT JOIN (
-            SELECT ocid, min(rowid) AS position FROM raw_releases
-            WHERE ocid IN (SELECT ocid FROM pending) GROUP BY ocid
-        ) AS r USING (ocid)
+        LEFT JOIN {pending_positions("raw_releases")} AS r USING (ocid)
         """,
         [slice_size],
     )

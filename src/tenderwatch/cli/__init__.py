@@ -15,26 +15,24 @@ import typer
 from tenderwatch.cli.output import error_console
 from tenderwatch.exceptions import TenderwatchError
 
-# Alphabetical; each module of this package holds one command: name -> (module, function).
-COMMAND_FUNCTIONS = {
+# Alphabetical: name -> (module of this package, attribute): a command's function, or the Typer app of a command
+# with subcommands.
+COMMANDS = {
+    "alerts": ("alerts", "app"),
     "brief": ("brief", "command"),
     "coverage": ("flags", "coverage_command"),
     "demo": ("demo", "command"),
+    "export": ("export", "app"),
     "flags": ("flags", "command"),
     "load": ("load", "command"),
+    "org": ("org", "app"),
     "rebuild": ("rebuild", "command"),
+    "register": ("register", "app"),
     "serve": ("serve", "command"),
+    "services": ("services", "app"),
     "sources": ("sync", "sources_command"),
     "status": ("status", "command"),
     "sync": ("sync", "command"),
-}
-# Commands with subcommands: name -> (module, its Typer app).
-GROUPS = {
-    "alerts": ("alerts", "app"),
-    "export": ("export", "app"),
-    "org": ("org", "app"),
-    "register": ("register", "app"),
-    "services": ("services", "app"),
     "user": ("serve", "user_app"),
     "watch": ("watch", "app"),
 }
@@ -76,11 +74,12 @@ def build_app(names: list[str] | None = None) -> typer.Typer:
         pretty_exceptions_enable=False,
     )
     app.callback()(_root)
-    for name in names if names is not None else [*COMMAND_FUNCTIONS, *GROUPS]:
-        if name in COMMAND_FUNCTIONS:
-            app.command(name)(_attribute(*COMMAND_FUNCTIONS[name]))
+    for name in names if names is not None else COMMANDS:
+        target = _attribute(*COMMANDS[name])
+        if isinstance(target, typer.Typer):
+            app.add_typer(target, name=name)
         else:
-            app.add_typer(_attribute(*GROUPS[name]), name=name)
+            app.command(name)(target)
     return app
 
 
@@ -94,7 +93,7 @@ def __getattr__(name: str) -> Any:
 
 def _app_for(args: list[str]) -> typer.Typer:
     """The command line for these arguments: only the command they run when the first names one, else all."""
-    if args and (args[0] in COMMAND_FUNCTIONS or args[0] in GROUPS):
+    if args and args[0] in COMMANDS:
         return build_app([args[0]])
     return build_app()
 

@@ -27,9 +27,9 @@ def compiled_releases(
 ) -> None:
     """Write one compiled release per line (JSON lines), ordered by ocid, to feed any other OCDS tool.
 
-    Memory stays flat however large the store: a store of more than 10,000 processes is sorted a part at a time
-    through temporary files next to it (else in the system's temporary folder), which need about as much free
-    space as the output, and are removed at the end.
+    Memory stays flat however large the store: the releases are sorted 10,000 at a time through temporary files
+    next to it (else in the system's temporary folder), which need about as much free space as the output, and
+    are removed at the end.
 
     Example: tenderwatch export compiled-releases --out compiled.jsonl
     """

@@ -100,6 +100,12 @@ def rows_of(con: duckdb.DuckDBPyConnection, table: str, ocids: str, alias: str) 
     return f"{alias}.rowid BETWEEN {int(first)} AND {int(last)} AND {alias}.ocid IN {ocids}"
 
 
+def pending_positions(table: str) -> str:
+    """Return a subquery of each pending process's first row id in ``table`` (``ocid``, ``position``): slices
+    of processes taken in that order lie together in the table, so that :func:`rows_of` gives each a narrow range."""
+    return f"(SELECT ocid, min(rowid) AS position FROM {table} WHERE ocid IN (SELECT ocid FROM pending) GROUP BY ocid)"
+
+
 def compiled_with_text(where: str = "TRUE", raw_where: str = "TRUE") -> str:
     """Return a subquery of the compiled releases (the columns of ``compiled_releases`` but ``data`` and
     ``data_hash``) with ``text``, each one's JSON text: merged by tenderwatch, or the publisher's own, which is kept
