@@ -6,7 +6,9 @@
 It generates N compiled releases (the synthetic population of tenderwatch.demo.generator, each process's
 releases merged), writes them as JSON lines, and measures (a) `tenderwatch flags` with a settings file
 naming Cardinal's eleven indicators, on a store already loaded, and (b) `tenderwatch load` of the JSON lines
-file (with the analysis after a load turned off) followed by the same `tenderwatch flags`, from an empty store.
+file (with the analysis after a load turned off) followed by the same `tenderwatch flags`, from an empty store,
+and the same command straight from the file (`tenderwatch flags --from`), which, as Cardinal does, builds
+no store.
 It also times the same `tenderwatch flags` once more: nothing has changed, so it shows the results the first
 run kept instead of working them out again (not a figure to compare with Cardinal, which always recomputes).
 For each it prints wall time, releases per second, megabytes per second and peak memory of the whole process
@@ -122,9 +124,24 @@ def main() -> None:
     # The first run works every indicator out; the same command again finds its results kept (nothing changed).
     flags = measure(flags_command, env=env)
     again = measure(flags_command, env=env)
+    # Straight from the file, as Cardinal works: no store, nothing kept.
+    from_file_command = [
+        *tenderwatch,
+        "flags",
+        "--from",
+        str(source),
+        "--settings",
+        str(settings),
+        "--format",
+        "cardinal",
+        "--out",
+        str(workdir / "flags-from-file.json"),
+    ]
+    from_file = measure(from_file_command, env=env)
     rows = [
         ("(a) tenderwatch flags, store loaded", flags[0], flags[1]),
         ("(b) tenderwatch load + flags", loaded[0] + flags[0], max(loaded[1], flags[1])),
+        ("(b) tenderwatch flags --from the file", from_file[0], from_file[1]),
     ]
     cardinal = shutil.which("ocdscardinal")
     if cardinal:
@@ -137,12 +154,17 @@ def main() -> None:
         print(
             f"{name:<40} {elapsed:>8.2f} {args.n / elapsed:>11,.0f} {megabytes / elapsed:>7.1f} {peak / 1e6:>12,.0f}"
         )
-    reference = rows[2][1] if cardinal else CARDINAL_REFERENCE_SECONDS_PER_MILLION * args.n / 1_000_000
+    reference = rows[3][1] if cardinal else CARDINAL_REFERENCE_SECONDS_PER_MILLION * args.n / 1_000_000
     label = "measured here" if cardinal else "reference figure for this machine kind, scaled to N"
     print(f"\nCardinal: {reference:.1f} s ({label})")
-    print(f"ratio (a): {reference / rows[0][1]:.2f}x Cardinal's speed; ratio (b): {reference / rows[1][1]:.2f}x")
+    print(
+        f"ratio (a): {reference / rows[0][1]:.2f}x Cardinal's speed; ratio (b): {reference / rows[1][1]:.2f}x "
+        f"through a store, {reference / rows[2][1]:.2f}x straight from the file"
+    )
     flagged = json.loads((workdir / "flags.json").read_text())
     print("processes flagged:", len(flagged.get("OCID", {})))
+    same = json.loads((workdir / "flags-from-file.json").read_text()) == flagged
+    print("straight from the file, the same output:", "yes" if same else "NO")
     print(f"\nreproduce: python bench/flags.py --n {args.n} --seed {args.seed}")
     if args.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)

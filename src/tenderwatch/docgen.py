@@ -241,7 +241,8 @@ def indicator_page(code: str) -> str:
 def indicators_index() -> str:
     """Return the index of indicators."""
     from tenderwatch.indicators import INDICATORS  # noqa: PLC0415
-    from tenderwatch.indicators.settings import CommonSettings  # noqa: PLC0415
+    from tenderwatch.indicators.engine import plan_for_file  # noqa: PLC0415
+    from tenderwatch.indicators.settings import CommonSettings, from_toml  # noqa: PLC0415
 
     lines = [
         "# Red-flag indicators",
@@ -265,15 +266,53 @@ def indicators_index() -> str:
         "changes the data, and so does rebuilding the statutory services (TW109 reads their subcontracting",
         "chains): the next run then works everything out afresh.",
         "",
-        "| code | title | flags | Cardinal |",
-        "|---|---|---|---|",
+        "The column *from a file* says which indicators also run straight from a file of compiled releases",
+        "(see below).",
+        "",
+        "| code | title | flags | Cardinal | from a file |",
+        "|---|---|---|---|---|",
+    ]
+    defaults = from_toml({}, "defaults")
+    plan = plan_for_file(defaults, None)
+    # the indicators that compare values with the thresholds in force on a process's day
+    dated = [
+        code
+        for code, indicator in INDICATORS.items()
+        if "tw_thresholds" in indicator.sql(defaults.for_indicator(code, indicator.settings), defaults.common)
     ]
     for code, indicator in INDICATORS.items():
         subjects = ", ".join(SUBJECT_NAMES[subject] for subject in indicator.subjects)
+        cardinal = "yes" if indicator.cardinal else ""
         lines.append(
-            f"| [{code}]({code}.md) | {indicator.title} | {subjects} | {'yes' if indicator.cardinal else ''} |"
+            f"| [{code}]({code}.md) | {indicator.title} | {subjects} | {cardinal} | "
+            f"{'no' if code in plan.left_out else 'yes'} |"
         )
     lines += [
+        "",
+        "## Straight from a file, without a store",
+        "",
+        "`tenderwatch flags --from FILE` works the flags out from a JSON lines file of compiled releases (one",
+        "process a line, plain or gzipped, as Cardinal reads them) without loading it: the normalised tables the",
+        "chosen indicators read are filled in memory from the file and dropped at the end, and nothing is kept.",
+        "It takes the same `--settings` (TOML or Cardinal INI), `--indicator`, `--buyer`, `--supplier`, `--format`",
+        "and `--out`. The flags, their evidence and sentences are those a store of the same compiled releases",
+        "gives (the tests check it on the real data). It is the quick way to screen a file; load it to keep the",
+        "results, see each process's history, and use the web app.",
+        "",
+        "- Each line is read as a publisher's compiled release. A process given on several lines, all tagged",
+        "  `compiled`, is read from the latest of them by date, as a store does; a process given on several lines",
+        "  otherwise is a file of releases, and the command stops and says to load it (loading compiles them).",
+        "- A line that is not JSON, not a JSON object or has no ocid is left out; the command counts them by reason",
+        "  on standard error (`tenderwatch load` records each with its line).",
+        "- Indicators that read more than a compiled release holds are left out when all run, and said so with",
+        "  the reason; asked for by name (`-i`, or a settings file that names them), they are an error. Each",
+        "  needs what only a store holds:",
+        *(f"  - {code}: {what}" for code, what in plan.left_out.items()),
+        "- One difference from a store: the thresholds of "
+        + ", ".join(dated[:-1])
+        + f" and {dated[-1]} are those in force on",
+        "  the day the tender period starts, else the day of the award, else, in a store, the day of the process's",
+        "  first notice; from a file that last fallback is the compiled release's date.",
         "",
         "## Settings",
         "",

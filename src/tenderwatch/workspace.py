@@ -28,9 +28,10 @@ import io
 import itertools
 import os
 import queue
+import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Protocol
@@ -293,6 +294,10 @@ class FlagsResult:
     flags: list[Any]
     run: Any
     cardinal_shape: dict[str, Any] | None = None
+    left_out: dict[str, str] = field(default_factory=dict)
+    """Straight from a file: the indicators left out, each with what it needs that only a store holds."""
+    reading: Any = None
+    """Straight from a file: what reading it found (:class:`tenderwatch.normalise.FileReading`)."""
 
     def cardinal(self) -> dict[str, Any]:
         """Return the flags in the shape of Cardinal's output."""
@@ -784,6 +789,67 @@ class Workspace:
         found = read_flags(self.store.con, codes=chosen, buyer=buyer, supplier=supplier, ocid=ocid)
         return FlagsResult(found, run)
 
+    @classmethod
+    def flags_from_files(
+        cls,
+        paths: list[Path],
+        codes: list[str] | None = None,
+        *,
+        settings: Settings | None = None,
+        settings_path: Path | None = None,
+        buyer: str | None = None,
+        supplier: str | None = None,
+        reporter: Reporter | None = None,
+        cardinal: bool = False,
+    ) -> FlagsResult:
+        """Work out red flags straight from JSON lines files of compiled releases, as Cardinal does, without a store.
+
+        The normalised tables the indicators read are filled in memory (spilling to a temporary folder beyond
+        ``analysis_memory_limit``) from the files, each line read as a publisher's compiled release, and
+        dropped at the end: nothing is kept, and no store is opened. An indicator that reads more than the
+        normalised tables (a process's history of releases, the contract lifecycle built from it, ownership
+        statements) is left out, with the reason, when all run; asked for by name, it is an error.
+
+        :raises InputError: if a file cannot be read as compiled releases (see :func:`normalise_file`)
+        :raises SettingsError: if a code is unknown, or names an indicator that cannot run on a file
+        """
+        from tenderwatch.indicators.engine import plan_for_file  # noqa: PLC0415
+        from tenderwatch.indicators.settings import load_flag_settings  # noqa: PLC0415
+        from tenderwatch.normalise import normalise_file  # noqa: PLC0415
+        from tenderwatch.settings import read_settings_file  # noqa: PLC0415
+
+        reporter = reporter or SilentReporter()
+        settings = (settings or load_settings()).model_copy(update={"db": Path(":memory:"), "starter_register": False})
+        flag_settings = load_flag_settings(settings_path, read_settings_file() if settings_path is None else None)
+        plan = plan_for_file(flag_settings, codes)
+        spill = tempfile.mkdtemp(prefix="tenderwatch-flags-")
+        try:
+            with cls(Store(Path(":memory:"), settings)) as workspace:
+                con = workspace.store.con
+                con.execute("SET temp_directory = ?", [spill])
+                with workspace._analysis_limit():
+                    task = reporter.task("reading compiled releases", total=None, unit="")
+                    # a step that runs out of memory is rolled back and tried again with more
+                    reading = workspace._with_memory(
+                        reporter,
+                        "reading compiled releases",
+                        lambda: workspace._transaction(lambda: normalise_file(con, paths, plan.tables)),
+                    )
+                    task.done()
+                result = workspace.flags(
+                    plan.codes,
+                    settings_path=settings_path,
+                    buyer=buyer,
+                    supplier=supplier,
+                    reporter=reporter,
+                    cardinal=cardinal,
+                )
+        finally:
+            shutil.rmtree(spill, ignore_errors=True)
+        result.left_out = plan.left_out
+        result.reading = reading
+        return result
+
     def _run_flags(
         self, codes: list[str] | None, settings_path: Path | None, *, lifecycle: bool = True, reuse: bool = False
     ) -> Any:
@@ -816,14 +882,19 @@ class Workspace:
             step = getattr(importlib.import_module(module), function)
         except ImportError:
             return
+        self._transaction(lambda: step(self.store.con))
+
+    def _transaction(self, step: Callable[[], Any]) -> Any:
+        """Run ``step()`` in a transaction of its own and return what it returns; roll back if it fails."""
         con = self.store.con
         con.execute("BEGIN TRANSACTION")
         try:
-            step(con)
+            result = step()
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        return result
 
     def _resolve_organisations(self, reporter: Reporter) -> None:
         """Map every party to its canonical organisation and corporate group (runs in its own transaction)."""

@@ -624,6 +624,13 @@ def test_a_cardinal_settings_file_with_these_indicators_answers_in_cardinals_sha
     assert set(output["Meta"]["R024"]) == {"q1", "q3", "lower_fence"}
     assert output["Meta"]["R058"] == {"upper_fence": 0.5}
     assert output["Meta"]["R024"]["q1"] == round(r8(RATIOS, 0.25), 4)
+    # as with Cardinal: the same answer straight from the file of releases, one process a line, with no store
+    fixture = str(db.parent / "fixture.jsonl")
+    from_file = run_cli("flags", "--from", fixture, "--settings", str(settings), "--format", "cardinal", cwd=tmp_path)
+    assert from_file.returncode == 0, from_file.stderr
+    assert json.loads(from_file.stdout) == output
+    assert f"read {len(GAPS)} compiled releases" in from_file.stderr
+    assert [item.name for item in tmp_path.iterdir()] == ["settings.ini"]  # nothing kept
 
 
 def test_a_cardinal_settings_file_with_a_mistake_is_one_line(tmp_path: Path, run: Any) -> None:

@@ -15,6 +15,8 @@ import typer
 from tenderwatch.cli.options import DbOption, SettingsOption, open_workspace, settings_for
 from tenderwatch.cli.output import ConsoleReporter, console, error_console
 from tenderwatch.exceptions import InputError
+from tenderwatch.normalise import LEFT_OUT
+from tenderwatch.workspace import FlagsResult, Workspace
 
 
 class Format(StrEnum):
@@ -62,6 +64,17 @@ def command(
             help="Run every indicator again, even those whose kept results came from the same data, settings and day.",
         ),
     ] = False,
+    source: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--from",
+            help="Work the flags out straight from this JSON lines file of compiled releases (plain or gzipped; "
+            "repeat for several), as Cardinal does, without a store: nothing is kept and --db is not used. "
+            "Indicators that need a store (a process's history of releases, ownership statements) are left out.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Run the red-flag indicators over the store, keep the results, and show the flags with their evidence.
@@ -71,19 +84,24 @@ def command(
     An indicator whose kept results came from the same data, the same settings and the same day is not run
     again (its results are shown as kept); --recompute runs it all the same.
 
+    With --from, the flags come from a file of compiled releases instead, each line one process, and nothing
+    is kept: the same flags, with the same evidence, as loading the file into a store would give.
+
     Example: tenderwatch flags -i R018 -i TW106 --format csv --out flags.csv
+
+    Example: tenderwatch flags --from compiled.jsonl.gz --settings cardinal.ini --format cardinal
     """
     settings = settings_for(db, None)
-    with open_workspace(settings) as workspace, ConsoleReporter(settings) as reporter:
-        result = workspace.flags(
-            indicator or None,
-            settings_path=flag_settings,
-            buyer=buyer,
-            supplier=supplier,
-            reporter=reporter,
-            recompute=recompute,
-            cardinal=output_format is Format.cardinal,  # Cardinal's shape has no evidence nor sentences
-        )
+    cardinal = output_format is Format.cardinal  # Cardinal's shape has no evidence nor sentences
+    chosen = {"settings_path": flag_settings, "buyer": buyer, "supplier": supplier, "cardinal": cardinal}
+    with ConsoleReporter(settings) as reporter:
+        if source:
+            result = Workspace.flags_from_files(
+                source, indicator or None, settings=settings, reporter=reporter, **chosen
+            )
+        else:
+            with open_workspace(settings) as workspace:
+                result = workspace.flags(indicator or None, reporter=reporter, recompute=recompute, **chosen)
     if output_format is Format.table:
         text = _table(result)
     elif output_format is Format.json:
@@ -122,6 +140,8 @@ def command(
             out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
         except OSError as error:
             raise InputError(f"{out}: cannot be written ({error.strerror})", "check the folder exists") from error
+    if result.reading is not None:
+        _report_reading(result)
     counts = ", ".join(f"{run.code} {run.flagged:,}/{run.evaluated:,}" for run in result.run.runs)
     error_console.print(f"flagged/evaluated: {counts}", markup=False)
     kept = [run.code for run in result.run.runs if run.reused]
@@ -129,6 +149,22 @@ def command(
         error_console.print(
             f"kept results shown for {', '.join(kept)} (same data, settings and day); --recompute runs them again",
             markup=False,
+        )
+
+
+def _report_reading(result: FlagsResult) -> None:
+    """Say on standard error what reading the files found, and which indicators were left out and why."""
+    reading = result.reading
+    line = f"read {reading.processes:,} compiled releases"
+    if reading.left_out:
+        parts = ", ".join(f"{count:,} {LEFT_OUT[reason]}" for reason, count in reading.left_out.items())
+        line += f"; {sum(reading.left_out.values()):,} lines left out ({parts})"
+        if set(reading.left_out) - {"earlier"}:
+            line += "; `tenderwatch load` records each bad line with its reason"
+    error_console.print(line, markup=False)
+    for code, reason in result.left_out.items():
+        error_console.print(
+            f"{code} left out: it needs {reason}, which only a store holds (load the file to run it)", markup=False
         )
 
 

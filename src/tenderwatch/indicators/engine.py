@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ from tenderwatch.indicators import INDICATORS
 from tenderwatch.indicators.settings import FlagSettings
 from tenderwatch.indicators.views import R8_MACRO, create_views, shared_by, view_statements
 from tenderwatch.queries import AWARDED_VALUE, evidence_of, flags_about
-from tenderwatch.store import DATA_VERSION
+from tenderwatch.store import DATA_VERSION, NORMALISED_TABLES
 
 
 @dataclass
@@ -75,6 +76,70 @@ def selected_codes(settings: FlagSettings, codes: list[str] | None) -> list[str]
             f"unknown indicator {unknown[0]!r}", "see `tenderwatch coverage` or docs/indicators/ for the codes"
         )
     return [code.upper() for code in chosen]
+
+
+# Tables a file of compiled releases cannot fill: each process's history of releases, and what is built from it.
+HISTORY_TABLES = ("raw_releases", "compiled_releases", "contract_lifecycle")
+# Columns of processes that count or date a process's notices, which a compiled release alone cannot tell. (Its
+# first notice's date is only the last fallback for the day a threshold is taken for: from a file, that is the
+# compiled release's date.)
+HISTORY_COLUMNS = ("release_count", "last_release_date", "release_tags")
+# What a table an indicator reads, but a file of compiled releases cannot fill, holds, in a user's words.
+STORE_ONLY = {
+    "raw_releases": "each process's history of releases",
+    "compiled_releases": "each process's history of releases",
+    "contract_lifecycle": "the contract lifecycle (built from each process's history of releases)",
+    "ownership_statements": "beneficial ownership statements (`tenderwatch org load-ownership`)",
+    "subcontract_chains": "the subcontracting chains of the statutory services",
+}
+# The normalised tables the shared views and the filters by buyer or supplier read.
+SHARED_TABLES = ("processes", "parties", "tenders", "bids", "awards", "award_suppliers")
+
+
+@dataclass
+class FilePlan:
+    """Which indicators can run on a file of compiled releases, and which normalised tables they read."""
+
+    codes: list[str]
+    left_out: dict[str, str]
+    """Each indicator left out, with what it needs that only a store holds."""
+    tables: tuple[str, ...]
+
+
+def plan_for_file(settings: FlagSettings, codes: list[str] | None) -> FilePlan:
+    """Return the indicators to run straight from a file of compiled releases (those asked for, else those the
+    settings name, else all), leaving out each one that reads more than the normalised tables, with the reason.
+
+    :raises SettingsError: if a code is unknown, or an indicator asked for by name (or named by the settings)
+        cannot run on a file
+    """
+    chosen = selected_codes(settings, codes)
+    named = bool(codes or settings.selected)
+    kept: list[str] = []
+    left_out: dict[str, str] = {}
+    text = " ".join(view_statements(settings.common).values())
+    for code in chosen:
+        plan = _Planned.of(code, settings)
+        statement = plan.sql + " " + (plan.meta_sql or "")
+        needed = {name.split(".")[0] for need in INDICATORS[code].needs for name in need.split("|")}
+        outside = sorted(
+            (needed - set(NORMALISED_TABLES))
+            | {table for table in HISTORY_TABLES if re.search(rf"\b{table}\b", statement)}
+            | {"raw_releases" for column in HISTORY_COLUMNS if re.search(rf"\b{column}\b", statement)}
+        )
+        if outside:
+            what = [STORE_ONLY.get(table, f"the store's table {table}") for table in outside]
+            left_out[code] = " and ".join(dict.fromkeys(what))
+            if named:
+                raise SettingsError(
+                    f"{code} cannot run straight from a file: it needs {left_out[code]}, which only a store holds",
+                    "load the file with `tenderwatch load`, then run `tenderwatch flags`; or leave it out",
+                )
+        else:
+            kept.append(code)
+            text += " " + statement
+    tables = tuple(table for table in NORMALISED_TABLES if table in SHARED_TABLES or re.search(rf"\b{table}\b", text))
+    return FilePlan(kept, left_out, tables)
 
 
 def run_indicators(
@@ -378,7 +443,7 @@ def read_flags(
     sql = f"""
         SELECT code, subject, subject_id, ocid, value, evidence, sentence FROM flags AS f
         WHERE {where}
-        ORDER BY code, subject, subject_id, ocid
+        ORDER BY code, subject, subject_id, ocid, sentence
         {"LIMIT " + str(int(limit)) if limit else ""}
     """
     return [

@@ -9,11 +9,17 @@ macros in ``sql/_macros.sql``; the loader has recorded each in the rejects table
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from tenderwatch.exceptions import InputError
 from tenderwatch.store import NORMALISED_TABLES, compiled_with_text, rows_of
 
 
@@ -32,10 +38,28 @@ def table_sql(table: str) -> str:
 
 
 @cache
-def structure() -> str:
-    """Return the compact JSON structure that compiled releases are read into."""
+def structure(tables: tuple[str, ...] = NORMALISED_TABLES) -> str:
+    """Return the compact JSON structure that compiled releases are read into, for filling ``tables``.
+
+    For some of the tables, a field is left out when no word of their statements names it: it cannot be read
+    then (a field is only reached by its name). A field kept whose own fields are all unnamed is kept whole.
+    """
     text = resources.files("tenderwatch.normalise").joinpath("structure.json").read_text(encoding="utf-8")
-    return json.dumps(json.loads(text), separators=(",", ":"))
+    whole = json.loads(text)
+    if set(NORMALISED_TABLES) <= set(tables):
+        return json.dumps(whole, separators=(",", ":"))
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", "\n".join(table_sql(table) for table in tables)))
+
+    def named(part: Any) -> Any:
+        if isinstance(part, list):
+            return [named(part[0])]
+        if not isinstance(part, dict):
+            return part
+        kept = {key: named(value) for key, value in part.items() if key in words}
+        return kept or part
+
+    # a process is named by its ocid, and a release by its id and date, wherever the tables come from
+    return json.dumps(named(whole) | {key: whole[key] for key in ("ocid", "id", "date")}, separators=(",", ":"))
 
 
 def normalise(con: duckdb.DuckDBPyConnection, ocids_table: str) -> None:
@@ -66,3 +90,114 @@ def normalise(con: duckdb.DuckDBPyConnection, ocids_table: str) -> None:
             con.execute(f"DELETE FROM {table} WHERE ocid IN (SELECT ocid FROM {ocids_table})")
         con.execute(f"INSERT INTO {table} BY NAME ({table_sql(table)})")
     con.execute("DROP TABLE tmp_releases")
+
+
+@dataclass
+class FileReading:
+    """What reading files of compiled releases found: the processes read, and the lines left out, by reason."""
+
+    processes: int
+    left_out: dict[str, int]
+
+
+# Why a line of a file of compiled releases was left out, by the code normalise_file gives it.
+LEFT_OUT = {
+    "json": "not JSON",
+    "object": "not JSON objects",
+    "ocid": "without an ocid",
+    "earlier": "earlier compiled releases of a process given again (the latest is read)",
+}
+
+
+def normalise_file(con: duckdb.DuckDBPyConnection, paths: list[Path], tables: Collection[str]) -> FileReading:
+    """Fill ``tables`` (normalised tables, empty) straight from JSON lines files of compiled releases, one process
+    a line, plain or gzipped, without a raw store: as the tables of a store are filled, each line read as a
+    publisher's compiled release given alone. A line that is not a JSON object with an ocid is left out and
+    counted; so is a compiled release of a process given again by a later one.
+
+    :raises InputError: if a file is missing, holds no compiled release, or gives a process on more than one line
+        not all tagged ``compiled`` (a file of releases, which ``tenderwatch load`` compiles)
+    """
+    for path in paths:
+        if not path.is_file():
+            raise InputError(f"{path}: no such file", "give a JSON lines file of compiled releases")
+    names = "[" + ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths) + "]"
+    shown = ", ".join(str(path) for path in paths)
+    chosen = tuple(table for table in NORMALISED_TABLES if table in tables)
+    try:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE tmp_releases AS
+            SELECT
+                nullif(line.r.ocid, '') AS ocid, 'publisher' AS method, 1 AS release_count,
+                coalesce(line.tags, []::VARCHAR[]) AS release_tags,
+                line.r.date AS first_release_date, line.r.date AS last_release_date, line.r.id AS latest_release_id,
+                NULL::VARCHAR AS latest_package_hash, line.r,
+                CASE
+                    WHEN line.kind IS NULL THEN 'json'
+                    WHEN line.kind <> 'OBJECT' THEN 'object'
+                    WHEN nullif(line.r.ocid, '') IS NULL THEN 'ocid'
+                END AS problem
+            FROM (
+                -- each line parsed once (nothing else is taken from its text: a wider row needs more memory)
+                SELECT
+                    json_transform(json, '{structure(chosen)}') AS r, json_extract_string(json, '$.tag[*]') AS tags,
+                    json_type(json) AS kind
+                FROM read_ndjson_objects({names}, ignore_errors = true)
+            ) AS line
+            """
+        )
+    except duckdb.InvalidInputException as error:  # e.g. a gzipped file that is not gzip
+        message = str(error).splitlines()[0]
+        raise InputError(f"cannot read {shown} ({message})", "give JSON lines files, plain or gzipped") from error
+    left_out = dict(
+        con.execute(
+            "SELECT problem, count(*) FROM tmp_releases WHERE problem IS NOT NULL GROUP BY problem ORDER BY problem"
+        ).fetchall()
+    )
+    con.execute("DELETE FROM tmp_releases WHERE problem IS NOT NULL")
+    if not con.execute("SELECT count(*) FROM tmp_releases").fetchall()[0][0]:
+        con.execute("DROP TABLE tmp_releases")
+        raise InputError(
+            f"{shown} holds no compiled releases (JSON lines, one JSON object with an ocid a line)",
+            "for release or record packages, load them with `tenderwatch load`, then run `tenderwatch flags`",
+        )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_repeated AS
+        SELECT ocid, count(*) AS lines, bool_and(list_contains(release_tags, 'compiled')) AS compiled
+        FROM tmp_releases GROUP BY ocid HAVING lines > 1
+        """
+    )
+    releases = con.execute(
+        "SELECT ocid, lines FROM tmp_repeated WHERE NOT compiled ORDER BY lines DESC, ocid LIMIT 1"
+    ).fetchall()
+    if releases:
+        con.execute("DROP TABLE tmp_releases")
+        ocid, lines = releases[0]
+        raise InputError(
+            f"{shown} gives the process {ocid} on {lines} lines, not as compiled releases: it holds releases",
+            "load it with `tenderwatch load`, which compiles each process's releases, then run `tenderwatch flags`",
+        )
+    # as a store does, the latest of a process's compiled releases is the one read (by date; then by id and text)
+    earlier = con.execute(
+        """
+        DELETE FROM tmp_releases WHERE rowid IN (
+            SELECT rowid FROM (
+                SELECT rowid, row_number() OVER (
+                    PARTITION BY ocid
+                    ORDER BY first_release_date DESC NULLS LAST, latest_release_id DESC, md5(r::VARCHAR)
+                ) AS n
+                FROM tmp_releases WHERE ocid IN (SELECT ocid FROM tmp_repeated)
+            ) WHERE n > 1
+        )
+        """
+    ).fetchall()[0][0]
+    con.execute("DROP TABLE tmp_repeated")
+    if earlier:
+        left_out["earlier"] = earlier
+    for table in chosen:
+        con.execute(f"INSERT INTO {table} BY NAME ({table_sql(table)})")
+    processes = con.execute("SELECT count(*) FROM tmp_releases").fetchall()[0][0]
+    con.execute("DROP TABLE tmp_releases")
+    return FileReading(processes, left_out)

@@ -1,0 +1,205 @@
+"""Red flags straight from a file of compiled releases (``tenderwatch flags --from``), without a store: the same
+normalised rows and the same flags, with the same evidence, as a store of the same releases gives; the lines it
+cannot read left out and counted; the indicators that need a store left out with the reason, or refused when
+asked for by name; nothing kept."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from tenderwatch import Workspace, load_settings
+from tenderwatch.exceptions import InputError, SettingsError
+from tenderwatch.indicators.engine import plan_for_file
+from tenderwatch.indicators.settings import from_cardinal_ini, from_toml
+from tenderwatch.normalise import normalise_file
+from tenderwatch.store import NORMALISED_TABLES, Store
+from tests import VOLATILE_COLUMNS, run_cli
+from tests.indicators import release
+
+# Columns of ``processes`` that describe how a store compiled the process (how many releases it merged, from
+# which package), which a file holding only the compiled release cannot tell.
+COMPILE_COLUMNS = {
+    "compile_method",
+    "release_count",
+    "first_release_date",
+    "last_release_date",
+    "latest_release_id",
+    "release_tags",
+    "publisher_name",
+    "package_uri",
+}
+
+
+def rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
+    """Return every row of a table, sorted, without volatile columns nor, in processes, the compile columns."""
+    columns = [
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND NOT internal ORDER BY column_index",
+            [table],
+        ).fetchall()
+        if row[0] not in VOLATILE_COLUMNS and not (table == "processes" and row[0] in COMPILE_COLUMNS)
+    ]
+    quoted = ", ".join(f'"{column}"::VARCHAR' for column in columns)
+    found = con.execute(f"SELECT {quoted} FROM {table}").fetchall()
+    return sorted(found, key=lambda row: tuple(str(value) for value in row))
+
+
+def scratch_store() -> Store:
+    """Return an empty store in memory."""
+    return Store(Path(":memory:"), load_settings(db=Path(":memory:"), starter_register=False))
+
+
+def flag_set(flags: list[Any]) -> Counter:
+    """Return the flags as a multiset of everything a user sees of each."""
+    return Counter(
+        (
+            flag.code,
+            flag.subject,
+            flag.subject_id,
+            flag.ocid,
+            flag.value,
+            json.dumps(flag.evidence, sort_keys=True),
+            flag.sentence,
+        )
+        for flag in flags
+    )
+
+
+@pytest.fixture(scope="module")
+def real_copy(real_store: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A writable copy of the store of the real data, and its compiled releases exported as JSON lines."""
+    folder = tmp_path_factory.mktemp("from-file")
+    db = folder / "real.duckdb"
+    shutil.copyfile(real_store, db)
+    exported = folder / "compiled.jsonl"
+    with Workspace.open(load_settings(db=db, workers=1)) as workspace, exported.open("wb") as out:
+        assert workspace.export_compiled_releases(out) > 1000
+    return db, exported
+
+
+def test_a_file_fills_the_tables_a_store_of_it_holds(real_copy: tuple[Path, Path]) -> None:
+    db, exported = real_copy
+    scratch = scratch_store()
+    store = duckdb.connect(str(db), read_only=True)
+    try:
+        reading = normalise_file(scratch.con, [exported], NORMALISED_TABLES)
+        assert reading.processes == store.execute("SELECT count(*) FROM processes").fetchall()[0][0]
+        assert reading.left_out == {}
+        for table in NORMALISED_TABLES:
+            assert rows(scratch.con, table) == rows(store, table), table
+    finally:
+        store.close()
+        scratch.close()
+
+
+def test_the_flags_straight_from_a_file_are_those_of_a_store_of_it(real_copy: tuple[Path, Path]) -> None:
+    db, exported = real_copy
+    from_file = Workspace.flags_from_files([exported], settings=load_settings(workers=1))
+    chosen = [run.code for run in from_file.run.runs]
+    assert "R018" in chosen and "TW106" in chosen  # every indicator the normalised tables support runs
+    assert set(from_file.left_out) == {"TW101", "TW102", "TW103", "TW104", "TW105", "TW107", "TW108", "TW109"}
+    assert from_file.left_out["TW101"] == "each process's history of releases"
+    assert from_file.left_out["TW107"] == "each process's history of releases"  # it counts a process's notices
+    with Workspace.open(load_settings(db=db, workers=1)) as workspace:
+        from_store = workspace.flags(chosen, recompute=True)
+    assert sum(run.flagged for run in from_store.run.runs) > 100
+    assert [(run.code, run.evaluated, run.flagged) for run in from_file.run.runs] == [
+        (run.code, run.evaluated, run.flagged) for run in from_store.run.runs
+    ]
+    assert flag_set(from_file.flags) == flag_set(from_store.flags)
+    assert from_file.run.meta == from_store.run.meta
+
+
+def test_a_process_given_again_is_read_as_a_store_reads_it(tmp_path: Path) -> None:
+    first = release(
+        "ocds-x-again", "2024-01-01T00:00:00Z", "r1", tag=["compiled"], tender={"id": "t", "title": "Early title"}
+    )
+    later = release(
+        "ocds-x-again", "2024-03-01T00:00:00Z", "r2", tag=["compiled"], tender={"id": "t", "title": "Later title"}
+    )
+    other = release("ocds-x-other", tag=["compiled"], tender={"id": "t", "title": "Other"})
+    path = tmp_path / "compiled.jsonl"
+    path.write_text("".join(json.dumps(item) + "\n" for item in (later, other, first)))
+    scratch = scratch_store()
+    try:
+        reading = normalise_file(scratch.con, [path], ("processes", "tenders"))
+        titles = scratch.con.execute("SELECT ocid, title FROM tenders ORDER BY ocid").fetchall()
+    finally:
+        scratch.close()
+    assert reading.processes == 2 and reading.left_out == {"earlier": 1}
+    db = tmp_path / "store.duckdb"
+    with Workspace.open(load_settings(db=db, workers=1, analyse_after_load=False)) as workspace:
+        workspace.load([str(path)])
+        assert workspace.store.con.execute("SELECT ocid, title FROM tenders ORDER BY ocid").fetchall() == titles
+    assert titles == [("ocds-x-again", "Later title"), ("ocds-x-other", "Other")]
+
+
+def test_lines_that_are_not_compiled_releases_are_counted_and_left_out(tmp_path: Path) -> None:
+    good = release("ocds-x-good", tag=["compiled"], tender={"id": "t", "status": "active"})
+    path = tmp_path / "mixed.jsonl.gz"
+    lines = [json.dumps(good), "{not json", "[1, 2]", json.dumps({"id": "no-ocid"}), '"text"']
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    result = run_cli("flags", "--from", str(path), "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "read 1 compiled releases; 4 lines left out (1 not JSON, 2 not JSON objects, 1 without an ocid)"
+        in result.stderr
+    )
+    assert "`tenderwatch load` records each bad line with its reason" in result.stderr
+    assert "TW102 left out: it needs the contract lifecycle" in result.stderr
+    assert json.loads(result.stdout)["flags"] == []
+    assert sorted(item.name for item in tmp_path.iterdir()) == ["mixed.jsonl.gz"]  # no store was made
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (
+            [release("ocds-x-1", release_id="a"), release("ocds-x-1", release_id="b")],
+            "gives the process ocds-x-1 on 2 lines, not as compiled releases: it holds releases",
+        ),
+        ([{"uri": "https://example.org", "releases": [release("ocds-x-1")]}], "holds no compiled releases"),
+    ],
+)
+def test_a_file_that_is_not_compiled_releases_is_one_line_saying_to_load_it(
+    tmp_path: Path, lines: list[dict], message: str
+) -> None:
+    path = tmp_path / "input.jsonl"
+    path.write_text("".join(json.dumps(item) + "\n" for item in lines))
+    with pytest.raises(InputError, match=message):
+        Workspace.flags_from_files([path], settings=load_settings(workers=1))
+    result = run_cli("flags", "--from", str(path), cwd=tmp_path)
+    assert result.returncode == 1
+    assert message in result.stderr and "tenderwatch load" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_indicator_that_needs_a_store_is_refused_by_name(tmp_path: Path) -> None:
+    settings = from_toml({}, "test")
+    assert plan_for_file(settings, ["R018", "R003"]).codes == ["R018", "R003"]
+    with pytest.raises(SettingsError, match="TW102 cannot run straight from a file"):
+        plan_for_file(settings, ["R018", "TW102"])
+    path = tmp_path / "compiled.jsonl"
+    path.write_text(json.dumps(release("ocds-x-1", tag=["compiled"])) + "\n")
+    result = run_cli("flags", "--from", str(path), "-i", "TW105", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: TW105 cannot run straight from a file: it needs each process's history")
+    missing = run_cli("flags", "--from", str(tmp_path / "missing.jsonl"), cwd=tmp_path)
+    assert missing.returncode == 1 and "missing.jsonl: no such file" in missing.stderr
+
+
+def test_only_the_tables_the_chosen_indicators_read_are_filled() -> None:
+    cardinal = plan_for_file(from_cardinal_ini("[R018]\n[R024]\n", "test"), None)
+    assert cardinal.codes == ["R018", "R024"]
+    assert {"processes", "tenders", "bids", "awards", "award_suppliers", "bid_statistics"} <= set(cardinal.tables)
+    assert "documents" not in cardinal.tables and "milestones" not in cardinal.tables
+    assert "documents" in plan_for_file(from_toml({}, "test"), ["R004"]).tables  # R004 reads tender notices
