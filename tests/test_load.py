@@ -285,6 +285,37 @@ def test_bad_values_are_set_aside_and_the_release_is_kept(tmp_path: Path, db: Pa
     assert query(db, "SELECT value_amount FROM contracts") == [(None,)]
 
 
+def test_a_party_given_twice_in_a_process_is_marked_repeated_and_the_first_names_its_bidder(
+    tmp_path: Path, db: Path
+) -> None:
+    given = release(
+        "ocds-aaaaaa-2",
+        "1",
+        "2021-03-01T00:00:00Z",
+        parties=[
+            {"id": "B", "name": "Barsetshire Council", "roles": ["buyer"]},
+            {
+                "id": "S",
+                "name": "Supplier One Ltd",
+                "identifier": {"scheme": "GB-COH", "id": "01"},
+                "roles": ["tenderer"],
+            },
+            {"name": "A party without an id"},
+            {"id": "S", "name": "Supplier One (again)", "roles": ["supplier"]},
+            {"id": "B", "name": "Barsetshire"},
+        ],
+        bids={"details": [{"id": "b1", "status": "valid", "tenderers": [{"id": "S", "name": "S1"}]}]},
+    )
+    given["tag"] = ["compiled"]  # a publisher's compiled release is kept as given (a merge would join the two)
+    path = tmp_path / "twice.json"
+    path.write_text(json.dumps(given))
+    load(db, path)
+    parties = query(db, "SELECT position, party_id, repeated FROM parties ORDER BY position")
+    assert parties == [(1, "B", False), (2, "S", False), (3, None, None), (4, "S", True), (5, "B", True)]
+    # the bidder is named as the first party with its id has it
+    assert query(db, "SELECT tenderer_keys, tenderer_party_names FROM bids") == [(["S"], ["Supplier One Ltd"])]
+
+
 def test_not_json_at_all_is_one_reject_for_the_file(db: Path, real: Path) -> None:
     result = load(db, real / "uk_cf_harvester_csv_2020-08-05.csv")
     assert (result.loaded, result.rejected) == (0, 1)

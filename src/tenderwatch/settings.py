@@ -39,8 +39,9 @@ class Settings(BaseSettings):
     analysis_memory_limit: str = Field(
         default="768MB",
         description="Memory DuckDB may use for the analysis after a load (organisations, lifecycle, services, red "
-        "flags, alerts, the web app's snapshot), which runs when the loading workers have finished. A step that "
-        "needs more is run again with twice the limit, up to half the machine's memory, with a warning.",
+        "flags, alerts, the web app's snapshot), which runs when the loading workers have finished, and for the "
+        "whole of `tenderwatch flags --from`. A step that needs more is run again with twice the limit, up to "
+        "half the machine's memory, with a warning.",
     )
     threads: int = Field(default=0, ge=0, description="Threads DuckDB may use; 0 means one per CPU core.")
     workers: int = Field(

@@ -31,7 +31,7 @@ import queue
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Protocol
@@ -819,7 +819,11 @@ class Workspace:
         from tenderwatch.settings import read_settings_file  # noqa: PLC0415
 
         reporter = reporter or SilentReporter()
-        settings = (settings or load_settings()).model_copy(update={"db": Path(":memory:"), "starter_register": False})
+        settings = settings or load_settings()
+        # the whole run is analysis: the tables read from the files stay in memory, so the limit is never lowered
+        settings = settings.model_copy(
+            update={"db": Path(":memory:"), "starter_register": False, "memory_limit": settings.analysis_memory_limit}
+        )
         flag_settings = load_flag_settings(settings_path, read_settings_file() if settings_path is None else None)
         plan = plan_for_file(flag_settings, codes)
         spill = tempfile.mkdtemp(prefix="tenderwatch-flags-")
@@ -827,15 +831,24 @@ class Workspace:
             with cls(Store(Path(":memory:"), settings)) as workspace:
                 con = workspace.store.con
                 con.execute("SET temp_directory = ?", [spill])
+
+                def read() -> Any:
+                    # not in a transaction: rows a transaction adds stay in its own storage until it commits, which
+                    # made the million compiled releases slower to read by a quarter. A try that ran out of memory
+                    # is tried again on empty tables.
+                    workspace.store.create_tables(plan.tables)
+                    return normalise_file(con, paths, plan.tables)
+
                 with workspace._analysis_limit():
                     task = reporter.task("reading compiled releases", total=None, unit="")
-                    # a step that runs out of memory is rolled back and tried again with more
-                    reading = workspace._with_memory(
-                        reporter,
-                        "reading compiled releases",
-                        lambda: workspace._transaction(lambda: normalise_file(con, paths, plan.tables)),
-                    )
+                    reading = workspace._with_memory(reporter, "reading compiled releases", read)
                     task.done()
+                    if workspace._analysis_memory != _size_in_bytes(settings.analysis_memory_limit):
+                        # reading needed more: the red flags start there too
+                        raised = f"{workspace._analysis_memory // 1_000_000}MB"
+                        workspace.settings = settings.model_copy(
+                            update={"memory_limit": raised, "analysis_memory_limit": raised}
+                        )
                 result = workspace.flags(
                     plan.codes,
                     settings_path=settings_path,
@@ -882,19 +895,14 @@ class Workspace:
             step = getattr(importlib.import_module(module), function)
         except ImportError:
             return
-        self._transaction(lambda: step(self.store.con))
-
-    def _transaction(self, step: Callable[[], Any]) -> Any:
-        """Run ``step()`` in a transaction of its own and return what it returns; roll back if it fails."""
         con = self.store.con
         con.execute("BEGIN TRANSACTION")
         try:
-            result = step()
+            step(con)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        return result
 
     def _resolve_organisations(self, reporter: Reporter) -> None:
         """Map every party to its canonical organisation and corporate group (runs in its own transaction)."""

@@ -21,6 +21,7 @@ from tenderwatch.indicators.engine import plan_for_file
 from tenderwatch.indicators.settings import from_cardinal_ini, from_toml
 from tenderwatch.normalise import normalise_file
 from tenderwatch.store import NORMALISED_TABLES, Store
+from tenderwatch.workspace import SilentReporter
 from tests import VOLATILE_COLUMNS, run_cli
 from tests.indicators import release
 
@@ -51,6 +52,16 @@ def rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
     quoted = ", ".join(f'"{column}"::VARCHAR' for column in columns)
     found = con.execute(f"SELECT {quoted} FROM {table}").fetchall()
     return sorted(found, key=lambda row: tuple(str(value) for value in row))
+
+
+class Notes(SilentReporter):
+    """A reporter that keeps the notes it is given."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
 
 
 def scratch_store() -> Store:
@@ -203,3 +214,20 @@ def test_only_the_tables_the_chosen_indicators_read_are_filled() -> None:
     assert {"processes", "tenders", "bids", "awards", "award_suppliers", "bid_statistics"} <= set(cardinal.tables)
     assert "documents" not in cardinal.tables and "milestones" not in cardinal.tables
     assert "documents" in plan_for_file(from_toml({}, "test"), ["R004"]).tables  # R004 reads tender notices
+
+
+def test_a_file_too_big_for_the_memory_limit_is_read_again_with_more(real_copy: tuple[Path, Path]) -> None:
+    _, exported = real_copy
+    ample = Workspace.flags_from_files([exported], ["R003", "R018"], settings=load_settings(workers=1))
+    # 16MB is too little for the real data: reading runs out, is tried again with twice as much on empty tables
+    # (no row read twice), and so on; the red flags then start at the limit that sufficed
+    notes = Notes()
+    tight = Workspace.flags_from_files(
+        [exported], ["R003", "R018"], settings=load_settings(workers=1, analysis_memory_limit="16MB"), reporter=notes
+    )
+    assert any(note.startswith("warning: reading compiled releases needed more memory") for note in notes.notes)
+    assert tight.reading == ample.reading
+    assert [(run.evaluated, run.flagged) for run in tight.run.runs] == [
+        (run.evaluated, run.flagged) for run in ample.run.runs
+    ]
+    assert flag_set(tight.flags) == flag_set(ample.flags)

@@ -124,25 +124,28 @@ def normalise_file(con: duckdb.DuckDBPyConnection, paths: list[Path], tables: Co
     names = "[" + ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths) + "]"
     shown = ", ".join(str(path) for path in paths)
     chosen = tuple(table for table in NORMALISED_TABLES if table in tables)
+    # read with the structure the tables need, and the tags (each line is parsed once)
+    spec = json.dumps(json.loads(structure(chosen)) | {"tag": "JSON"}, separators=(",", ":"))
     try:
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE tmp_releases AS
             SELECT
                 nullif(line.r.ocid, '') AS ocid, 'publisher' AS method, 1 AS release_count,
-                coalesce(line.tags, []::VARCHAR[]) AS release_tags,
+                CASE json_type(line.r.tag)
+                    WHEN 'ARRAY' THEN line.r.tag::VARCHAR[]
+                    WHEN 'VARCHAR' THEN [line.r.tag ->> '$']
+                    ELSE []::VARCHAR[]
+                END AS release_tags,
                 line.r.date AS first_release_date, line.r.date AS last_release_date, line.r.id AS latest_release_id,
                 NULL::VARCHAR AS latest_package_hash, line.r,
                 CASE
-                    WHEN line.kind IS NULL THEN 'json'
-                    WHEN line.kind <> 'OBJECT' THEN 'object'
-                    WHEN nullif(line.r.ocid, '') IS NULL THEN 'ocid'
+                    WHEN line.json IS NULL THEN 'json'
+                    -- a line is parsed once more only when it is left out
+                    WHEN nullif(line.r.ocid, '') IS NULL THEN if(json_type(line.json) = 'OBJECT', 'ocid', 'object')
                 END AS problem
             FROM (
-                -- each line parsed once (nothing else is taken from its text: a wider row needs more memory)
-                SELECT
-                    json_transform(json, '{structure(chosen)}') AS r, json_extract_string(json, '$.tag[*]') AS tags,
-                    json_type(json) AS kind
+                SELECT json, json_transform(json, '{spec}') AS r
                 FROM read_ndjson_objects({names}, ignore_errors = true)
             ) AS line
             """
@@ -179,23 +182,25 @@ def normalise_file(con: duckdb.DuckDBPyConnection, paths: list[Path], tables: Co
             f"{shown} gives the process {ocid} on {lines} lines, not as compiled releases: it holds releases",
             "load it with `tenderwatch load`, which compiles each process's releases, then run `tenderwatch flags`",
         )
-    # as a store does, the latest of a process's compiled releases is the one read (by date; then by id and text)
-    earlier = con.execute(
-        """
-        DELETE FROM tmp_releases WHERE rowid IN (
+    # as a store does, the latest of a process's compiled releases is the one read (by date, then by release id;
+    # a store takes the later line of two with the same date)
+    earlier = [
+        row[0]
+        for row in con.execute(
+            """
             SELECT rowid FROM (
                 SELECT rowid, row_number() OVER (
-                    PARTITION BY ocid
-                    ORDER BY first_release_date DESC NULLS LAST, latest_release_id DESC, md5(r::VARCHAR)
+                    PARTITION BY ocid ORDER BY first_release_date DESC NULLS LAST, latest_release_id DESC
                 ) AS n
                 FROM tmp_releases WHERE ocid IN (SELECT ocid FROM tmp_repeated)
             ) WHERE n > 1
-        )
-        """
-    ).fetchall()[0][0]
+            """
+        ).fetchall()
+    ]
+    if earlier:  # a list of row ids, not a subquery: a join would read every row again
+        con.execute("DELETE FROM tmp_releases WHERE list_contains(?, rowid)", [earlier])
+        left_out["earlier"] = len(earlier)
     con.execute("DROP TABLE tmp_repeated")
-    if earlier:
-        left_out["earlier"] = earlier
     for table in chosen:
         con.execute(f"INSERT INTO {table} BY NAME ({table_sql(table)})")
     processes = con.execute("SELECT count(*) FROM tmp_releases").fetchall()[0][0]

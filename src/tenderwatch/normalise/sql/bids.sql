@@ -10,11 +10,11 @@ known AS (  -- the first party with each id, of the processes with bids (as part
     SELECT ocid, x.id AS party_id, x.name AS name,
            tw_party_key(x.id, x.identifier.scheme, x.identifier.id, x.name) AS party_key
     FROM (
-        SELECT ocid, unnest(r.parties) AS x, generate_subscripts(r.parties, 1) AS position
+        SELECT ocid, unnest(r.parties) AS x, generate_subscripts(r.parties, 1) AS position,
+               list_transform(r.parties, lambda p: p.id) AS ids
         FROM tmp_releases WHERE ocid IN (SELECT ocid FROM u)
     )
-    WHERE x.id IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY ocid, x.id ORDER BY position) = 1
+    WHERE x.id IS NOT NULL AND list_position(ids, x.id) = position
 ),
 keyed AS (
     SELECT n.ocid, n.position,

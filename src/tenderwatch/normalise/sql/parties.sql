@@ -1,5 +1,6 @@
 WITH u AS (
-    SELECT ocid, unnest(r.parties) AS x, generate_subscripts(r.parties, 1) AS position
+    SELECT ocid, unnest(r.parties) AS x, generate_subscripts(r.parties, 1) AS position,
+           list_transform(r.parties, lambda p: p.id) AS ids
     FROM tmp_releases
 )
 SELECT
@@ -19,5 +20,6 @@ SELECT
     json_extract_string(x.details, '$.scale') AS scale,
     x.details AS details,
     tw_party_key(x.id, x.identifier.scheme, x.identifier.id, x.name) AS party_key,
-    CASE WHEN x.id IS NOT NULL THEN row_number() OVER (PARTITION BY ocid, x.id ORDER BY position) > 1 END AS repeated
+    -- an id given again further down the process's list of parties (a lookup in the list, not a window over all)
+    CASE WHEN x.id IS NOT NULL THEN list_position(ids, x.id) < position END AS repeated
 FROM u
