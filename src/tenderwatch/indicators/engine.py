@@ -22,7 +22,7 @@ from tenderwatch import __version__
 from tenderwatch.exceptions import SettingsError
 from tenderwatch.indicators import INDICATORS
 from tenderwatch.indicators.settings import FlagSettings
-from tenderwatch.indicators.views import R8_MACRO, create_views, shared_by, view_statements
+from tenderwatch.indicators.views import DEPENDS, R8_MACRO, create_views, shared_by, view_statements
 from tenderwatch.queries import AWARDED_VALUE, evidence_of, flags_about
 from tenderwatch.store import DATA_VERSION, NORMALISED_TABLES
 
@@ -117,7 +117,8 @@ def plan_for_file(settings: FlagSettings, codes: list[str] | None) -> FilePlan:
     named = bool(codes or settings.selected)
     kept: list[str] = []
     left_out: dict[str, str] = {}
-    text = " ".join(view_statements(settings.common).values())
+    read: set[str] = set(SHARED_TABLES)
+    statements: list[str] = []
     for code in chosen:
         plan = _Planned.of(code, settings)
         statement = plan.sql + " " + (plan.meta_sql or "")
@@ -137,9 +138,35 @@ def plan_for_file(settings: FlagSettings, codes: list[str] | None) -> FilePlan:
                 )
         else:
             kept.append(code)
-            text += " " + statement
-    tables = tuple(table for table in NORMALISED_TABLES if table in SHARED_TABLES or re.search(rf"\b{table}\b", text))
-    return FilePlan(kept, left_out, tables)
+            statements.append(statement)
+            read |= needed | _tables_read(statement)
+    views = view_statements(settings.common)
+    for view in _views_read(statements):
+        read |= _tables_read(views[view])
+    return FilePlan(kept, left_out, tuple(table for table in NORMALISED_TABLES if table in read))
+
+
+def _tables_read(statement: str) -> set[str]:
+    """Return the normalised tables a statement reads: named after FROM or JOIN, and not a name it gives a common
+    table expression of its own."""
+    own = {name.lower() for name in re.findall(r"\b(\w+)\s+AS\s*\(", statement, flags=re.IGNORECASE)}
+    return {
+        table
+        for table in NORMALISED_TABLES
+        if table not in own and re.search(rf"\b(?:FROM|JOIN)\s+{table}\b", statement, flags=re.IGNORECASE)
+    }
+
+
+def _views_read(statements: list[str]) -> set[str]:
+    """Return the indicator views the statements read, directly or through another view."""
+    found: set[str] = set()
+    todo = [name for name in DEPENDS if any(re.search(rf"\b{name}\b", text) for text in statements)]
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            found.add(name)
+            todo.extend(DEPENDS[name])
+    return found
 
 
 def run_indicators(
