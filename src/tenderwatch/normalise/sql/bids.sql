@@ -1,28 +1,13 @@
 WITH u AS (
-    SELECT ocid, unnest(r.bids.details) AS x, generate_subscripts(r.bids.details, 1) AS position
+    SELECT ocid, unnest(r.bids.details) AS x, generate_subscripts(r.bids.details, 1) AS position,
+           -- the parties with an id, each with its key, in order (the first with an id is the one that names it)
+           list_transform(
+               list_filter(r.parties, lambda p: p.id IS NOT NULL),
+               lambda p: {'id': p.id, 'name': p.name,
+                          'key': tw_party_key(p.id, p.identifier.scheme, p.identifier.id, p.name)}
+           ) AS known
     FROM tmp_releases
-),
-named AS (  -- each tenderer of each bid
-    SELECT ocid, position, unnest(x.tenderers) AS y, generate_subscripts(x.tenderers, 1) AS i
-    FROM u
-),
-known AS (  -- the first party with each id, of the processes with bids (as parties.repeated has it)
-    SELECT ocid, x.id AS party_id, x.name AS name,
-           tw_party_key(x.id, x.identifier.scheme, x.identifier.id, x.name) AS party_key
-    FROM (
-        SELECT ocid, unnest(r.parties) AS x, generate_subscripts(r.parties, 1) AS position,
-               list_transform(r.parties, lambda p: p.id) AS ids
-        FROM tmp_releases WHERE ocid IN (SELECT ocid FROM u)
-    )
-    WHERE x.id IS NOT NULL AND list_position(ids, x.id) = position
-),
-keyed AS (
-    SELECT n.ocid, n.position,
-           list(coalesce(k.party_key, tw_party_key(n.y.id, NULL, NULL, n.y.name), n.y.id) ORDER BY n.i) AS keys,
-           list(coalesce(nullif(trim(k.name), ''), nullif(trim(n.y.name), ''), n.y.id) ORDER BY n.i) AS names
-    FROM named AS n
-    LEFT JOIN known AS k ON k.ocid = n.ocid AND k.party_id = n.y.id
-    GROUP BY n.ocid, n.position
+    WHERE len(r.bids.details) > 0
 )
 SELECT
     u.ocid,
@@ -34,7 +19,18 @@ SELECT
     x.value.currency AS value_currency,
     list_transform(x.tenderers, lambda y: y.id) AS tenderer_ids,
     list_transform(x.tenderers, lambda y: y.name) AS tenderer_names,
-    CASE WHEN len(x.tenderers) = 0 THEN []::VARCHAR[] ELSE k.keys END AS tenderer_keys,
-    CASE WHEN len(x.tenderers) = 0 THEN []::VARCHAR[] ELSE k.names END AS tenderer_party_names
+    -- each tenderer keyed and named as the first party with its id has it (else as the bid has it), looked up in
+    -- the process's own list of parties
+    list_transform(
+        x.tenderers,
+        lambda y: coalesce(
+            list_filter(known, lambda k: k.id = y.id)[1].key, tw_party_key(y.id, NULL, NULL, y.name), y.id
+        )
+    ) AS tenderer_keys,
+    list_transform(
+        x.tenderers,
+        lambda y: coalesce(
+            nullif(trim(list_filter(known, lambda k: k.id = y.id)[1].name), ''), nullif(trim(y.name), ''), y.id
+        )
+    ) AS tenderer_party_names
 FROM u
-LEFT JOIN keyed AS k USING (ocid, position)
