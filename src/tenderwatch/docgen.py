@@ -306,6 +306,8 @@ def indicators_index() -> str:
         "- Each line is read as a publisher's compiled release. A process given on several lines, all tagged",
         "  `compiled`, is read from the latest of them by date, as a store does; a process given on several lines",
         "  otherwise is a file of releases, and the command stops and says to load it (loading compiles them).",
+        "- `--buyer` and `--supplier` take a party id as the file publishes it: organisations are not matched",
+        "  across processes (that is part of the analysis after a load).",
         "- A line that is not JSON, not a JSON object or has no ocid is left out; the command counts them by reason",
         "  on standard error (`tenderwatch load` records each with its line).",
         "- Indicators that read more than a compiled release holds are left out when all run, and said so with",

@@ -128,6 +128,18 @@ def test_the_flags_straight_from_a_file_are_those_of_a_store_of_it(real_copy: tu
     ]
     assert flag_set(from_file.flags) == flag_set(from_store.flags)
     assert from_file.run.meta == from_store.run.meta
+    # a buyer's flags, by its party id as published
+    store = duckdb.connect(str(db), read_only=True)
+    try:
+        buyer_of = dict(store.execute("SELECT ocid, buyer_id FROM processes").fetchall())
+    finally:
+        store.close()
+    flagged = Counter(buyer_of[flag.ocid] for flag in from_file.flags if flag.code == "R003" and buyer_of[flag.ocid])
+    buyer = flagged.most_common(1)[0][0]
+    only = Workspace.flags_from_files([exported], ["R003"], settings=load_settings(workers=1), buyer=buyer)
+    expected = [flag for flag in from_file.flags if flag.code == "R003" and buyer_of[flag.ocid] == buyer]
+    assert len(expected) >= 2
+    assert flag_set(only.flags) == flag_set(expected)
 
 
 def test_a_process_given_again_is_read_as_a_store_reads_it(tmp_path: Path) -> None:
