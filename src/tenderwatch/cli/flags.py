@@ -85,7 +85,8 @@ def command(
     again (its results are shown as kept); --recompute runs it all the same.
 
     With --from, the flags come from a file of compiled releases instead, each line one process, and nothing
-    is kept: the same flags, with the same evidence, as loading the file into a store would give.
+    is kept: the flags and evidence a store of the file would give (docs/indicators/index.md lists the
+    indicators left out and the one difference).
 
     Example: tenderwatch flags -i R018 -i TW106 --format csv --out flags.csv
 
