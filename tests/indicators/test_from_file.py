@@ -206,7 +206,7 @@ def test_a_file_that_is_not_compiled_releases_is_one_line_saying_to_load_it(
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_an_indicator_that_needs_a_store_is_refused_by_name(tmp_path: Path) -> None:
+def test_an_indicator_that_needs_a_store_or_a_file_that_cannot_be_read_is_one_line(tmp_path: Path) -> None:
     settings = from_toml({}, "test")
     assert plan_for_file(settings, ["R018", "R003"]).codes == ["R018", "R003"]
     with pytest.raises(SettingsError, match="TW102 cannot run straight from a file"):
@@ -218,6 +218,10 @@ def test_an_indicator_that_needs_a_store_is_refused_by_name(tmp_path: Path) -> N
     assert result.stderr.startswith("error: TW105 cannot run straight from a file: it needs each process's history")
     missing = run_cli("flags", "--from", str(tmp_path / "missing.jsonl"), cwd=tmp_path)
     assert missing.returncode == 1 and "missing.jsonl: no such file" in missing.stderr
+    (tmp_path / "broken.jsonl.gz").write_bytes(path.read_bytes())  # named gzip, but not gzipped
+    broken = run_cli("flags", "--from", str(tmp_path / "broken.jsonl.gz"), cwd=tmp_path)
+    assert broken.returncode == 1 and broken.stderr.startswith("error: cannot read")
+    assert "not a GZIP stream" in broken.stderr and len(broken.stderr.strip().splitlines()) == 1
 
 
 def test_only_the_tables_the_chosen_indicators_read_are_filled() -> None:

@@ -121,6 +121,10 @@ def normalise_file(con: duckdb.DuckDBPyConnection, paths: list[Path], tables: Co
     for path in paths:
         if not path.is_file():
             raise InputError(f"{path}: no such file", "give a JSON lines file of compiled releases")
+        if path.suffix.lower() == ".zip":
+            raise InputError(
+                f"{path}: a zip file is not read straight", "unzip it first, or load it with `tenderwatch load`"
+            )
     names = "[" + ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths) + "]"
     shown = ", ".join(str(path) for path in paths)
     chosen = tuple(table for table in NORMALISED_TABLES if table in tables)
@@ -150,7 +154,7 @@ def normalise_file(con: duckdb.DuckDBPyConnection, paths: list[Path], tables: Co
             ) AS line
             """
         )
-    except duckdb.InvalidInputException as error:  # e.g. a gzipped file that is not gzip
+    except (duckdb.InvalidInputException, duckdb.IOException) as error:  # e.g. a .gz file that is not gzip
         message = str(error).splitlines()[0]
         raise InputError(f"cannot read {shown} ({message})", "give JSON lines files, plain or gzipped") from error
     left_out = dict(
