@@ -25,6 +25,7 @@ from tenderwatch.workspace import SilentReporter
 from tests import VOLATILE_COLUMNS, run_cli
 from tests.indicators import release
 
+CARDINAL = ("R003", "R018", "R024", "R025", "R028", "R030", "R035", "R036", "R038", "R048", "R058")
 # Columns of ``processes`` that describe how a store compiled the process (how many releases it merged, from
 # which package), which a file holding only the compiled release cannot tell.
 COMPILE_COLUMNS = {
@@ -107,6 +108,16 @@ def test_a_file_fills_the_tables_a_store_of_it_holds(real_copy: tuple[Path, Path
         assert reading.left_out == {}
         for table in NORMALISED_TABLES:
             assert rows(scratch.con, table) == rows(store, table), table
+        # filling only the tables Cardinal's indicators read parses less of each line, with the same rows
+        chosen = plan_for_file(from_cardinal_ini("".join(f"[{code}]\n" for code in CARDINAL), "test"), None).tables
+        assert len(chosen) < len(NORMALISED_TABLES)
+        fewer = scratch_store()
+        try:
+            normalise_file(fewer.con, [exported], chosen)
+            for table in chosen:
+                assert rows(fewer.con, table) == rows(store, table), table
+        finally:
+            fewer.close()
     finally:
         store.close()
         scratch.close()

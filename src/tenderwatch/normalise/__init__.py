@@ -41,8 +41,9 @@ def table_sql(table: str) -> str:
 def structure(tables: tuple[str, ...] = NORMALISED_TABLES) -> str:
     """Return the compact JSON structure that compiled releases are read into, for filling ``tables``.
 
-    For some of the tables, a field is left out when no word of their statements names it: it cannot be read
-    then (a field is only reached by its name). A field kept whose own fields are all unnamed is kept whole.
+    When only some of the tables are filled, a field that no word of their statements names is left out: they
+    cannot read it (a field is only reached by its name), and parsing it would be wasted. A field kept whose own
+    fields are all unnamed is kept whole.
     """
     text = resources.files("tenderwatch.normalise").joinpath("structure.json").read_text(encoding="utf-8")
     whole = json.loads(text)
