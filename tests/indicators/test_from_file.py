@@ -182,8 +182,9 @@ def test_lines_that_are_not_compiled_releases_are_counted_and_left_out(tmp_path:
     path = tmp_path / "mixed.jsonl.gz"
     lines = [json.dumps(good), "{not json", "[1, 2]", json.dumps({"id": "no-ocid"}), '"text"']
     path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
-    result = run_cli("flags", "--from", str(path), "--format", "json", cwd=tmp_path)
+    result = run_cli("flags", "--from", str(path), "--format", "json", db=tmp_path / "store.duckdb", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    assert "--db" in result.stderr and "is not used with --from" in result.stderr
     assert (
         "read 1 compiled releases; 4 lines left out (1 not JSON, 2 not JSON objects, 1 without an ocid)"
         in result.stderr

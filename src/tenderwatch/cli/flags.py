@@ -95,6 +95,8 @@ def command(
     settings = settings_for(db, None)
     cardinal = output_format is Format.cardinal  # Cardinal's shape has no evidence nor sentences
     chosen = {"settings_path": flag_settings, "buyer": buyer, "supplier": supplier, "cardinal": cardinal}
+    if source and db is not None:
+        error_console.print(f"note: --db {db} is not used with --from (nothing is read from a store)", markup=False)
     with ConsoleReporter(settings) as reporter:
         if source:
             result = Workspace.flags_from_files(
