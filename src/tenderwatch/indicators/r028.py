@@ -32,7 +32,9 @@ def sql(settings: object, common: object) -> str:
     return f"""
         WITH priced AS (  -- with each bidder's key and name (bids.tenderer_keys and tenderer_party_names)
             SELECT b.ocid, b.position, b.value_amount AS amount, b.value_currency AS currency,
-                   list_sort(list_distinct(list_filter(b.tenderer_ids, x -> x IS NOT NULL))) AS id_set,
+                   -- the set of the bid's tenderers (a single tenderer is its own set: no sorting needed)
+                   CASE WHEN len(b.tenderer_ids) = 1 AND b.tenderer_ids[1] IS NOT NULL THEN b.tenderer_ids
+                        ELSE list_sort(list_distinct(list_filter(b.tenderer_ids, x -> x IS NOT NULL))) END AS id_set,
                    b.tenderer_ids, b.tenderer_keys, b.tenderer_party_names
             FROM bids AS b JOIN ind_processes AS p USING (ocid)
             WHERE p.price_comparison AND b.status IS NOT NULL AND b.status NOT IN ('invited', 'withdrawn')
