@@ -837,12 +837,15 @@ class Workspace:
                     # made the million compiled releases slower to read by a quarter. A try that ran out of memory
                     # is tried again on empty tables.
                     workspace.store.create_tables(plan.tables)
-                    return normalise_file(con, paths, plan.tables)
+                    # one step to read the files, then one for each table
+                    task = reporter.task("reading compiled releases", total=1 + len(plan.tables), unit="steps")
+                    try:
+                        return normalise_file(con, paths, plan.tables, step=task.advance)
+                    finally:
+                        task.done()
 
                 with workspace._analysis_limit():
-                    task = reporter.task("reading compiled releases", total=None, unit="")
                     reading = workspace._with_memory(reporter, "reading compiled releases", read)
-                    task.done()
                     if workspace._analysis_memory != _size_in_bytes(settings.analysis_memory_limit):
                         # reading needed more: the red flags start there too
                         raised = f"{workspace._analysis_memory // 1_000_000}MB"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -110,11 +110,18 @@ LEFT_OUT = {
 }
 
 
-def normalise_file(con: duckdb.DuckDBPyConnection, paths: list[Path], tables: Collection[str]) -> FileReading:
+def normalise_file(
+    con: duckdb.DuckDBPyConnection,
+    paths: list[Path],
+    tables: Collection[str],
+    *,
+    step: Callable[[], None] | None = None,
+) -> FileReading:
     """Fill ``tables`` (normalised tables, empty) straight from JSON lines files of compiled releases, one process
     a line, plain or gzipped, without a raw store: as the tables of a store are filled, each line read as a
     publisher's compiled release given alone. A line that is not a JSON object with an ocid is left out and
-    counted; so is a compiled release of a process given again by a later one.
+    counted; so is a compiled release of a process given again by a later one. ``step`` is called once the files
+    are read, and once each table is filled.
 
     :raises InputError: if a file is missing, holds no compiled release, or gives a process on more than one line
         not all tagged ``compiled`` (a file of releases, which ``tenderwatch load`` compiles)
@@ -206,8 +213,11 @@ def normalise_file(con: duckdb.DuckDBPyConnection, paths: list[Path], tables: Co
         con.execute("DELETE FROM tmp_releases WHERE list_contains(?, rowid)", [earlier])
         left_out["earlier"] = len(earlier)
     con.execute("DROP TABLE tmp_repeated")
+    done = step or (lambda: None)
+    done()
     for table in chosen:
         con.execute(f"INSERT INTO {table} BY NAME ({table_sql(table)})")
+        done()
     processes = con.execute("SELECT count(*) FROM tmp_releases").fetchall()[0][0]
     con.execute("DROP TABLE tmp_releases")
     return FileReading(processes, left_out)
