@@ -22,7 +22,7 @@ from tenderwatch import __version__
 from tenderwatch.exceptions import SettingsError
 from tenderwatch.indicators import INDICATORS
 from tenderwatch.indicators.settings import FlagSettings
-from tenderwatch.indicators.views import DEPENDS, R8_MACRO, create_views, shared_by, view_statements
+from tenderwatch.indicators.views import R8_MACRO, create_views, read_by, shared_by, view_statements
 from tenderwatch.queries import AWARDED_VALUE, evidence_of, flags_about
 from tenderwatch.store import DATA_VERSION, NORMALISED_TABLES
 
@@ -78,13 +78,11 @@ def selected_codes(settings: FlagSettings, codes: list[str] | None) -> list[str]
     return [code.upper() for code in chosen]
 
 
-# Tables a file of compiled releases cannot fill: each process's history of releases, and what is built from it.
-HISTORY_TABLES = ("raw_releases", "compiled_releases", "contract_lifecycle")
 # Columns of processes that count or date a process's notices, which a compiled release alone cannot tell. (Its
 # first notice's date is only the last fallback for the day a threshold is taken for: from a file, that is the
 # compiled release's date.)
 HISTORY_COLUMNS = ("release_count", "last_release_date", "release_tags")
-# What a table an indicator reads, but a file of compiled releases cannot fill, holds, in a user's words.
+# The tables a file of compiled releases cannot fill, with what each holds in a user's words.
 STORE_ONLY = {
     "raw_releases": "each process's history of releases",
     "compiled_releases": "each process's history of releases",
@@ -125,7 +123,7 @@ def plan_for_file(settings: FlagSettings, codes: list[str] | None) -> FilePlan:
         needed = {name.split(".")[0] for need in INDICATORS[code].needs for name in need.split("|")}
         outside = sorted(
             (needed - set(NORMALISED_TABLES))
-            | {table for table in HISTORY_TABLES if re.search(rf"\b{table}\b", statement)}
+            | {table for table in STORE_ONLY if re.search(rf"\b{table}\b", statement)}
             | {"raw_releases" for column in HISTORY_COLUMNS if re.search(rf"\b{column}\b", statement)}
         )
         if outside:
@@ -141,7 +139,7 @@ def plan_for_file(settings: FlagSettings, codes: list[str] | None) -> FilePlan:
             statements.append(statement)
             read |= needed | _tables_read(statement)
     views = view_statements(settings.common)
-    for view in _views_read(statements):
+    for view in set().union(*(read_by(statement) for statement in statements)):
         read |= _tables_read(views[view])
     return FilePlan(kept, left_out, tuple(table for table in NORMALISED_TABLES if table in read))
 
@@ -155,18 +153,6 @@ def _tables_read(statement: str) -> set[str]:
         for table in NORMALISED_TABLES
         if table not in own and re.search(rf"\b(?:FROM|JOIN)\s+{table}\b", statement, flags=re.IGNORECASE)
     }
-
-
-def _views_read(statements: list[str]) -> set[str]:
-    """Return the indicator views the statements read, directly or through another view."""
-    found: set[str] = set()
-    todo = [name for name in DEPENDS if any(re.search(rf"\b{name}\b", text) for text in statements)]
-    while todo:
-        name = todo.pop()
-        if name not in found:
-            found.add(name)
-            todo.extend(DEPENDS[name])
-    return found
 
 
 def run_indicators(

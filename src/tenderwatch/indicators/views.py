@@ -69,16 +69,21 @@ def shared_by(statements: Iterable[str]) -> set[str]:
     those of ``SCANS``)."""
     counts = dict.fromkeys(DEPENDS, 0)
     for statement in statements:
-        read: set[str] = set()
-        todo = [name for name in DEPENDS if name in statement]
-        while todo:
-            name = todo.pop()
-            if name not in read:
-                read.add(name)
-                todo.extend(DEPENDS[name])
-        for name in read:
+        for name in read_by(statement):
             counts[name] += 1
     return {name for name, count in counts.items() if count >= 2 and name not in SCANS}
+
+
+def read_by(statement: str) -> set[str]:
+    """Return the objects a statement reads, directly or through another object."""
+    read: set[str] = set()
+    todo = [name for name in DEPENDS if name in statement]
+    while todo:
+        name = todo.pop()
+        if name not in read:
+            read.add(name)
+            todo.extend(DEPENDS[name])
+    return read
 
 
 def key_of(party_id: str, name: str, keys: str) -> str:

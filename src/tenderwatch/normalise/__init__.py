@@ -170,8 +170,10 @@ def normalise_file(
             "SELECT problem, count(*) FROM tmp_releases WHERE problem IS NOT NULL GROUP BY problem ORDER BY problem"
         ).fetchall()
     )
-    con.execute("DELETE FROM tmp_releases WHERE problem IS NOT NULL")
-    if not con.execute("SELECT count(*) FROM tmp_releases").fetchall()[0][0]:
+    if left_out:
+        con.execute("DELETE FROM tmp_releases WHERE problem IS NOT NULL")
+    processes = con.execute("SELECT count(*) FROM tmp_releases").fetchall()[0][0]
+    if not processes:
         con.execute("DROP TABLE tmp_releases")
         raise InputError(
             f"{shown} holds no compiled releases (JSON lines, one JSON object with an ocid a line)",
@@ -212,12 +214,12 @@ def normalise_file(
     if earlier:  # a list of row ids, not a subquery: a join would read every row again
         con.execute("DELETE FROM tmp_releases WHERE list_contains(?, rowid)", [earlier])
         left_out["earlier"] = len(earlier)
+        processes -= len(earlier)
     con.execute("DROP TABLE tmp_repeated")
     done = step or (lambda: None)
     done()
     for table in chosen:
         con.execute(f"INSERT INTO {table} BY NAME ({table_sql(table)})")
         done()
-    processes = con.execute("SELECT count(*) FROM tmp_releases").fetchall()[0][0]
     con.execute("DROP TABLE tmp_releases")
     return FileReading(processes, left_out)
