@@ -40,9 +40,10 @@ COMPILE_COLUMNS = {
 }
 
 
-def rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
-    """Return every row of a table, sorted, without volatile columns nor, in processes, the compile columns."""
-    columns = [
+def rows(con: duckdb.DuckDBPyConnection, table: str, only: tuple[str, ...] | None = None) -> list[tuple]:
+    """Return every row of a table, sorted, without volatile columns nor, in processes, the compile columns (or
+    with ``only`` those columns)."""
+    columns = only or [
         row[0]
         for row in con.execute(
             "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND NOT internal ORDER BY column_index",
@@ -109,7 +110,8 @@ def test_a_file_fills_the_tables_a_store_of_it_holds(real_copy: tuple[Path, Path
         for table in NORMALISED_TABLES:
             assert rows(scratch.con, table) == rows(store, table), table
         # filling only the tables Cardinal's indicators read parses less of each line, with the same rows
-        chosen = plan_for_file(from_cardinal_ini("".join(f"[{code}]\n" for code in CARDINAL), "test"), None).tables
+        plan = plan_for_file(from_cardinal_ini("".join(f"[{code}]\n" for code in CARDINAL), "test"), None)
+        chosen = plan.tables
         assert len(chosen) < len(NORMALISED_TABLES)
         fewer = scratch_store()
         try:
@@ -118,6 +120,17 @@ def test_a_file_fills_the_tables_a_store_of_it_holds(real_copy: tuple[Path, Path
                 assert rows(fewer.con, table) == rows(store, table), table
         finally:
             fewer.close()
+        # and filling only the columns their statements name leaves the others empty, the named ones the same
+        assert "tender_period_end" in plan.columns["tenders"] and "description" not in plan.columns["tenders"]
+        narrow = scratch_store()
+        try:
+            normalise_file(narrow.con, [exported], chosen, columns=plan.columns)
+            for table in chosen:
+                assert rows(narrow.con, table, plan.columns[table]) == rows(store, table, plan.columns[table]), table
+            described = narrow.con.execute("SELECT count(description) FROM tenders").fetchall()[0][0]
+            assert described == 0 < store.execute("SELECT count(description) FROM tenders").fetchall()[0][0]
+        finally:
+            narrow.close()
     finally:
         store.close()
         scratch.close()

@@ -24,7 +24,7 @@ from tenderwatch.indicators import INDICATORS
 from tenderwatch.indicators.settings import FlagSettings
 from tenderwatch.indicators.views import R8_MACRO, create_views, read_by, shared_by, view_statements
 from tenderwatch.queries import AWARDED_VALUE, evidence_of, flags_about
-from tenderwatch.store import DATA_VERSION, NORMALISED_TABLES
+from tenderwatch.store import DATA_VERSION, NORMALISED_TABLES, tables
 
 
 @dataclass
@@ -102,6 +102,9 @@ class FilePlan:
     left_out: dict[str, str]
     """Each indicator left out, with what it needs that only a store holds."""
     tables: tuple[str, ...]
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """The columns of each table that a statement to run names: the only ones worth filling (the others can stay
+    empty, as nothing reads them)."""
 
 
 def plan_for_file(settings: FlagSettings, codes: list[str] | None) -> FilePlan:
@@ -139,9 +142,16 @@ def plan_for_file(settings: FlagSettings, codes: list[str] | None) -> FilePlan:
             statements.append(statement)
             read |= needed | _tables_read(statement)
     views = view_statements(settings.common)
+    texts = [*statements, *(flags_about(role, "")[0] for role in ("buyer", "supplier"))]  # and the filters
     for view in set().union(*(read_by(statement) for statement in statements)):
         read |= _tables_read(views[view])
-    return FilePlan(kept, left_out, tuple(table for table in NORMALISED_TABLES if table in read))
+        texts.append(views[view])
+    # a column is only ever read by its name (no statement reads a normalised table with *)
+    words = set(re.findall(r"\w+", "\n".join(texts)))
+    described = tables()
+    chosen = tuple(table for table in NORMALISED_TABLES if table in read)
+    columns = {table: tuple(c.name for c in described[table].columns if c.name in words) for table in chosen}
+    return FilePlan(kept, left_out, chosen, columns)
 
 
 def _tables_read(statement: str) -> set[str]:

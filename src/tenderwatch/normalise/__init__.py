@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -115,13 +115,15 @@ def normalise_file(
     paths: list[Path],
     tables: Collection[str],
     *,
+    columns: Mapping[str, Collection[str]] | None = None,
     step: Callable[[], None] | None = None,
 ) -> FileReading:
     """Fill ``tables`` (normalised tables, empty) straight from JSON lines files of compiled releases, one process
     a line, plain or gzipped, without a raw store: as the tables of a store are filled, each line read as a
     publisher's compiled release given alone. A line that is not a JSON object with an ocid is left out and
-    counted; so is a compiled release of a process given again by a later one. ``step`` is called once the files
-    are read, and once each table is filled.
+    counted; so is a compiled release of a process given again by a later one. A table given in ``columns`` gets
+    only those of its columns (the others stay NULL, and DuckDB skips working them out). ``step`` is called once
+    the files are read, and once each table is filled.
 
     :raises InputError: if a file is missing, holds no compiled release, or gives a process on more than one line
         not all tagged ``compiled`` (a file of releases, which ``tenderwatch load`` compiles)
@@ -219,7 +221,11 @@ def normalise_file(
     done = step or (lambda: None)
     done()
     for table in chosen:
-        con.execute(f"INSERT INTO {table} BY NAME ({table_sql(table)})")
+        select = table_sql(table)
+        if columns is not None and table in columns:
+            named = ", ".join(f'"{name}"' for name in columns[table])
+            select = f"SELECT {named} FROM ({select})"
+        con.execute(f"INSERT INTO {table} BY NAME ({select})")
         done()
     con.execute("DROP TABLE tmp_releases")
     return FileReading(processes, left_out)
