@@ -38,18 +38,46 @@ def table_sql(table: str) -> str:
 
 
 @cache
-def structure(tables: tuple[str, ...] = NORMALISED_TABLES) -> str:
-    """Return the compact JSON structure that compiled releases are read into, for filling ``tables``.
+def narrowed_sql(table: str, columns: tuple[str, ...]) -> str:
+    """Return the SELECT statement of one normalised table that works out only ``columns`` of it.
 
-    When only some of the tables are filled, a field that no word of their statements names is left out: they
-    cannot read it (a field is only reached by its name), and parsing it would be wasted. A field kept whose own
-    fields are all unnamed is kept whole.
+    The statement is parsed with DuckDB's own parser, the columns not asked for are taken out of its select list,
+    and DuckDB writes it back: what is left reads only the fields of a compiled release those columns need. (A
+    column is dropped only if the select list names it; anything it cannot name is kept.)
+    """
+    parser = duckdb.connect()
+    try:
+        tree = json.loads(parser.execute("SELECT json_serialize_sql(?)", [table_sql(table)]).fetchall()[0][0])
+        node = tree["statements"][0]["node"] if not tree.get("error") else {}
+        if node.get("type") != "SELECT_NODE":
+            return table_sql(table)
+
+        def name(entry: dict[str, Any]) -> str:
+            return entry.get("alias") or (entry.get("column_names") or [""])[-1]
+
+        node["select_list"] = [entry for entry in node["select_list"] if not name(entry) or name(entry) in columns]
+        return parser.execute("SELECT json_deserialize_sql(?::JSON)", [json.dumps(tree)]).fetchall()[0][0]
+    finally:
+        parser.close()
+
+
+@cache
+def structure(
+    tables: tuple[str, ...] = NORMALISED_TABLES, columns: tuple[tuple[str, tuple[str, ...]], ...] = ()
+) -> str:
+    """Return the compact JSON structure that compiled releases are read into, for filling ``tables`` (of those
+    named in ``columns``, pairs of a table and some of its columns, only those columns: see :func:`narrowed_sql`).
+
+    When only some of the tables or columns are filled, a field that no word of their statements names is left
+    out: they cannot read it (a field is only reached by its name), and parsing it would be wasted. A field kept
+    whose own fields are all unnamed is kept whole.
     """
     text = resources.files("tenderwatch.normalise").joinpath("structure.json").read_text(encoding="utf-8")
     whole = json.loads(text)
-    if set(NORMALISED_TABLES) <= set(tables):
+    if set(NORMALISED_TABLES) <= set(tables) and not columns:
         return json.dumps(whole, separators=(",", ":"))
-    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", "\n".join(table_sql(table) for table in tables)))
+    statements = table_statements(tables, dict(columns))
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", "\n".join(statements.values())))
 
     def named(part: Any) -> Any:
         if isinstance(part, list):
@@ -61,6 +89,17 @@ def structure(tables: tuple[str, ...] = NORMALISED_TABLES) -> str:
 
     # a process is named by its ocid, and a release by its id and date, wherever the tables come from
     return json.dumps(named(whole) | {key: whole[key] for key in ("ocid", "id", "date")}, separators=(",", ":"))
+
+
+def table_statements(tables: Collection[str], columns: Mapping[str, Collection[str]] | None = None) -> dict[str, str]:
+    """Return the statement that fills each of ``tables`` (in the documented order): those given in ``columns``
+    narrowed to those columns."""
+    columns = columns or {}
+    return {
+        table: narrowed_sql(table, tuple(columns[table])) if table in columns else table_sql(table)
+        for table in NORMALISED_TABLES
+        if table in tables
+    }
 
 
 def normalise(con: duckdb.DuckDBPyConnection, ocids_table: str) -> None:
@@ -122,7 +161,8 @@ def normalise_file(
     a line, plain or gzipped, without a raw store: as the tables of a store are filled, each line read as a
     publisher's compiled release given alone. A line that is not a JSON object with an ocid is left out and
     counted; so is a compiled release of a process given again by a later one. A table given in ``columns`` gets
-    only those of its columns (the others stay NULL, and DuckDB skips working them out). ``step`` is called once
+    only those of its columns (the others stay NULL), and the fields of a line that only the others read are not
+    parsed (see :func:`narrowed_sql`). ``step`` is called once
     the files are read, and once each table is filled.
 
     :raises InputError: if a file is missing, holds no compiled release, or gives a process on more than one line
@@ -137,9 +177,10 @@ def normalise_file(
             )
     names = "[" + ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths) + "]"
     shown = ", ".join(str(path) for path in paths)
-    chosen = tuple(table for table in NORMALISED_TABLES if table in tables)
+    statements = table_statements(tables, columns)
+    narrowed = tuple((table, tuple(columns[table])) for table in statements if columns and table in columns)
     # read with the structure the tables need, and the tags (each line is parsed once)
-    spec = json.dumps(json.loads(structure(chosen)) | {"tag": "JSON"}, separators=(",", ":"))
+    spec = json.dumps(json.loads(structure(tuple(statements), narrowed)) | {"tag": "JSON"}, separators=(",", ":"))
     try:
         con.execute(
             f"""
@@ -220,12 +261,8 @@ def normalise_file(
     con.execute("DROP TABLE tmp_repeated")
     done = step or (lambda: None)
     done()
-    for table in chosen:
-        select = table_sql(table)
-        if columns is not None and table in columns:
-            named = ", ".join(f'"{name}"' for name in columns[table])
-            select = f"SELECT {named} FROM ({select})"
-        con.execute(f"INSERT INTO {table} BY NAME ({select})")
+    for table, statement in statements.items():
+        con.execute(f"INSERT INTO {table} BY NAME ({statement})")
         done()
     con.execute("DROP TABLE tmp_releases")
     return FileReading(processes, left_out)
