@@ -836,7 +836,7 @@ class Workspace:
                     # not in a transaction: rows a transaction adds stay in its own storage until it commits, which
                     # made the million compiled releases slower to read by a quarter. A try that ran out of memory
                     # is tried again on empty tables.
-                    workspace.store.create_tables(plan.tables)
+                    workspace.store.create_tables(plan.tables, plan.columns)
                     # one step to read the files, then one for each table
                     task = reporter.task("reading compiled releases", total=1 + len(plan.tables), unit="steps")
                     try:

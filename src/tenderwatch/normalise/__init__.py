@@ -39,23 +39,27 @@ def table_sql(table: str) -> str:
 
 @cache
 def narrowed_sql(table: str, columns: tuple[str, ...]) -> str:
-    """Return the SELECT statement of one normalised table that works out only ``columns`` of it.
+    """Return a SELECT statement of one normalised table that gives only ``columns`` of it.
 
-    The statement is parsed with DuckDB's own parser, the columns not asked for are taken out of its select list,
-    and DuckDB writes it back: what is left reads only the fields of a compiled release those columns need. (A
-    column is dropped only if the select list names it; anything it cannot name is kept.)
+    The table's statement is parsed with DuckDB's own parser, the columns not asked for are taken out of its
+    select list, and DuckDB writes it back: what is left reads only the fields of a compiled release those columns
+    need. A statement whose select list cannot be narrowed so (a union, or a column it does not name) is read
+    whole, and only the columns asked for are kept of it.
     """
+    quoted = ", ".join('"' + name + '"' for name in columns)
+    whole = f"SELECT {quoted} FROM ({table_sql(table)})"
     parser = duckdb.connect()
     try:
         tree = json.loads(parser.execute("SELECT json_serialize_sql(?)", [table_sql(table)]).fetchall()[0][0])
         node = tree["statements"][0]["node"] if not tree.get("error") else {}
         if node.get("type") != "SELECT_NODE":
-            return table_sql(table)
-
-        def name(entry: dict[str, Any]) -> str:
-            return entry.get("alias") or (entry.get("column_names") or [""])[-1]
-
-        node["select_list"] = [entry for entry in node["select_list"] if not name(entry) or name(entry) in columns]
+            return whole
+        named = [
+            (entry, entry.get("alias") or (entry.get("column_names") or [""])[-1]) for entry in node["select_list"]
+        ]
+        if not all(name for _, name in named):
+            return whole
+        node["select_list"] = [entry for entry, name in named if name in columns]
         return parser.execute("SELECT json_deserialize_sql(?::JSON)", [json.dumps(tree)]).fetchall()[0][0]
     finally:
         parser.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import uuid
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -296,12 +297,22 @@ class Store:
         """Set a value in the store's meta table."""
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
-    def create_tables(self, names: tuple[str, ...]) -> None:
-        """Drop and create tables from their documented columns (their rows must then be rebuilt)."""
+    def create_tables(self, names: tuple[str, ...], stored: Mapping[str, Collection[str]] | None = None) -> None:
+        """Drop and create tables from their documented columns (their rows must then be rebuilt).
+
+        A table given in ``stored`` stores only those columns: its others are always NULL (virtual columns, which
+        take no space), for a store that is filled for some statements only and dropped.
+        """
         described = tables()
         self.con.execute("BEGIN TRANSACTION")
         for name in names:
-            columns = ", ".join(f'"{column.name}" {column.type}' for column in described[name].columns)
+            kept = None if stored is None else stored.get(name)
+            columns = ", ".join(
+                f'"{column.name}" {column.type}'
+                if kept is None or column.name in kept
+                else f'"{column.name}" {column.type} GENERATED ALWAYS AS (NULL::{column.type}) VIRTUAL'
+                for column in described[name].columns
+            )
             self.con.execute(f"DROP TABLE IF EXISTS {name}")
             self.con.execute(f"CREATE TABLE {name} ({columns})")
         if names == NORMALISED_TABLES:
