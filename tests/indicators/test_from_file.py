@@ -217,6 +217,29 @@ def test_lines_that_are_not_compiled_releases_are_counted_and_left_out(tmp_path:
     assert sorted(item.name for item in tmp_path.iterdir()) == ["mixed.jsonl.gz"]  # no store was made
 
 
+def test_a_line_with_a_field_of_another_shape_is_read_with_that_field_empty(tmp_path: Path) -> None:
+    good = release("ocds-x-good", tag=["compiled"], tender={"id": "t", "status": "active", "title": "Home care"})
+    odd = release("ocds-x-odd", tag=["compiled"], tender="a tender given as text", awards={"id": "a1"})
+    path = tmp_path / "odd.jsonl"
+    path.write_text("\n".join(json.dumps(item) for item in (good, odd)) + "\n")
+    scratch = scratch_store()
+    try:
+        reading = normalise_file(scratch.con, [path], ("processes", "tenders", "awards"))
+        assert (reading.processes, reading.left_out) == (2, {})
+        assert scratch.con.execute("SELECT ocid FROM processes ORDER BY ocid").fetchall() == [
+            ("ocds-x-good",),
+            ("ocds-x-odd",),
+        ]
+        # as a store reads it: the text where a tender should be gives a tender with nothing in it
+        assert scratch.con.execute("SELECT ocid, title, status FROM tenders ORDER BY ocid").fetchall() == [
+            ("ocds-x-good", "Home care", "active"),
+            ("ocds-x-odd", None, None),
+        ]
+        assert scratch.con.execute("SELECT count(*) FROM awards").fetchall() == [(0,)]
+    finally:
+        scratch.close()
+
+
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
