@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from tenderwatch import __version__
+from tenderwatch import __version__, sqltree
 from tenderwatch.exceptions import SettingsError
 from tenderwatch.indicators import INDICATORS
 from tenderwatch.indicators.settings import FlagSettings
@@ -296,14 +296,43 @@ class _Planned:
     sql: str
     meta_sql: str | None
 
+    run_sql: str = ""
+    """The statement as it is run: ``sql`` with its evidence and sentence worked out for flagged rows only."""
+
     @classmethod
     def of(cls, code: str, settings: FlagSettings) -> _Planned:
         indicator = INDICATORS[code]
         chosen = settings.for_indicator(code, indicator.settings)
         meta_sql = indicator.meta_sql(chosen, settings.common) if indicator.meta_sql is not None else None
-        return cls(
-            code, indicator.title, chosen.model_dump(mode="json"), indicator.sql(chosen, settings.common), meta_sql
-        )
+        sql = indicator.sql(chosen, settings.common)
+        return cls(code, indicator.title, chosen.model_dump(mode="json"), sql, meta_sql, _flags_only_explained(sql))
+
+
+def _flags_only_explained(statement: str) -> str:
+    """Return an indicator's statement with its evidence and sentence (the sixth and seventh columns) worked out
+    only for the rows it flags, as only a flag keeps them: each is made ``CASE WHEN flagged THEN ... END`` in the
+    select list of every branch of the final query. At a million processes, working them out for every row
+    evaluated was a tenth of the time of Cardinal's indicators. A statement of another shape (a final query with
+    ORDER BY, LIMIT, DISTINCT, GROUP BY ALL, HAVING or QUALIFY, or one DuckDB's parser cannot give) is run as it
+    is."""
+    node = sqltree.parse(statement)
+    parts = sqltree.branches(node) if node is not None and not node.get("modifiers") else None
+    if not parts or any(
+        len(part["select_list"]) != 7
+        or part.get("modifiers")
+        or part.get("aggregate_handling") != "STANDARD_HANDLING"
+        or part.get("having") is not None
+        or part.get("qualify") is not None
+        for part in parts
+    ):
+        return statement
+    for part in parts:
+        entries = part["select_list"]
+        for position in (5, 6):
+            entries[position] = sqltree.case_when(
+                entries[3], entries[position], sqltree.output_name(entries[position])
+            )
+    return sqltree.render(node) or statement
 
 
 def _run(
@@ -333,7 +362,7 @@ def _run(
             SELECT '{code}', subject, subject_id, ocid, flagged, value::DOUBLE,
                    -- only a flag keeps its evidence: at a million processes, every evaluation's would not fit
                    CASE WHEN flagged THEN evidence::JSON END, CASE WHEN flagged THEN sentence END
-            FROM ({plan.sql})
+            FROM ({plan.run_sql or plan.sql})
             """
         )
         if plan.meta_sql is not None:

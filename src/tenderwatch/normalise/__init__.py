@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from tenderwatch import sqltree
 from tenderwatch.exceptions import InputError
 from tenderwatch.store import NORMALISED_TABLES, compiled_with_text, rows_of
 
@@ -43,26 +44,19 @@ def narrowed_sql(table: str, columns: tuple[str, ...]) -> str:
 
     The table's statement is parsed with DuckDB's own parser, the columns not asked for are taken out of its
     select list, and DuckDB writes it back: what is left reads only the fields of a compiled release those columns
-    need. A statement whose select list cannot be narrowed so (a union, or a column it does not name) is read
-    whole, and only the columns asked for are kept of it.
+    need. A statement whose select list cannot be narrowed so (a union, a column it does not name, or one DuckDB
+    cannot write back faithfully) is read whole, and only the columns asked for are kept of it.
     """
     quoted = ", ".join('"' + name + '"' for name in columns)
     whole = f"SELECT {quoted} FROM ({table_sql(table)})"
-    parser = duckdb.connect()
-    try:
-        tree = json.loads(parser.execute("SELECT json_serialize_sql(?)", [table_sql(table)]).fetchall()[0][0])
-        node = tree["statements"][0]["node"] if not tree.get("error") else {}
-        if node.get("type") != "SELECT_NODE":
-            return whole
-        named = [
-            (entry, entry.get("alias") or (entry.get("column_names") or [""])[-1]) for entry in node["select_list"]
-        ]
-        if not all(name for _, name in named):
-            return whole
-        node["select_list"] = [entry for entry, name in named if name in columns]
-        return parser.execute("SELECT json_deserialize_sql(?::JSON)", [json.dumps(tree)]).fetchall()[0][0]
-    finally:
-        parser.close()
+    node = sqltree.parse(table_sql(table))
+    if node is None or node.get("type") != "SELECT_NODE":
+        return whole
+    names = [sqltree.output_name(entry) for entry in node["select_list"]]
+    if not all(names):
+        return whole
+    node["select_list"] = [entry for entry, name in zip(node["select_list"], names, strict=True) if name in columns]
+    return sqltree.render(node) or whole
 
 
 @cache

@@ -18,8 +18,10 @@ import hashlib
 import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 
 import duckdb
 
@@ -169,8 +171,10 @@ def derived_tables() -> tuple[str, ...]:
     return tuple(name for name, table in tables().items() if table.group in derived)
 
 
-def tables() -> dict[str, Table]:
-    """Return every table of the store with its documented columns, raw store first."""
+@cache
+def tables() -> Mapping[str, Table]:
+    """Return every table of the store with its documented columns, raw store first (read once: they are part of
+    the installed package)."""
     result = {}
     for group, package, _ in TABLE_GROUPS:
         try:
@@ -185,7 +189,7 @@ def tables() -> dict[str, Table]:
                 for item in _read_csv(package, f"columns/{row['table']}.csv")
             )
             result[row["table"]] = Table(row["table"], row["description"], columns, group)
-    return result
+    return MappingProxyType(result)
 
 
 def normalised_schema_hash() -> str:
