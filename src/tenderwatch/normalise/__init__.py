@@ -169,8 +169,7 @@ def normalise_file(
     publisher's compiled release given alone. A line that is not a JSON object with an ocid is left out and
     counted; so is a compiled release of a process given again by a later one. A table given in ``columns`` gets
     only those of its columns (the others stay NULL), and the fields of a line that only the others read are not
-    parsed (see :func:`narrowed_sql`). ``step`` is called once
-    the files are read, and once each table is filled.
+    parsed (see :func:`narrowed_sql`). ``step`` is called once the files are read, and once each table is filled.
 
     :raises InputError: if a file is missing, holds no compiled release, or gives a process on more than one line
         not all tagged ``compiled`` (a file of releases, which ``tenderwatch load`` compiles)
