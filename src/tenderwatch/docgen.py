@@ -303,7 +303,7 @@ def indicators_index() -> str:
         "",
         "The tables it reads are held in memory within `analysis_memory_limit` (768MB by default), beyond which",
         "DuckDB spills them to a folder of its own in the system's temporary folder, removed at the end; a",
-        "million compiled releases (3.5 GB) need about 1.2 GB in all (see [performance](../performance.md)).",
+        "million compiled releases (3.5 GB) need about 1 GB in all (see [performance](../performance.md)).",
         "",
         "- Each line is read as a publisher's compiled release. A process given on several lines, all tagged",
         "  `compiled`, is read from the latest of them by date, as a store does; a process given on several lines",
