@@ -12,7 +12,8 @@ no store.
 It also times the same `tenderwatch flags` once more: nothing has changed, so it shows the results the first
 run kept instead of working them out again (not a figure to compare with Cardinal, which always recomputes).
 For each it prints wall time, releases per second, megabytes per second and peak memory of the whole process
-tree.
+tree. (a) and the command straight from the file run three times (`--runs`), and their median is shown: the
+machine is noisy. The load runs once.
 
 Cardinal itself (`ocdscardinal indicators`) is run side by side when an `ocdscardinal` binary is on PATH;
 its Python package has no command, and building it needs the crates registry. Without it, the script
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -82,11 +84,19 @@ def write_compiled(path: Path, n: int, seed: int) -> int:
     return written
 
 
+def median_of(runs: list[tuple[float, int]]) -> tuple[float, int]:
+    """Return the median wall time of some runs of a command, with the largest peak memory of them."""
+    return statistics.median(elapsed for elapsed, _ in runs), max(peak for _, peak in runs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1_000_000, help="compiled releases (default 1,000,000)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--runs", type=int, default=3, help="runs of (a) and of --from, whose median is shown (default 3)"
+    )
     args = parser.parse_args()
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="tenderwatch-flags-"))
@@ -121,8 +131,12 @@ def main() -> None:
         "--db",
         str(store),
     ]
-    # The first run works every indicator out; the same command again finds its results kept (nothing changed).
-    flags = measure(flags_command, env=env)
+    # The first run works every indicator out; the runs after it are told to work them out again. The same
+    # command again without that finds its results kept (nothing changed).
+    flags = median_of(
+        [measure(flags_command, env=env)]
+        + [measure([*flags_command, "--recompute"], env=env) for _ in range(args.runs - 1)]
+    )
     again = measure(flags_command, env=env)
     # Straight from the file, as Cardinal works: no store, nothing kept.
     from_file_command = [
@@ -137,7 +151,8 @@ def main() -> None:
         "--out",
         str(workdir / "flags-from-file.json"),
     ]
-    from_file = measure(from_file_command, env=env)
+    from_file = median_of([measure(from_file_command, env=env) for _ in range(args.runs)])
+    print(f"(a) and --from: the median of {args.runs} runs each (the largest peak); the load: one run")
     rows = [
         ("(a) tenderwatch flags, store loaded", flags[0], flags[1]),
         ("(b) tenderwatch load + flags", loaded[0] + flags[0], max(loaded[1], flags[1])),
@@ -165,7 +180,7 @@ def main() -> None:
     print("processes flagged:", len(flagged.get("OCID", {})))
     same = json.loads((workdir / "flags-from-file.json").read_text()) == flagged
     print("straight from the file, the same output:", "yes" if same else "NO")
-    print(f"\nreproduce: python bench/flags.py --n {args.n} --seed {args.seed}")
+    print(f"\nreproduce: python bench/flags.py --n {args.n} --seed {args.seed} --runs {args.runs}")
     if args.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
 
