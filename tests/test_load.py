@@ -322,6 +322,20 @@ def test_not_json_at_all_is_one_reject_for_the_file(db: Path, real: Path) -> Non
     assert query(db, "SELECT scope, code FROM rejects") == [("file", "not-json")]
 
 
+def test_a_byte_order_mark_at_the_start_of_a_file_is_skipped(tmp_path: Path, db: Path, real: Path) -> None:
+    # as Windows programs save text: a package, and JSON lines whose byte offsets still point into the file
+    package = tmp_path / "package.json"
+    package.write_bytes(b"\xef\xbb\xbf" + (real / "uk_fts_2026-10-06_release_package_limit4.json").read_bytes())
+    lines = tmp_path / "lines.jsonl"
+    first, second = (json.dumps(release(f"ocds-aaaaaa-{n}", "1", "2021-01-01")).encode() + b"\n" for n in (1, 2))
+    lines.write_bytes(b"\xef\xbb\xbf" + first + second)
+    result = load(db, package, lines)
+    assert (result.loaded, result.rejected) == (6, 0)
+    offsets = query(db, "SELECT line, byte_offset FROM raw_releases WHERE line IS NOT NULL ORDER BY line")
+    assert offsets == [(1, 3), (2, 3 + len(first))]
+    assert lines.read_bytes()[offsets[1][1] :].startswith(b'{"ocid": "ocds-aaaaaa-2"')
+
+
 def test_the_same_bad_input_is_recorded_once(tmp_path: Path, db: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"ocid": "x"\n' + json.dumps(release("ocds-aaaaaa-1", "1", "2021-01-01")) + "\n")

@@ -217,6 +217,15 @@ def test_lines_that_are_not_compiled_releases_are_counted_and_left_out(tmp_path:
     assert sorted(item.name for item in tmp_path.iterdir()) == ["mixed.jsonl.gz"]  # no store was made
 
 
+def test_a_file_that_starts_with_a_byte_order_mark_is_one_line_saying_to_load_it(tmp_path: Path) -> None:
+    path = tmp_path / "windows.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(release("ocds-x-1", tag=["compiled"])).encode() + b"\n")
+    result = run_cli("flags", "--from", str(path), cwd=tmp_path)
+    assert result.returncode != 0
+    assert "starts with a byte order mark" in result.stderr and "tenderwatch load" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_a_line_with_a_field_of_another_shape_is_read_with_that_field_empty(tmp_path: Path) -> None:
     good = release("ocds-x-good", tag=["compiled"], tender={"id": "t", "status": "active", "title": "Home care"})
     odd = release("ocds-x-odd", tag=["compiled"], tender="a tender given as text", awards={"id": "a1"})

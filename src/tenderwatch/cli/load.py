@@ -30,6 +30,7 @@ def command(
 
     Bad input never stops a load: each bad file, line, release or value is recorded in the rejects table with
     where it was and why (see `tenderwatch status --rejects`). Loading the same data again changes nothing.
+    A UTF-8 byte order mark at the start of a file, as some Windows programs write, is skipped.
 
     Example: tenderwatch load downloads/*.jsonl.gz
     """

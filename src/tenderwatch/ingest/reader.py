@@ -21,6 +21,8 @@ from tenderwatch.ingest.inputs import Input
 
 # The lines tried when deciding whether a stream is JSON lines.
 SNIFF_LINES = 3
+# The UTF-8 byte order mark some programs write at the start of a text file.
+BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 
 
 @dataclass(slots=True)
@@ -74,6 +76,7 @@ def read_input(
                 first[:200],
             )
             return
+        skipped = _skip_byte_order_mark(stream)
         head: list[bytes] = []
         is_lines = False
         while len(head) < SNIFF_LINES:
@@ -88,7 +91,7 @@ def read_input(
                 is_lines = True
                 break
         if is_lines:
-            yield from _read_lines(stream, head, in_memory_limit, chunk_bytes)
+            yield from _read_lines(stream, head, in_memory_limit, chunk_bytes, skipped)
         else:
             yield from _read_document(source, stream, head, in_memory_limit)
 
@@ -96,7 +99,16 @@ def read_input(
 def _first_bytes(stream: BinaryIO) -> bytes:
     """Return the first bytes of the stream after any whitespace or byte-order mark, without consuming them."""
     head = stream.peek(64)[:64]  # type: ignore[attr-defined]
-    return head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.removeprefix(BYTE_ORDER_MARK).lstrip(b" \t\r\n")
+
+
+def _skip_byte_order_mark(stream: BinaryIO) -> int:
+    """Read past a UTF-8 byte order mark at the start of the stream (Windows programs often write one, and JSON
+    parsers reject it); return how many bytes were skipped."""
+    if stream.peek(3)[:3] == BYTE_ORDER_MARK:  # type: ignore[attr-defined]
+        stream.read(3)
+        return 3
+    return 0
 
 
 def _parses_as_container(text: bytes) -> bool:
@@ -107,9 +119,8 @@ def _parses_as_container(text: bytes) -> bool:
 
 
 def _read_lines(
-    stream: BinaryIO, head: list[bytes], in_memory_limit: int, chunk_bytes: int
+    stream: BinaryIO, head: list[bytes], in_memory_limit: int, chunk_bytes: int, offset: int = 0
 ) -> Iterator[LineChunk | Broken]:
-    offset = 0
     number = 0
     chunk: list[tuple[int, int, bytes]] = []
     size = 0
@@ -186,6 +197,7 @@ def _stream_document(source: Input) -> Iterator[Candidate | Broken]:
     top_is_array = False
     try:
         with source.opener() as stream:
+            _skip_byte_order_mark(stream)
             builder: ijson.ObjectBuilder | None = None
             current_key = None
             for prefix, event, value in ijson.parse(stream, use_float=True):
@@ -212,6 +224,7 @@ def _stream_document(source: Input) -> Iterator[Candidate | Broken]:
 
     try:
         with source.opener() as stream:
+            _skip_byte_order_mark(stream)
             if top_is_array:
                 for index, item in enumerate(ijson.items(stream, "item", use_float=True)):
                     yield from expand(item, f"/{index}")

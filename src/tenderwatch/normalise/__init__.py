@@ -8,6 +8,7 @@ macros in ``sql/_macros.sql``; the loader has recorded each in the rejects table
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from collections.abc import Callable, Collection, Mapping
@@ -87,6 +88,15 @@ def structure(
 
     # a process is named by its ocid, and a release by its id and date, wherever the tables come from
     return json.dumps(named(whole) | {key: whole[key] for key in ("ocid", "id", "date")}, separators=(",", ":"))
+
+
+def _starts_with_byte_order_mark(path: Path) -> bool:
+    """Return whether a file (plain or gzipped) starts with a UTF-8 byte order mark."""
+    try:
+        with gzip.open(path) if path.suffix.lower() == ".gz" else path.open("rb") as handle:
+            return handle.read(3) == b"\xef\xbb\xbf"
+    except (OSError, EOFError):  # not gzip after all: reading it says so
+        return False
 
 
 def _sql_type(part: Any) -> str:
@@ -180,6 +190,11 @@ def normalise_file(
         if path.suffix.lower() == ".zip":
             raise InputError(
                 f"{path}: a zip file is not read straight", "unzip it first, or load it with `tenderwatch load`"
+            )
+        if _starts_with_byte_order_mark(path):
+            raise InputError(
+                f"{path} starts with a byte order mark, which is not read straight",
+                "load it with `tenderwatch load` (which skips the mark), or save it without one",
             )
     names = "[" + ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths) + "]"
     shown = ", ".join(str(path) for path in paths)
