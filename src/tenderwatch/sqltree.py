@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import json
 import threading
+from functools import cache
 from typing import Any
 
 import duckdb
 
 _lock = threading.Lock()
-_parser: list[duckdb.DuckDBPyConnection] = []
+
+
+@cache
+def _parser() -> duckdb.DuckDBPyConnection:
+    """Return the in-memory connection that parses and writes statements (made on first use)."""
+    return duckdb.connect()
 
 
 def _execute(sql: str, value: str) -> Any:
     with _lock:
-        if not _parser:
-            _parser.append(duckdb.connect())
-        return _parser[0].execute(sql, [value]).fetchall()[0][0]
+        return _parser().execute(sql, [value]).fetchall()[0][0]
 
 
 def parse(statement: str) -> dict[str, Any] | None:

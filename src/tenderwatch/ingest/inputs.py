@@ -102,9 +102,14 @@ def _inputs_of_file(path: Path, source: str) -> Iterator[Input | InputError]:
         yield Input(source, None, _file_opener(path), size)
 
 
+def open_file(path: Path) -> BinaryIO:
+    """Open a file for reading, decompressing it if it is gzipped (whatever its name)."""
+    return _maybe_gunzip(path.open("rb"))
+
+
 def _file_opener(path: Path) -> Callable[[], BinaryIO]:
     def opener() -> BinaryIO:
-        return _maybe_gunzip(path.open("rb"))
+        return open_file(path)
 
     return opener
 

@@ -8,7 +8,6 @@ macros in ``sql/_macros.sql``; the loader has recorded each in the rejects table
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 from collections.abc import Callable, Collection, Mapping
@@ -22,6 +21,8 @@ import duckdb
 
 from tenderwatch import sqltree
 from tenderwatch.exceptions import InputError
+from tenderwatch.ingest.inputs import open_file
+from tenderwatch.ingest.reader import BYTE_ORDER_MARK
 from tenderwatch.store import NORMALISED_TABLES, compiled_with_text, rows_of
 
 
@@ -61,22 +62,18 @@ def narrowed_sql(table: str, columns: tuple[str, ...]) -> str:
 
 
 @cache
-def structure(
-    tables: tuple[str, ...] = NORMALISED_TABLES, columns: tuple[tuple[str, tuple[str, ...]], ...] = ()
-) -> str:
-    """Return the compact JSON structure that compiled releases are read into, for filling ``tables`` (of those
-    named in ``columns``, pairs of a table and some of its columns, only those columns: see :func:`narrowed_sql`).
+def structure(statements: tuple[str, ...] | None = None) -> str:
+    """Return the compact JSON structure that compiled releases are read into: whole, or only what ``statements``
+    (those that fill some of the tables, or some of their columns: see :func:`table_statements`) can read.
 
-    When only some of the tables or columns are filled, a field that no word of their statements names is left
-    out: they cannot read it (a field is only reached by its name), and parsing it would be wasted. A field kept
-    whose own fields are all unnamed is kept whole.
+    A field that no word of the statements names is left out: they cannot read it (a field is only reached by its
+    name), and parsing it would be wasted. A field kept whose own fields are all unnamed is kept whole.
     """
     text = resources.files("tenderwatch.normalise").joinpath("structure.json").read_text(encoding="utf-8")
     whole = json.loads(text)
-    if set(NORMALISED_TABLES) <= set(tables) and not columns:
+    if statements is None:
         return json.dumps(whole, separators=(",", ":"))
-    statements = table_statements(tables, dict(columns))
-    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", "\n".join(statements.values())))
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", "\n".join(statements)))
 
     def named(part: Any) -> Any:
         if isinstance(part, list):
@@ -92,11 +89,8 @@ def structure(
 
 def _starts_with_byte_order_mark(path: Path) -> bool:
     """Return whether a file (plain or gzipped) starts with a UTF-8 byte order mark."""
-    try:
-        with gzip.open(path) if path.suffix.lower() == ".gz" else path.open("rb") as handle:
-            return handle.read(3) == b"\xef\xbb\xbf"
-    except (OSError, EOFError):  # not gzip after all: reading it says so
-        return False
+    with open_file(path) as handle:
+        return handle.read(len(BYTE_ORDER_MARK)) == BYTE_ORDER_MARK
 
 
 def _sql_type(part: Any) -> str:
@@ -199,9 +193,8 @@ def normalise_file(
     names = "[" + ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths) + "]"
     shown = ", ".join(str(path) for path in paths)
     statements = table_statements(tables, columns)
-    narrowed = tuple((table, tuple(columns[table])) for table in statements if columns and table in columns)
     # read with the structure the tables need, and the tags (each line is parsed once)
-    shape = json.loads(structure(tuple(statements), narrowed)) | {"tag": "JSON"}
+    shape = json.loads(structure(tuple(statements.values()))) | {"tag": "JSON"}
     rows = """
         CREATE OR REPLACE TEMP TABLE tmp_releases AS
         SELECT
