@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tenderwatch import Workspace, load_settings
 from tenderwatch.cli import COMMANDS
@@ -204,3 +205,40 @@ def test_every_command_and_group_answers_help_through_the_real_entry_point() -> 
     assert "organisations" in run_cli("export", "--help").stdout
     mistyped = run_cli("flgs")
     assert mistyped.returncode == 2 and "No such command 'flgs'" in mistyped.stderr
+
+
+def test_running_out_of_memory_is_one_line_and_loses_nothing(tmp_path: Path, real: Path) -> None:
+    store = tmp_path / "store.duckdb"
+    first = run_cli("load", str(real / "uk_fts_2026-09-03_page5_excerpt.json"), db=store)
+    assert first.returncode == 0, first.stderr
+    second = real / "uk_cf_2019-2020_award_release_packages.jsonl"
+    starved = run_cli("load", str(second), db=store, env={"TENDERWATCH_MEMORY_LIMIT": "1MB"})
+    assert starved.returncode == 1
+    line = starved.stderr.strip()
+    assert "Traceback" not in line and len(line.splitlines()) == 1, line
+    assert line.startswith("error: DuckDB needed more memory than its limit allows (")
+    assert "raise TENDERWATCH_MEMORY_LIMIT" in line and "nothing already stored is lost" in line
+    # the releases of the first load are all there, and the same load with the default limit finishes the work
+    assert query(store, "SELECT count(*) FROM raw_releases")[0][0] == 3
+    again = run_cli("load", str(second), db=store)
+    assert again.returncode == 0, again.stderr
+    assert "99 loaded" in again.stdout
+    assert query(store, "SELECT count(*) FROM pending")[0][0] == 0
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full, a device that is always full")
+def test_writing_to_a_full_disk_is_one_line(tmp_path: Path, real_store: Path) -> None:
+    flags = run_cli("flags", "--out", "/dev/full", db=real_store)
+    assert flags.returncode == 1
+    assert flags.stderr.strip() == (
+        "error: /dev/full: cannot be written (No space left on device): the disk is full: free some space, "
+        "or write somewhere else"
+    )
+    # an export finds the disk full only once it writes
+    export = run_cli("export", "compiled-releases", "--out", "/dev/full", db=real_store)
+    assert export.returncode == 1
+    assert export.stderr.strip().startswith("error: the disk is full: free some space") and "Traceback" not in (
+        export.stderr
+    )
+    folder = run_cli("flags", "--out", str(tmp_path), db=real_store)
+    assert folder.returncode == 1 and folder.stderr.strip().endswith("give a file name, not a folder")

@@ -128,6 +128,9 @@ def cli_page() -> str:
         "Every command finds the store the same way: `--db PATH`, else the `TENDERWATCH_DB` environment",
         "variable, else `./tenderwatch.duckdb`. `tenderwatch COMMAND --help` prints the same text as below.",
         "A problem you can fix is reported as one line, `error: what went wrong: what to do`, with exit code 1.",
+        "So are DuckDB needing more memory than its limit allows (raise `memory_limit` for loading and rebuilding,",
+        "`analysis_memory_limit` for red flags and the analysis after a load: see [settings](settings.md)) and a",
+        "full disk; in either case nothing already stored is lost, and the command can simply be run again.",
         "",
     ]
 

@@ -15,6 +15,9 @@ CLI prints both on one line and exits with a non-zero code, without a stack trac
 
 from __future__ import annotations
 
+import errno
+from pathlib import Path
+
 
 class TenderwatchError(Exception):
     """Base class of all tenderwatch errors."""
@@ -63,3 +66,17 @@ class NothingLoadedError(TenderwatchError):
 
 class TenderwatchWarning(UserWarning):
     """Base class of tenderwatch warnings."""
+
+
+def unwritable(path: Path | str, error: OSError) -> InputError:
+    """Return the error for an output file that could not be written, with a hint that fits the cause."""
+    hints = {
+        errno.ENOENT: "check the folder exists",
+        errno.ENOSPC: "the disk is full: free some space, or write somewhere else",
+        errno.EACCES: "check you may write there, or write somewhere else",
+        errno.EPERM: "check you may write there, or write somewhere else",
+        errno.EROFS: "that disk is read-only: write somewhere else",
+        errno.EISDIR: "give a file name, not a folder",
+    }
+    reason = error.strerror or type(error).__name__
+    return InputError(f"{path}: cannot be written ({reason})", hints.get(error.errno or 0, "check the path"))

@@ -6,7 +6,9 @@ no stack trace.
 
 from __future__ import annotations
 
+import errno
 import importlib
+import re
 import sys
 from typing import Annotated, Any
 
@@ -110,3 +112,35 @@ def main(argv: list[str] | None = None) -> None:
         # The reader of our output went away (e.g. `| head`); that is not an error of ours.
         sys.stderr.close()
         sys.exit(0)
+    except Exception as error:
+        line = _resource_error(error)
+        if line is None:
+            raise
+        error_console.print(f"error: {line}", markup=False)
+        sys.exit(1)
+
+
+def _resource_error(error: BaseException) -> str | None:
+    """Return one line for a failure no command foresees but a user can mend: DuckDB needing more memory than its
+    limit, or a full disk. Anything else is None (a fault of ours, shown whole)."""
+    text = str(error)
+    duckdb = sys.modules.get("duckdb")
+    # DuckDB says so with its own exception, or, when a commit could not get memory, in a transaction error
+    if (
+        duckdb is not None
+        and isinstance(error, duckdb.Error)
+        and (isinstance(error, duckdb.OutOfMemoryException) or "failed to pin block" in text)
+    ):
+        used = re.search(r"\(([0-9.]+ \w+)/([0-9.]+ \w+) used\)", text)
+        detail = f" ({used.group(1)} of {used.group(2)} in use)" if used else ""
+        return (
+            f"DuckDB needed more memory than its limit allows{detail}: raise TENDERWATCH_MEMORY_LIMIT (loading, "
+            "rebuilding) or TENDERWATCH_ANALYSIS_MEMORY_LIMIT (red flags and the analysis after a load), e.g. "
+            "to 1GB, and run the command again; nothing already stored is lost"
+        )
+    if "No space left on device" in text or (isinstance(error, OSError) and error.errno == errno.ENOSPC):
+        return (
+            "the disk is full: free some space where the store is (DuckDB also writes its temporary files beside "
+            "it, in STORE.tmp) or where the output goes, and run the command again; nothing already stored is lost"
+        )
+    return None

@@ -11,7 +11,7 @@ import typer
 
 from tenderwatch.cli.options import DbOption, SettingsOption, open_workspace, settings_for
 from tenderwatch.cli.output import error_console
-from tenderwatch.exceptions import InputError
+from tenderwatch.exceptions import InputError, unwritable
 
 
 class Subject(StrEnum):
@@ -62,5 +62,5 @@ def command(
     try:
         out.write_bytes(data)
     except OSError as error:
-        raise InputError(f"{out}: cannot be written ({error.strerror})", "check the folder exists") from error
+        raise unwritable(out, error) from error
     error_console.print(f"wrote {out}", markup=False)

@@ -11,7 +11,7 @@ import typer
 from tenderwatch.cli.options import DbOption, SettingsOption, open_workspace, settings_for
 from tenderwatch.cli.org import export_organisations_command
 from tenderwatch.cli.output import ConsoleReporter, error_console
-from tenderwatch.exceptions import InputError
+from tenderwatch.exceptions import unwritable
 
 app = typer.Typer(help="Export data from the store.", no_args_is_help=True)
 
@@ -42,7 +42,7 @@ def compiled_releases(
             try:
                 handle = out.open("wb")
             except OSError as error:
-                raise InputError(f"{out}: cannot be written ({error.strerror})", "check the folder exists") from error
+                raise unwritable(out, error) from error
             with handle:
                 count = workspace.export_compiled_releases(handle, reporter=reporter)
     error_console.print(f"exported {count:,} compiled releases", markup=False)

@@ -14,7 +14,7 @@ import typer
 
 from tenderwatch.cli.options import DbOption, SettingsOption, open_workspace, settings_for
 from tenderwatch.cli.output import ConsoleReporter, console, error_console
-from tenderwatch.exceptions import InputError
+from tenderwatch.exceptions import unwritable
 from tenderwatch.normalise import LEFT_OUT
 from tenderwatch.workspace import FlagsResult, Workspace
 
@@ -142,7 +142,7 @@ def command(
         try:
             out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
         except OSError as error:
-            raise InputError(f"{out}: cannot be written ({error.strerror})", "check the folder exists") from error
+            raise unwritable(out, error) from error
     if result.reading is not None:
         _report_reading(result)
     counts = ", ".join(f"{run.code} {run.flagged:,}/{run.evaluated:,}" for run in result.run.runs)

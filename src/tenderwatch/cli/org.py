@@ -22,7 +22,7 @@ import typer
 
 from tenderwatch.cli.options import DbOption, SettingsOption, open_workspace, settings_for
 from tenderwatch.cli.output import console, error_console
-from tenderwatch.exceptions import InputError, TenderwatchError
+from tenderwatch.exceptions import InputError, TenderwatchError, unwritable
 from tenderwatch.resolve import (
     add_rule,
     load_organisation_settings,
@@ -299,7 +299,7 @@ def export_organisations_command(
         try:
             handle = sys.stdout if out is None else out.open("w", encoding="utf-8", newline="")
         except OSError as error:
-            raise InputError(f"{out}: cannot be written ({error.strerror})", "check the folder exists") from error
+            raise unwritable(out, error) from error
         count = 0
         try:
             writer = csv.writer(handle)

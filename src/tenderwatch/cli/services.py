@@ -30,7 +30,7 @@ import typer
 
 from tenderwatch.cli.options import DbOption, SettingsOption, open_workspace, settings_for
 from tenderwatch.cli.output import console, error_console
-from tenderwatch.exceptions import InputError
+from tenderwatch.exceptions import InputError, unwritable
 from tenderwatch.queries import format_money, has_table
 from tenderwatch.services import ServicesFileError, build_services, load_services_settings, read_inputs
 from tenderwatch.services.accuracy import measure, read_labels
@@ -353,7 +353,7 @@ def chain_command(
         try:
             svg.write_text(chain_svg(view.buyer_name, view.nodes, view.links), encoding="utf-8")
         except OSError as error:
-            raise InputError(f"{svg}: cannot be written ({error.strerror})", "check the folder exists") from error
+            raise unwritable(svg, error) from error
     if output_json:
         _print_json(view)
         return

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import duckdb
 import yaml
 
-from tenderwatch.exceptions import InputError, TenderwatchError
+from tenderwatch.exceptions import InputError, TenderwatchError, unwritable
 from tenderwatch.queries import has_table
 from tenderwatch.queries import rows as query_rows
 
@@ -569,7 +569,7 @@ def export_register(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     try:
         path.write_text(dump_register(events, file_format), encoding="utf-8")
     except OSError as error:
-        raise InputError(f"{path}: cannot be written ({error.strerror})", "check the folder exists") from error
+        raise unwritable(path, error) from error
     return len(events)
 
 

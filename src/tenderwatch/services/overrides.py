@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from tenderwatch.exceptions import InputError
+from tenderwatch.exceptions import unwritable
 from tenderwatch.services.files import ServicesFileError, read_entries, text_value
 from tenderwatch.services.taxonomy import Taxonomy
 
@@ -124,7 +124,7 @@ def dump_overrides(path: Path, overrides: list[Override]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     except OSError as error:
-        raise InputError(f"{path}: cannot be written ({error.strerror})", "check the folder can be written") from error
+        raise unwritable(path, error) from error
 
 
 def today_text() -> str:
