@@ -652,7 +652,8 @@ class Workspace:
                 raise StoreError(
                     f"normalising process {ocids[0]} needs more memory than memory_limit "
                     f"({self.settings.memory_limit}) allows",
-                    "raise TENDERWATCH_MEMORY_LIMIT and run `tenderwatch rebuild`",
+                    "raise TENDERWATCH_MEMORY_LIMIT and run the command again: what is stored is kept, and the "
+                    "processes not yet normalised are finished then",
                 ) from None
             half = len(ocids) // 2
             return min(self._normalise_slice(ocids[:half], task), self._normalise_slice(ocids[half:], task))
