@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import termios
+import time
 import zipfile
 from pathlib import Path
 
@@ -427,3 +434,35 @@ def test_an_analysis_that_never_finished_is_done_by_the_next_load(db: Path, real
     before = query(db, "SELECT max(computed_at) FROM contract_lifecycle")
     load(db, path, publish_after_load=False)
     assert query(db, "SELECT max(computed_at) FROM contract_lifecycle") == before
+
+
+def test_a_load_stopped_with_ctrl_c_says_so_in_one_line_and_the_command_goes_on(tmp_path: Path, real: Path) -> None:
+    store = tmp_path / "store.duckdb"
+    assert run_cli("load", str(real / "uk_fts_2026-09-03_page5_excerpt.json"), db=store).returncode == 0
+    lines = (real / "uk_fts_single_release_packages_2021-2026.jsonl").read_bytes()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tenderwatch", "load", "-", "--db", str(store)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TENDERWATCH_WORKERS": "1"},
+    )
+    assert process.stdin is not None
+    process.stdin.write(lines)
+    process.stdin.flush()  # and left open: the load reads the lines, then waits for more
+    unread = bytearray(4)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        fcntl.ioctl(process.stdin.fileno(), termios.FIONREAD, unread)
+        if int.from_bytes(unread, sys.byteorder) == 0:
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert stderr.decode().strip() == "stopped: nothing already stored is lost; run the same command again to go on"
+    assert query(store, "SELECT count(*) FROM raw_releases")[0][0] == 3
+    again = run_cli("load", "-", db=store, stdin=lines)
+    assert again.returncode == 0, again.stderr
+    assert "7 loaded" in again.stdout

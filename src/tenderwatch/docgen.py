@@ -131,6 +131,8 @@ def cli_page() -> str:
         "So are DuckDB needing more memory than its limit allows (raise `memory_limit` for loading and rebuilding,",
         "`analysis_memory_limit` for red flags and the analysis after a load: see [settings](settings.md)) and a",
         "full disk; in either case nothing already stored is lost, and the command can simply be run again.",
+        "A command stopped with Ctrl-C says so and exits with code 130; what it stored is kept, and the same command",
+        "goes on from there (a load skips the releases already stored and finishes the processes left pending).",
         "",
     ]
 

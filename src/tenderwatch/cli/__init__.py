@@ -40,6 +40,10 @@ COMMANDS = {
 }
 
 
+# The exit code of a run stopped with Ctrl-C.
+INTERRUPTED = 130
+
+
 def _version(value: bool) -> None:
     if value:
         from tenderwatch import __version__  # noqa: PLC0415
@@ -108,6 +112,13 @@ def main(argv: list[str] | None = None) -> None:
     except TenderwatchError as error:
         error_console.print(f"error: {error}", markup=False)
         sys.exit(1)
+    except SystemExit as done:
+        # Typer ends a run stopped with Ctrl-C (SIGINT) with exit code 130 and says nothing
+        if done.code == INTERRUPTED:
+            error_console.print(
+                "stopped: nothing already stored is lost; run the same command again to go on", markup=False
+            )
+        raise
     except BrokenPipeError:
         # The reader of our output went away (e.g. `| head`); that is not an error of ours.
         sys.stderr.close()
