@@ -786,9 +786,24 @@ class Workspace:
         chosen = [item.code for item in run.runs]
         if cardinal:
             shape = read_cardinal(self.store.con, run.meta, codes=chosen, buyer=buyer, supplier=supplier, ocid=ocid)
+            if not any(group for name, group in shape.items() if name != "Meta"):
+                self._check_named(buyer, supplier)
             return FlagsResult([], run, shape)
         found = read_flags(self.store.con, codes=chosen, buyer=buyer, supplier=supplier, ocid=ocid)
+        if not found:
+            self._check_named(buyer, supplier)
         return FlagsResult(found, run)
+
+    def _check_named(self, buyer: str | None, supplier: str | None) -> None:
+        """Raise if a buyer or supplier asked for is named nowhere in the store: "no flags" would mislead."""
+        from tenderwatch.queries import is_named  # noqa: PLC0415
+
+        for role, value in (("buyer", buyer), ("supplier", supplier)):
+            if value and not is_named(self.store.con, role, value):
+                raise InputError(
+                    f"no {role} in the data has the id {value!r}",
+                    "find the organisation's id with `tenderwatch org show NAME`, or give its party id as published",
+                )
 
     @classmethod
     def flags_from_files(

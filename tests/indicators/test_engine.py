@@ -135,6 +135,23 @@ def test_flags_for_one_buyer(tmp_path: Path, synthetic: list[dict]) -> None:
     ocids = {row["ocid"] for row in csv.DictReader(io.StringIO(result.stdout))}
     expected = {row[0] for row in query(db, "SELECT ocid FROM processes WHERE buyer_id = ?", [buyer])}
     assert ocids and ocids <= expected
+    # a mistyped id is one line saying so, not "no flags raised", which would clear a buyer no one looked at
+    for option, role in (("--buyer", "buyer"), ("--supplier", "supplier")):
+        typo = run_cli("flags", "-i", "R018", option, buyer + "x", "--format", "cardinal", db=db)
+        assert typo.returncode == 1
+        assert typo.stderr.strip() == (
+            f"error: no {role} in the data has the id '{buyer}x': find the organisation's id with "
+            "`tenderwatch org show NAME`, or give its party id as published"
+        )
+    # a buyer the store names, without a flag of the indicator asked for, is no error
+    unflagged = query(
+        db,
+        """SELECT buyer_id FROM processes WHERE buyer_id IS NOT NULL AND buyer_id NOT IN (
+               SELECT p.buyer_id FROM flags JOIN processes AS p USING (ocid) WHERE code = 'R018'
+               AND p.buyer_id IS NOT NULL) LIMIT 1""",
+    )[0][0]
+    quiet = run_cli("flags", "-i", "R018", "--buyer", unflagged, db=db)
+    assert quiet.returncode == 0 and "error" not in quiet.stderr, quiet.stderr
 
 
 def test_unknown_indicator_is_one_line(tmp_path: Path, synthetic: list[dict]) -> None:

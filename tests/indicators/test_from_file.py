@@ -173,6 +173,9 @@ def test_the_flags_straight_from_a_file_are_those_of_a_store_of_it(real_copy: tu
     expected = [flag for flag in from_file.flags if flag.code == "R003" and buyer_of[flag.ocid] == buyer]
     assert len(expected) >= 2
     assert flag_set(only.flags) == flag_set(expected)
+    # a mistyped id is an error, not "no flags"
+    with pytest.raises(InputError, match=f"no buyer in the data has the id '{buyer}x'"):
+        Workspace.flags_from_files([exported], ["R003"], settings=load_settings(workers=1), buyer=buyer + "x")
 
 
 def test_a_process_given_again_is_read_as_a_store_reads_it(tmp_path: Path) -> None:

@@ -34,12 +34,19 @@ def command(
         typer.Option("--indicator", "-i", help="Run only this indicator (repeat for several), e.g. -i R018 -i TW106."),
     ] = None,
     buyer: Annotated[
-        str | None, typer.Option("--buyer", help="Show only flags about this buyer (party id or organisation id).")
+        str | None,
+        typer.Option(
+            "--buyer",
+            help="Show only flags about this buyer (party id or organisation id, as `tenderwatch org show` gives it; "
+            "an id the data does not name is an error).",
+        ),
     ] = None,
     supplier: Annotated[
         str | None,
         typer.Option(
-            "--supplier", help="Show only flags about this supplier or tenderer (party id or organisation id)."
+            "--supplier",
+            help="Show only flags about this supplier or tenderer (party id or organisation id; an id the data does "
+            "not name is an error).",
         ),
     ] = None,
     output_format: Annotated[

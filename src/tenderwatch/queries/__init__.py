@@ -177,6 +177,27 @@ def flags_about(role: str, value: str) -> tuple[str, list[str]]:
     return condition, [value] * 6
 
 
+def is_named(con: duckdb.DuckDBPyConnection, role: str, value: str) -> bool:
+    """Return whether the store names ``value`` where :func:`flags_about` looks for a buyer (``role`` "buyer") or a
+    supplier: as an organisation id, a party id as published, or the subject of a flag."""
+    if role == "buyer":
+        published = "SELECT 1 FROM processes WHERE buyer_id = ?"
+        subjects = "('buyer', 'procuring_entity')"
+    else:
+        published = "SELECT 1 FROM award_suppliers WHERE party_id = ?"
+        subjects = "('supplier', 'tenderer')"
+    return bool(
+        con.execute(
+            f"""
+            SELECT EXISTS ({published})
+                OR EXISTS (SELECT 1 FROM organisation_parties WHERE organisation_id = ? OR party_id = ?)
+                OR EXISTS (SELECT 1 FROM flags WHERE subject IN {subjects} AND subject_id = ?)
+            """,
+            [value] * 4,
+        ).fetchall()[0][0]
+    )
+
+
 def profile_key(con: duckdb.DuckDBPyConnection, kind: str, given: str) -> tuple[str | None, list[str]]:
     """Return the profile key a party id, registered identifier or organisation id leads to for a buyer or a
     supplier, with the organisations it could mean when it leads to several (then the key is None)."""
