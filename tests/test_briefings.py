@@ -86,6 +86,7 @@ def test_buyer_and_supplier_packs(demo_store: Path) -> None:
     assert "Department for Courts and Rehabilitation" in buyer.stdout and "Questions to ask" in buyer.stdout
     missing = run_cli("brief", "supplier", "nobody", db=demo_store)
     assert missing.returncode == 1 and missing.stderr.startswith("error: the store holds no supplier 'nobody'")
+    assert "`tenderwatch org show NAME`" in missing.stderr  # where to find the id
 
 
 def test_a_failure_under_the_contract_itself_asks_what_the_buyer_did_about_it(tmp_path: Path) -> None:

@@ -963,8 +963,12 @@ class Workspace:
             raise InputError(f"unknown format {output!r}", f"use one of {', '.join(FORMATS)}")
         found = build_brief(self.store.con, kind, key)
         if found is None:
-            what = "process" if kind == "process" else kind
-            raise InputError(f"the store holds no {what} {key!r}", "check the id with `tenderwatch status` or search")
+            hint = (
+                "give the process's ocid, as the web app's search or `tenderwatch flags` shows it"
+                if kind == "process"
+                else "find the organisation's id with `tenderwatch org show NAME`, or give its party id as published"
+            )
+            raise InputError(f"the store holds no {kind} {key!r}", hint)
         if output == "pdf":
             return to_pdf(found)
         return (to_markdown(found) if output == "md" else to_html(found)).encode()
