@@ -399,6 +399,15 @@ def test_a_missing_file_is_one_line_and_the_others_still_load(db: Path, real: Pa
     assert "Traceback" not in result.stderr
 
 
+def test_an_address_on_the_web_is_one_line_pointing_to_sync(db: Path) -> None:
+    result = run_cli("load", "https://example.org/releases.json", db=db)
+    assert result.returncode == 1
+    assert (
+        "error: https://example.org/releases.json: load reads files, not addresses on the web: download it first, "
+        "or read it with `tenderwatch sync ocds-url --url https://example.org/releases.json`"
+    ) in result.stderr
+
+
 def test_processes_too_big_to_normalise_together_are_done_in_smaller_slices(tmp_path: Path) -> None:
     # 60 processes of about 400 KB each cannot be normalised in one transaction within 128MB: the load does them
     # in smaller slices and gives the same tables as a load with room to spare.

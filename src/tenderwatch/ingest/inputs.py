@@ -69,6 +69,11 @@ def expand_inputs(paths: list[str], stdin: BinaryIO | None = None) -> Iterator[I
             yield from _inputs_of_file(path, str(path.resolve()))
         elif path.exists():
             yield InputError(f"{raw}: not a regular file", "give a file, a folder or - for standard input")
+        elif raw.lower().startswith(("http://", "https://")):
+            yield InputError(
+                f"{raw}: load reads files, not addresses on the web",
+                f"download it first, or read it with `tenderwatch sync ocds-url --url {raw}`",
+            )
         else:
             yield InputError(f"{raw}: no such file or folder", "check the path")
 
