@@ -134,6 +134,15 @@ def test_missing_things_are_404(server: str) -> None:
     assert httpx.get(server + "/processes/ocds-nope-1").status_code == 404
     assert httpx.get(server + "/api/processes/ocds-nope-1").status_code == 404
     assert httpx.get(server + "/api/suppliers/nobody").status_code == 404
+    # a browser that follows a wrong address gets a page saying so; the API and other programs get JSON
+    browser = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    page = httpx.get(server + "/no-such-page", headers=browser)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "<h1>Not found</h1>" in page.text and "There is no page at this address" in page.text
+    pack = httpx.get(server + "/briefs/buyer/nobody.pdf", headers=browser)
+    assert pack.status_code == 404 and "No buyer &#39;nobody&#39; in the store." in pack.text
+    assert httpx.get(server + "/api/no-such-thing", headers=browser).json() == {"detail": "Not Found"}
+    assert httpx.get(server + "/no-such-page").json() == {"detail": "Not Found"}
 
 
 def test_lists_are_paginated_in_a_stable_order_and_downloadable(server: str) -> None:
@@ -234,6 +243,14 @@ def test_writing_needs_a_login_with_csrf_or_a_token(web_store: Path, server: str
         "/login", data={"name": "alex", "password": "correct horse battery staple", "csrf": "f"}, headers=headers
     )
     assert forged.status_code == 403
+    assert forged.json() == {"detail": "the form has expired: reload the page and try again"}
+    in_a_browser = client.post(
+        "/login",
+        data={"name": "alex", "password": "correct horse battery staple", "csrf": "f"},
+        headers={**headers, "accept": "text/html"},
+    )
+    assert in_a_browser.status_code == 403
+    assert "<h1>Not allowed</h1>" in in_a_browser.text and "The form has expired" in in_a_browser.text
     good = client.post(
         "/login", data={"name": "alex", "password": "correct horse battery staple", "csrf": token}, headers=headers
     )

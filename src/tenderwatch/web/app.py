@@ -27,9 +27,11 @@ from urllib.parse import quote, urlencode
 
 import duckdb
 from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from tenderwatch import __version__
@@ -238,6 +240,23 @@ def create_app(settings: Settings) -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": str(error)}, status_code=503)
         return HTMLResponse(f"<h1>Not ready</h1><p>{_escape(str(error))}</p>", status_code=503)
+
+    # A browser asking for a page that is not there, or that it may not see, gets a page that says so; the API, the
+    # feeds and other programs get the status with its detail in JSON.
+    error_titles = {400: "That did not work", 401: "Sign in first", 403: "Not allowed", 404: "Not found"}
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        wants_page = "text/html" in request.headers.get("accept", "")
+        if not wants_page or request.url.path.startswith("/api/") or error.status_code not in error_titles:
+            return await http_exception_handler(request, error)
+        message = str(error.detail)
+        if error.status_code == 404 and message == "Not Found":  # an address no page answers
+            message = "There is no page at this address: check it, or follow a link from the home page."
+        elif message:
+            message = message[0].upper() + message[1:] + "."
+        context = {"title": error_titles[error.status_code], "message": message}
+        return render(request, "error.html", context, status_code=error.status_code)
 
     # ------------------------------------------------------------------------------------------- pages
 
