@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 from pathlib import Path
 
 import duckdb
@@ -242,3 +243,23 @@ def test_writing_to_a_full_disk_is_one_line(tmp_path: Path, real_store: Path) ->
     )
     folder = run_cli("flags", "--out", str(tmp_path), db=real_store)
     assert folder.returncode == 1 and folder.stderr.strip().endswith("give a file name, not a folder")
+
+
+def test_a_port_in_use_is_one_line_before_any_work(tmp_path: Path, real_store: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        serve = run_cli("serve", "--port", str(port), db=real_store)
+        assert serve.returncode == 1
+        assert serve.stderr.strip() == (
+            f"error: port {port} is in use already (by another server: an earlier `tenderwatch serve` or "
+            "`tenderwatch demo`, say): stop that one, or give another port with --port"
+        )
+        demo = tmp_path / "demo.duckdb"
+        built = run_cli("demo", "--size", "50", db=demo, env={"TENDERWATCH_WEB_PORT": str(port)})
+        assert built.returncode == 1
+        assert "set another in TENDERWATCH_WEB_PORT, or build the demo without serving it with --no-serve" in (
+            built.stderr
+        )
+        assert not demo.exists()  # the demo was not built only to find the port taken

@@ -8,7 +8,7 @@ import typer
 
 from tenderwatch.cli.options import DbOption, SettingsOption, open_workspace, settings_for
 from tenderwatch.cli.output import ConsoleReporter, console
-from tenderwatch.cli.serve import run_server
+from tenderwatch.cli.serve import check_port, run_server
 from tenderwatch.demo import DEFAULT_SEED, DEFAULT_SIZE, build_demo, stories
 
 
@@ -31,6 +31,12 @@ def command(
     Example: tenderwatch demo --db demo.duckdb
     """
     settings = settings_for(db, settings_file)
+    if serve:
+        check_port(
+            settings.web_host,
+            settings.web_port,
+            "set another in TENDERWATCH_WEB_PORT, or build the demo without serving it with --no-serve",
+        )
     with open_workspace(settings) as workspace, ConsoleReporter(settings) as reporter:
         result = build_demo(workspace, size, seed, reporter)
         status = workspace.status()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import getpass
 import os
+import socket
 import sys
 from typing import Annotated
 
@@ -11,7 +13,35 @@ import typer
 
 from tenderwatch.cli.options import DbOption, SettingsOption, open_workspace, settings_for
 from tenderwatch.cli.output import console, error_console
+from tenderwatch.exceptions import InputError
 from tenderwatch.settings import Settings
+
+
+def check_port(host: str, port: int, other_port: str = "give another port with --port") -> None:
+    """Raise a one-line error if the web app could not listen on ``host`` and ``port`` (checked before any work,
+    so that a demo does not build its store only to find the port taken); ``other_port`` says how to choose
+    another."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise InputError(f"--host {host}: not an address of this machine", "give one, such as 127.0.0.1") from error
+    family, kind, protocol, _, address = infos[0]
+    with socket.socket(family, kind, protocol) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server itself binds
+        try:
+            sock.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise InputError(
+                    f"port {port} is in use already (by another server: an earlier `tenderwatch serve` or "
+                    "`tenderwatch demo`, say)",
+                    f"stop that one, or {other_port}",
+                ) from error
+            if error.errno == errno.EACCES:
+                raise InputError(f"port {port} needs more privileges", f"{other_port}, above 1023") from error
+            raise InputError(
+                f"cannot listen on {host} port {port} ({error.strerror})", f"check the address, or {other_port}"
+            ) from error
 
 
 def run_server(settings: Settings, host: str, port: int) -> None:
@@ -22,6 +52,7 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     from tenderwatch.web.accounts import Accounts, accounts_path  # noqa: PLC0415
     from tenderwatch.web.app import create_app  # noqa: PLC0415
 
+    check_port(host, port)
     # Make the accounts file (and its session secret) before any worker starts, so all workers share one secret.
     Accounts(accounts_path(settings.db)).secret()
     if current_snapshot(settings.db) is None:
@@ -56,7 +87,8 @@ def command(
 ) -> None:
     """Serve the web app and JSON API (OpenAPI at /api/openapi.json) for the store, read-only to the public.
 
-    It reads the newest snapshot the loads publish, so it keeps answering while a load or sync writes.
+    It reads the newest snapshot the loads publish, so it keeps answering while a load or sync writes. A port
+    already in use is reported before anything else is done.
 
     Example: tenderwatch serve --port 8080
     """
