@@ -105,7 +105,11 @@ def skip_missing_pandas() -> None:
 
 
 def give_back_freed_memory() -> None:
-    """Ask the C library to return the memory freed so far to the system (glibc keeps it for reuse otherwise:
-    after reading 100,000 releases, about 90 MB of the main process). Does nothing where that is not glibc."""
+    """Ask the C library, and Arrow's own allocator if Arrow was used, to return the memory freed so far to the
+    system (glibc keeps it for reuse otherwise: after reading 100,000 releases, about 90 MB of the main process;
+    Arrow, which hands the batches to DuckDB, about 100 MB more). Does nothing where that is not glibc."""
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
