@@ -228,6 +228,9 @@ def test_writing_needs_a_login_with_csrf_or_a_token(web_store: Path, server: str
     anonymous = httpx.Client(base_url=server)
     assert anonymous.post("/account/tokens", data={"csrf": "x"}).status_code == 401
     assert anonymous.get("/api/me").status_code == 401
+    signed_out = anonymous.post("/account/tokens", data={"csrf": "x"}, headers={"accept": "text/html"})
+    assert signed_out.status_code == 401 and "<h1>Sign in first</h1>" in signed_out.text
+    assert '<a href="/login">Sign in</a>' in signed_out.text
 
     # Cookies are marked Secure; browsers send them to 127.0.0.1, httpx needs to be told it is trusted.
     client = httpx.Client(base_url=server, follow_redirects=False)

@@ -254,8 +254,8 @@ def create_app(settings: Settings) -> FastAPI:
         if error.status_code == 404 and message == "Not Found":  # an address no page answers
             message = "There is no page at this address: check it, or follow a link from the home page."
         elif message:
-            message = message[0].upper() + message[1:] + "."
-        context = {"title": error_titles[error.status_code], "message": message}
+            message = message[0].upper() + message[1:] + ("" if message.endswith((".", "!", "?")) else ".")
+        context = {"title": error_titles[error.status_code], "message": message, "status": error.status_code}
         return render(request, "error.html", context, status_code=error.status_code)
 
     # ------------------------------------------------------------------------------------------- pages
