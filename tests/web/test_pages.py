@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import subprocess
 import sys
 import threading
@@ -18,9 +19,9 @@ import pytest
 from tenderwatch import Workspace, load_settings
 from tenderwatch.queries.organisation import FLAGS_SHOWN
 from tenderwatch.queries.search import SearchFilters, search
-from tenderwatch.store.snapshot import current_snapshot, load_fts
+from tenderwatch.store.snapshot import current_snapshot, load_fts, snapshot_folder
 from tenderwatch.web.app import CSP
-from tests import serving
+from tests import run_cli, serving
 from tests.records import load_releases
 from tests.records.test_derived import performance_histories
 from tests.web.conftest import free_port
@@ -348,3 +349,19 @@ def test_a_suppliers_page_shows_the_failures_its_contract_notices_record(tmp_pat
         "performance_failure",
         "performance_failure",
     ]
+
+
+def test_a_store_with_nothing_published_says_so_without_telling_its_path(tmp_path: Path, real: Path) -> None:
+    db = tmp_path / "store.duckdb"
+    assert run_cli("load", str(real / "uk_fts_2026-09-03_page5_excerpt.json"), db=db).returncode == 0
+    with serving(db) as url:
+        shutil.rmtree(snapshot_folder(db))  # as if nothing had been published
+        deadline = time.monotonic() + 30  # the server looks for a newer snapshot at most once a second
+        while (page := httpx.get(url + "/", headers={"accept": "text/html"})).status_code == 200:
+            assert time.monotonic() < deadline, "the server kept serving a snapshot that is gone"
+            time.sleep(0.2)
+        assert page.status_code == 503
+        assert "<h1>Not ready</h1>" in page.text and "the data appear after the next load or sync" in page.text
+        api = httpx.get(url + "/api/flags")
+        assert api.status_code == 503 and "Nothing has been published" in api.json()["detail"]
+        assert str(tmp_path) not in page.text + api.text

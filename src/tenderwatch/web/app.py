@@ -237,9 +237,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(StoreError)
     async def store_error(request: Request, error: StoreError) -> Response:
+        # said without the store's path, which is the server's business, not the public's
+        message = "Nothing has been published from this store yet: the data appear after the next load or sync."
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": str(error)}, status_code=503)
-        return HTMLResponse(f"<h1>Not ready</h1><p>{_escape(str(error))}</p>", status_code=503)
+            return JSONResponse({"detail": message}, status_code=503)
+        return render(request, "error.html", {"title": "Not ready", "message": message, "status": 503}, 503)
 
     # A browser asking for a page that is not there, or that it may not see, gets a page that says so; the API, the
     # feeds and other programs get the status with its detail in JSON.
@@ -580,12 +582,6 @@ def _list_response(found: Page[Any], output: str, name: str) -> Any:
     if output == "csv":
         return _csv(items, name)
     return {"items": items, "page": found.page, "per_page": found.per_page, "total": found.total, "pages": found.pages}
-
-
-def _escape(text: str) -> str:
-    from html import escape  # noqa: PLC0415
-
-    return escape(text)
 
 
 def app_from_environment() -> FastAPI:
