@@ -329,6 +329,29 @@ def test_not_json_at_all_is_one_reject_for_the_file(db: Path, real: Path) -> Non
     assert query(db, "SELECT scope, code FROM rejects") == [("file", "not-json")]
 
 
+def test_text_in_another_encoding_than_utf8_is_rejected_saying_how_to_mend_it(tmp_path: Path, db: Path) -> None:
+    # a Windows program's "Unicode" (UTF-16) and its usual 8-bit encoding, Windows-1252 (é is the byte 0xE9)
+    package = {"releases": [release("ocds-aaaaaa-1", "1", "2021-01-01", tender={"title": "Café services"})]}
+    utf16 = tmp_path / "unicode.json"
+    utf16.write_bytes(json.dumps(package, ensure_ascii=False).encode("utf-16"))
+    lines = tmp_path / "windows-1252.jsonl"
+    good, bad = (
+        json.dumps(release(f"ocds-aaaaaa-{n}", "1", "2021-01-01", tender={"title": "Café"}), ensure_ascii=False)
+        for n in (2, 3)
+    )
+    lines.write_bytes(good.encode("utf-8") + b"\n" + bad.encode("cp1252") + b"\n")
+    result = load(db, utf16, lines)
+    assert (result.loaded, result.rejected) == (1, 2)
+    rejects = dict(query(db, "SELECT code, reason FROM rejects ORDER BY code"))
+    assert rejects["not-utf8"].startswith("UTF-16 text, not UTF-8") and "save it as UTF-8" in rejects["not-utf8"]
+    column = bad.index("é")
+    assert rejects["invalid-json"] == (
+        f"not UTF-8 text (byte 0xE9 at byte {column} of the line): the file was probably saved in another encoding, "
+        "such as Windows-1252 or Latin-1; save it as UTF-8 and load it again"
+    )
+    assert query(db, "SELECT line FROM rejects WHERE code = 'invalid-json'") == [(2,)]
+
+
 def test_a_byte_order_mark_at_the_start_of_a_file_is_skipped(tmp_path: Path, db: Path, real: Path) -> None:
     # as Windows programs save text: a package, and JSON lines whose byte offsets still point into the file
     package = tmp_path / "package.json"

@@ -320,6 +320,8 @@ def indicators_index() -> str:
         "  field of another shape than the standard's (text where an object should be), is read a second time,",
         "  more slowly, as DuckDB's reader stops at it; such a field is read as empty, as a store reads it. A file",
         "  that starts with a byte order mark (as some Windows programs save text) is refused: load it instead.",
+        "  So is a file that is UTF-16 text, or whose start is not UTF-8 (saved as Windows-1252, say), with a line",
+        "  saying so: save it as UTF-8, or load it (a load leaves out only the lines that are not UTF-8).",
         "- Indicators that read more than a compiled release holds are left out when all run, and said so with",
         "  the reason; asked for by name (`-i`, or a settings file that names them), they are an error. Each",
         "  needs what only a store holds:",

@@ -20,7 +20,7 @@ import orjson
 from tenderwatch.compiler import Compiler
 from tenderwatch.exceptions import CompileError
 from tenderwatch.ingest.checks import Checked, Checker, Rejection
-from tenderwatch.ingest.reader import Broken, Candidate, expand
+from tenderwatch.ingest.reader import Broken, Candidate, expand, json_error
 
 # Fields of a stored release as the workers hand them over (the store adds seq, source, member and run).
 RELEASE_FIELDS = (
@@ -113,7 +113,7 @@ def process_lines(lines: list[tuple[int, int, bytes]]) -> ChunkResult:
         try:
             value = orjson.loads(text)
         except orjson.JSONDecodeError as error:
-            add_broken(result, Broken(number, offset, "", "invalid-json", f"invalid JSON: {error}", text))
+            add_broken(result, Broken(number, offset, "", "invalid-json", json_error(error, text), text))
             continue
         for item in expand(value, ""):
             item.line = number

@@ -229,6 +229,24 @@ def test_a_file_that_starts_with_a_byte_order_mark_is_one_line_saying_to_load_it
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_file_in_another_encoding_than_utf8_is_one_line_saying_how_to_mend_it(tmp_path: Path) -> None:
+    line = json.dumps(release("ocds-x-1", tag=["compiled"], tender={"title": "Café"}), ensure_ascii=False) + "\n"
+    unicode = tmp_path / "unicode.jsonl"
+    unicode.write_bytes(line.encode("utf-16"))
+    result = run_cli("flags", "--from", str(unicode), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"error: {unicode} is UTF-16 text, not UTF-8 (as some Windows programs save 'Unicode' text): save it as UTF-8"
+    )
+    windows = tmp_path / "windows-1252.jsonl"
+    windows.write_bytes(line.encode("cp1252"))
+    result = run_cli("flags", "--from", str(windows), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {windows} is not UTF-8 text (byte 0xE9 at byte {line.index('é')})")
+    assert "save it as UTF-8, or load it with `tenderwatch load`" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_a_line_with_a_field_of_another_shape_is_read_with_that_field_empty(tmp_path: Path) -> None:
     good = release("ocds-x-good", tag=["compiled"], tender={"id": "t", "status": "active", "title": "Home care"})
     odd = release("ocds-x-odd", tag=["compiled"], tender="a tender given as text", awards={"id": "a1"})

@@ -30,7 +30,8 @@ def command(
 
     Bad input never stops a load: each bad file, line, release or value is recorded in the rejects table with
     where it was and why (see `tenderwatch status --rejects`). Loading the same data again changes nothing.
-    A UTF-8 byte order mark at the start of a file, as some Windows programs write, is skipped.
+    A UTF-8 byte order mark at the start of a file, as some Windows programs write, is skipped. Text that is not
+    UTF-8 (UTF-16, or Windows-1252, say) is rejected with a reason that says so.
 
     Example: tenderwatch load downloads/*.jsonl.gz
     """

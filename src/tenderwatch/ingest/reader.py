@@ -25,6 +25,23 @@ SNIFF_LINES = 3
 BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 
 
+# The byte order marks of UTF-16, which some Windows programs write when asked for "Unicode" text.
+UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def json_error(error: Exception, data: bytes, where: str = "line") -> str:
+    """Return why ``data`` (a line or a document) is not JSON, in words a person can act on: text in another
+    encoding than UTF-8 (the cause of most such rejects, which the parser reports as a bad string) is said so."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return (
+            f"not UTF-8 text (byte 0x{data[bad.start]:02X} at byte {bad.start:,} of the {where}): the file was "
+            "probably saved in another encoding, such as Windows-1252 or Latin-1; save it as UTF-8 and load it again"
+        )
+    return f"invalid JSON: {error}"
+
+
 @dataclass(slots=True)
 class Candidate:
     """A JSON value found where a release (or a compiled release) should be."""
@@ -65,6 +82,17 @@ def read_input(
         first = _first_bytes(stream)
         if not first:
             yield Broken(None, 0, "", "empty", "the input is empty", b"")
+            return
+        if first.startswith(UTF16_MARKS) or first[1:2] == b"\x00" or first[:1] == b"\x00":
+            yield Broken(
+                None,
+                0,
+                "",
+                "not-utf8",
+                "UTF-16 text, not UTF-8 (as some Windows programs save 'Unicode' text): save it as UTF-8 and load it "
+                "again",
+                first[:200],
+            )
             return
         if first[:1] not in b"{[":
             yield Broken(
@@ -178,7 +206,7 @@ def _read_document(
         try:
             value = orjson.loads(data)
         except orjson.JSONDecodeError as error:
-            yield Broken(None, None, "", "invalid-json", f"invalid JSON: {error}", data)
+            yield Broken(None, None, "", "invalid-json", json_error(error, data, "document"), data)
             return
         yield from expand(value, "")
         return

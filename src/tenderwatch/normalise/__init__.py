@@ -22,7 +22,7 @@ import duckdb
 from tenderwatch import sqltree
 from tenderwatch.exceptions import InputError
 from tenderwatch.ingest.inputs import open_file
-from tenderwatch.ingest.reader import BYTE_ORDER_MARK
+from tenderwatch.ingest.reader import BYTE_ORDER_MARK, UTF16_MARKS
 from tenderwatch.store import NORMALISED_TABLES, compiled_with_text, rows_of
 
 
@@ -87,10 +87,30 @@ def structure(statements: tuple[str, ...] | None = None) -> str:
     return json.dumps(named(whole) | {key: whole[key] for key in ("ocid", "id", "date")}, separators=(",", ":"))
 
 
-def _starts_with_byte_order_mark(path: Path) -> bool:
-    """Return whether a file (plain or gzipped) starts with a UTF-8 byte order mark."""
+def _encoding_problem(path: Path) -> InputError | None:
+    """Return the error for a file (plain or gzipped) that DuckDB's reader cannot read as UTF-8 JSON lines, judged
+    from its start: a UTF-8 byte order mark, UTF-16 text, or bytes that are not UTF-8."""
     with open_file(path) as handle:
-        return handle.read(len(BYTE_ORDER_MARK)) == BYTE_ORDER_MARK
+        start = handle.read(1 << 16)
+    if start.startswith(BYTE_ORDER_MARK):
+        return InputError(
+            f"{path} starts with a byte order mark, which is not read straight",
+            "load it with `tenderwatch load` (which skips the mark), or save it without one",
+        )
+    if start.startswith(UTF16_MARKS) or b"\x00" in start[:2]:
+        return InputError(
+            f"{path} is UTF-16 text, not UTF-8 (as some Windows programs save 'Unicode' text)", "save it as UTF-8"
+        )
+    try:
+        start.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        if bad.start < len(start) - 3:  # not merely a character cut in two at the end of what was read
+            return InputError(
+                f"{path} is not UTF-8 text (byte 0x{start[bad.start]:02X} at byte {bad.start:,})",
+                "it was probably saved in another encoding, such as Windows-1252 or Latin-1: save it as UTF-8, or "
+                "load it with `tenderwatch load`, which leaves out only the lines that are not",
+            )
+    return None
 
 
 def _sql_type(part: Any) -> str:
@@ -185,11 +205,8 @@ def normalise_file(
             raise InputError(
                 f"{path}: a zip file is not read straight", "unzip it first, or load it with `tenderwatch load`"
             )
-        if _starts_with_byte_order_mark(path):
-            raise InputError(
-                f"{path} starts with a byte order mark, which is not read straight",
-                "load it with `tenderwatch load` (which skips the mark), or save it without one",
-            )
+        if (problem := _encoding_problem(path)) is not None:
+            raise problem
     names = "[" + ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths) + "]"
     shown = ", ".join(str(path) for path in paths)
     statements = table_statements(tables, columns)
