@@ -29,6 +29,12 @@ BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
 
 
+def looks_like_utf16(start: bytes) -> bool:
+    """Return whether the first bytes of a file are UTF-16 text: its byte order mark, or a JSON document's first
+    character with a zero byte beside it (little- or big-endian, without a mark)."""
+    return start.startswith(UTF16_MARKS) or start[:2] in (b"{\x00", b"[\x00", b"\x00{", b"\x00[")
+
+
 def json_error(error: Exception, data: bytes, where: str = "line") -> str:
     """Return why ``data`` (a line or a document) is not JSON, in words a person can act on: text in another
     encoding than UTF-8 (the cause of most such rejects, which the parser reports as a bad string) is said so."""
@@ -83,7 +89,7 @@ def read_input(
         if not first:
             yield Broken(None, 0, "", "empty", "the input is empty", b"")
             return
-        if first.startswith(UTF16_MARKS) or first[1:2] == b"\x00" or first[:1] == b"\x00":
+        if looks_like_utf16(first):
             yield Broken(
                 None,
                 0,

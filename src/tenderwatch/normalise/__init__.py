@@ -22,7 +22,7 @@ import duckdb
 from tenderwatch import sqltree
 from tenderwatch.exceptions import InputError
 from tenderwatch.ingest.inputs import open_file
-from tenderwatch.ingest.reader import BYTE_ORDER_MARK, UTF16_MARKS
+from tenderwatch.ingest.reader import BYTE_ORDER_MARK, looks_like_utf16
 from tenderwatch.store import NORMALISED_TABLES, compiled_with_text, rows_of
 
 
@@ -97,7 +97,7 @@ def _encoding_problem(path: Path) -> InputError | None:
             f"{path} starts with a byte order mark, which is not read straight",
             "load it with `tenderwatch load` (which skips the mark), or save it without one",
         )
-    if start.startswith(UTF16_MARKS) or b"\x00" in start[:2]:
+    if looks_like_utf16(start):
         return InputError(
             f"{path} is UTF-16 text, not UTF-8 (as some Windows programs save 'Unicode' text)", "save it as UTF-8"
         )
