@@ -11,6 +11,9 @@ from tenderwatch.cli.output import ConsoleReporter, console
 from tenderwatch.cli.serve import check_port, run_server
 from tenderwatch.demo import DEFAULT_SEED, DEFAULT_SIZE, build_demo, stories
 
+# How to serve the demo on another port, the demo having no --port option.
+OTHER_PORT = "set another in TENDERWATCH_WEB_PORT, or build the demo without serving it with --no-serve"
+
 
 def command(
     size: Annotated[
@@ -32,11 +35,7 @@ def command(
     """
     settings = settings_for(db, settings_file)
     if serve:
-        check_port(
-            settings.web_host,
-            settings.web_port,
-            "set another in TENDERWATCH_WEB_PORT, or build the demo without serving it with --no-serve",
-        )
+        check_port(settings.web_host, settings.web_port, OTHER_PORT)
     with open_workspace(settings) as workspace, ConsoleReporter(settings) as reporter:
         result = build_demo(workspace, size, seed, reporter)
         status = workspace.status()
@@ -77,4 +76,4 @@ def command(
     if serve:
         out("", markup=False)
         out(f"Open http://{settings.web_host}:{settings.web_port}/ in a browser to explore it.", markup=False)
-        run_server(settings, settings.web_host, settings.web_port)
+        run_server(settings, settings.web_host, settings.web_port, OTHER_PORT)

@@ -44,15 +44,16 @@ def check_port(host: str, port: int, other_port: str = "give another port with -
             ) from error
 
 
-def run_server(settings: Settings, host: str, port: int) -> None:
-    """Publish a snapshot if there is none, then serve the web app until interrupted."""
+def run_server(settings: Settings, host: str, port: int, other_port: str = "give another port with --port") -> None:
+    """Publish a snapshot if there is none, then serve the web app until interrupted (``other_port`` says how to
+    choose another port if that one is taken)."""
     import uvicorn  # noqa: PLC0415
 
     from tenderwatch.store.snapshot import current_snapshot  # noqa: PLC0415
     from tenderwatch.web.accounts import Accounts, accounts_path  # noqa: PLC0415
     from tenderwatch.web.app import create_app  # noqa: PLC0415
 
-    check_port(host, port)
+    check_port(host, port, other_port)
     # Make the accounts file (and its session secret) before any worker starts, so all workers share one secret.
     Accounts(accounts_path(settings.db)).secret()
     if current_snapshot(settings.db) is None:

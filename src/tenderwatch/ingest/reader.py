@@ -35,16 +35,30 @@ def looks_like_utf16(start: bytes) -> bool:
     return start.startswith(UTF16_MARKS) or start[:2] in (b"{\x00", b"[\x00", b"\x00{", b"\x00[")
 
 
-def json_error(error: Exception, data: bytes, where: str = "line") -> str:
-    """Return why ``data`` (a line or a document) is not JSON, in words a person can act on: text in another
-    encoding than UTF-8 (the cause of most such rejects, which the parser reports as a bad string) is said so."""
+# What most often makes text that is not UTF-8.
+OTHER_ENCODING = "the file was probably saved in another encoding, such as Windows-1252 or Latin-1"
+
+
+def not_utf8(data: bytes, where: str = "", *, partial: bool = False) -> str | None:
+    """Return how ``data`` (the start of a file when ``partial``, which may cut a character in two at its end)
+    fails to be UTF-8 text, ``where`` naming what it is ("the line"), or None if it is UTF-8."""
+    if looks_like_utf16(data):
+        return "UTF-16 text, not UTF-8 (as some Windows programs save 'Unicode' text)"
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as bad:
-        return (
-            f"not UTF-8 text (byte 0x{data[bad.start]:02X} at byte {bad.start:,} of the {where}): the file was "
-            "probably saved in another encoding, such as Windows-1252 or Latin-1; save it as UTF-8 and load it again"
-        )
+        if partial and bad.start >= len(data) - 3:
+            return None
+        return f"not UTF-8 text (byte 0x{data[bad.start]:02X} at byte {bad.start:,}{' of ' + where if where else ''})"
+    return None
+
+
+def json_error(error: Exception, data: bytes, where: str = "the line") -> str:
+    """Return why ``data`` (a line or a document) is not JSON, in words a person can act on: text in another
+    encoding than UTF-8 (the cause of most such rejects, which the parser reports as a bad string) is said so."""
+    problem = not_utf8(data, where)
+    if problem is not None:
+        return f"{problem}: {OTHER_ENCODING}; save it as UTF-8 and load it again"
     return f"invalid JSON: {error}"
 
 
@@ -95,8 +109,7 @@ def read_input(
                 0,
                 "",
                 "not-utf8",
-                "UTF-16 text, not UTF-8 (as some Windows programs save 'Unicode' text): save it as UTF-8 and load it "
-                "again",
+                f"{not_utf8(first)}: save it as UTF-8 and load it again",
                 first[:200],
             )
             return
@@ -212,7 +225,7 @@ def _read_document(
         try:
             value = orjson.loads(data)
         except orjson.JSONDecodeError as error:
-            yield Broken(None, None, "", "invalid-json", json_error(error, data, "document"), data)
+            yield Broken(None, None, "", "invalid-json", json_error(error, data, "the document"), data)
             return
         yield from expand(value, "")
         return

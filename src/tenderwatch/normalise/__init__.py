@@ -22,7 +22,7 @@ import duckdb
 from tenderwatch import sqltree
 from tenderwatch.exceptions import InputError
 from tenderwatch.ingest.inputs import open_file
-from tenderwatch.ingest.reader import BYTE_ORDER_MARK, looks_like_utf16
+from tenderwatch.ingest.reader import BYTE_ORDER_MARK, OTHER_ENCODING, looks_like_utf16, not_utf8
 from tenderwatch.store import NORMALISED_TABLES, compiled_with_text, rows_of
 
 
@@ -97,19 +97,15 @@ def _encoding_problem(path: Path) -> InputError | None:
             f"{path} starts with a byte order mark, which is not read straight",
             "load it with `tenderwatch load` (which skips the mark), or save it without one",
         )
-    if looks_like_utf16(start):
+    problem = not_utf8(start, partial=True)
+    if problem is not None:
+        if looks_like_utf16(start):  # a load refuses the whole of it too
+            return InputError(f"{path} is {problem}", "save it as UTF-8")
         return InputError(
-            f"{path} is UTF-16 text, not UTF-8 (as some Windows programs save 'Unicode' text)", "save it as UTF-8"
+            f"{path} is {problem}",
+            f"{OTHER_ENCODING}: save it as UTF-8, or load it with `tenderwatch load`, which leaves out only the lines "
+            "that are not UTF-8",
         )
-    try:
-        start.decode("utf-8")
-    except UnicodeDecodeError as bad:
-        if bad.start < len(start) - 3:  # not merely a character cut in two at the end of what was read
-            return InputError(
-                f"{path} is not UTF-8 text (byte 0x{start[bad.start]:02X} at byte {bad.start:,})",
-                "it was probably saved in another encoding, such as Windows-1252 or Latin-1: save it as UTF-8, or "
-                "load it with `tenderwatch load`, which leaves out only the lines that are not",
-            )
     return None
 
 

@@ -154,19 +154,24 @@ SUBJECT_KEYS = """
 """
 
 
+def _named_as(role: str) -> tuple[str, str]:
+    """Return, for a buyer (``role`` "buyer") or a supplier, the flag subjects that stand for it and the query of the
+    processes that name it by its party id as published."""
+    if role == "buyer":
+        return "('buyer', 'procuring_entity')", "SELECT ocid FROM processes WHERE buyer_id = ?"
+    return "('supplier', 'tenderer')", "SELECT ocid FROM award_suppliers WHERE party_id = ?"
+
+
 def flags_about(role: str, value: str) -> tuple[str, list[str]]:
     """Return a condition on ``flags AS f``, with its parameters, keeping the flags about one buyer (``role``
     "buyer") or supplier: the flags its profile counts. ``value`` is a profile key (an organisation id): the flags
     of the processes it is the buyer or a supplier of, and the flags whose subject leads to it. A party id as
     published that is no organisation's id keeps the flags of every process that names it, and about it."""
+    subjects, published = _named_as(role)
     if role == "buyer":
-        subjects = "('buyer', 'procuring_entity')"
         keyed = f"SELECT p.ocid FROM processes AS p {BUYER_ORGANISATION} WHERE {BUYER_KEY} = ?"
-        published = "SELECT ocid FROM processes WHERE buyer_id = ?"
     else:
-        subjects = "('supplier', 'tenderer')"
         keyed = f"SELECT s.ocid FROM award_suppliers AS s {SUPPLIER_ORGANISATION} WHERE {SUPPLIER_KEY} = ?"
-        published = "SELECT ocid FROM award_suppliers WHERE party_id = ?"
     condition = f"""(f.ocid IN ({keyed})
         OR (f.subject IN {subjects}
             AND f.subject_id IN (SELECT subject_id FROM ({SUBJECT_KEYS}) WHERE profile_key = ?))
@@ -180,12 +185,7 @@ def flags_about(role: str, value: str) -> tuple[str, list[str]]:
 def is_named(con: duckdb.DuckDBPyConnection, role: str, value: str) -> bool:
     """Return whether the store names ``value`` where :func:`flags_about` looks for a buyer (``role`` "buyer") or a
     supplier: as an organisation id, a party id as published, or the subject of a flag."""
-    if role == "buyer":
-        published = "SELECT 1 FROM processes WHERE buyer_id = ?"
-        subjects = "('buyer', 'procuring_entity')"
-    else:
-        published = "SELECT 1 FROM award_suppliers WHERE party_id = ?"
-        subjects = "('supplier', 'tenderer')"
+    subjects, published = _named_as(role)
     return bool(
         con.execute(
             f"""
