@@ -1,6 +1,7 @@
-WITH u AS (
-    SELECT ocid, unnest(r.bids.details) AS x, generate_subscripts(r.bids.details, 1) AS position,
-           -- the parties with an id, each with its key, in order (the first with an id is the one that names it)
+WITH k AS (
+    SELECT ocid, r.bids.details AS details,
+           -- the parties with an id, each with its key, in order (the first with an id is the one that names it);
+           -- worked out once a process, here, rather than once a bid beside the unnest below
            list_transform(
                list_filter(r.parties, lambda p: p.id IS NOT NULL),
                lambda p: {'id': p.id, 'name': p.name,
@@ -8,6 +9,9 @@ WITH u AS (
            ) AS known
     FROM tmp_releases
     WHERE len(r.bids.details) > 0
+),
+u AS (
+    SELECT ocid, unnest(details) AS x, generate_subscripts(details, 1) AS position, known FROM k
 )
 SELECT
     u.ocid,

@@ -1,7 +1,8 @@
-WITH u AS (
-    SELECT ocid, unnest(r.parties) AS x, generate_subscripts(r.parties, 1) AS position,
-           list_transform(r.parties, lambda p: p.id) AS ids
-    FROM tmp_releases
+WITH k AS (  -- the ids of a process's parties, listed once a process rather than once a party
+    SELECT ocid, r.parties AS entries, list_transform(r.parties, lambda p: p.id) AS ids FROM tmp_releases
+),
+u AS (
+    SELECT ocid, unnest(entries) AS x, generate_subscripts(entries, 1) AS position, ids FROM k
 )
 SELECT
     ocid,
