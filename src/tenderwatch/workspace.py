@@ -856,7 +856,14 @@ class Workspace:
                     # one step to read the files, then one for each table
                     task = reporter.task("reading compiled releases", total=1 + len(plan.tables), unit="steps")
                     try:
-                        return normalise_file(con, paths, plan.tables, columns=plan.columns, step=task.advance)
+                        return normalise_file(
+                            con,
+                            paths,
+                            plan.tables,
+                            columns=plan.columns,
+                            item_scopes=plan.item_scopes,
+                            step=task.advance,
+                        )
                     finally:
                         task.done()
 

@@ -564,6 +564,11 @@ def test_r048_flags_a_supplier_of_everything(run: Any) -> None:
     flag = found[("R048", "supplier", "F")]
     assert flag.evidence["codes"] == ["CPV 33", "CPV 34", "CPV 39", "CPV 45", "CPV 55", "CPV 72", "CPV 79", "CPV 90"]
     assert flag.sentence.startswith("F Ltd won awards in 21 processes for 8 different classes")
+    # straight from the file, which fills the items of awards only (all R048 reads), the same answer
+    fixture = run.stores[id(SUPPLIED)].parent / "fixture.jsonl"
+    from_file = Workspace.flags_from_files([fixture], ["R048"], settings=load_settings(workers=1))
+    assert {(flag.subject_id, flag.value) for flag in from_file.flags} == {("F", 8.0)}
+    assert from_file.run.meta == outcome.meta and counts(from_file.run, "R048") == (8, 1)
 
 
 def test_r048_settings(run: Any) -> None:

@@ -74,6 +74,10 @@ class Indicator:
     """Whether this is one of Cardinal's eleven indicators (its rules, defaults and output)."""
     differences: tuple[str, ...] = field(default_factory=tuple)
     """Where tenderwatch deliberately differs from Cardinal (or from the catalogue), one sentence each."""
+    item_scopes: tuple[str, ...] | None = None
+    """When it reads ``items`` only of some scopes (``tender``, ``award``, ``contract``), those: straight from a
+    file, the items of the other scopes are then not filled unless another statement reads them. None: it reads
+    items of every scope, or none."""
     methodology: str = ""
     """The methodology: the module's docstring, filled in by the registry."""
 

@@ -106,6 +106,9 @@ class FilePlan:
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """The columns of each table that a statement to run names: the only ones worth filling (the others can stay
     empty, as nothing reads them)."""
+    item_scopes: tuple[str, ...] | None = None
+    """The scopes of the items worth filling, when every statement to run that reads ``items`` is an indicator
+    that reads only some (see :attr:`Indicator.item_scopes`); None: every scope."""
 
 
 def plan_for_file(settings: FlagSettings, codes: list[str] | None) -> FilePlan:
@@ -121,6 +124,7 @@ def plan_for_file(settings: FlagSettings, codes: list[str] | None) -> FilePlan:
     left_out: dict[str, str] = {}
     read: set[str] = set(SHARED_TABLES)
     statements: list[str] = []
+    scopes: set[str] | None = set()  # the scopes of items read, None once a statement reads every scope
     for code in chosen:
         plan = _Planned.of(code, settings)
         statement = plan.sql + " " + (plan.meta_sql or "")
@@ -142,17 +146,26 @@ def plan_for_file(settings: FlagSettings, codes: list[str] | None) -> FilePlan:
             kept.append(code)
             statements.append(statement)
             read |= needed | _tables_read(statement)
+            if "items" in _tables_read(statement):
+                declared = INDICATORS[code].item_scopes
+                scopes = None if declared is None or scopes is None else scopes | set(declared)
     views = view_statements(settings.common)
     texts = [*statements, *(flags_about(role, "")[0] for role in ("buyer", "supplier"))]  # and the filters
+    if any("items" in _tables_read(text) for text in texts[len(statements) :]):
+        scopes = None
     for view in set().union(*(read_by(statement) for statement in statements)):
         read |= _tables_read(views[view])
         texts.append(views[view])
+        if "items" in _tables_read(views[view]):
+            scopes = None
     # a column is only ever read by its name (no statement reads a normalised table with *)
     words = set(re.findall(r"\w+", "\n".join(texts)))
     described = tables()
     chosen = tuple(table for table in NORMALISED_TABLES if table in read)
+    if scopes:
+        words.add("scope")  # the items are chosen by it
     columns = {table: tuple(c.name for c in described[table].columns if c.name in words) for table in chosen}
-    return FilePlan(kept, left_out, chosen, columns)
+    return FilePlan(kept, left_out, chosen, columns, tuple(sorted(scopes)) if scopes else None)
 
 
 def _tables_read(statement: str) -> set[str]:

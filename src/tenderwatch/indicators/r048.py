@@ -132,6 +132,7 @@ INDICATOR = Indicator(
         "Cardinal: https://cardinal.readthedocs.io/en/latest/cli/indicators/R/048.html",
     ),
     cardinal=True,
+    item_scopes=("award",),
     differences=(
         "Classes are counted within their scheme, so a CPV and a UNSPSC code that start alike are two classes; "
         "Cardinal ignores the scheme.",

@@ -109,6 +109,11 @@ def _encoding_problem(path: Path) -> InputError | None:
     return None
 
 
+def _in_list(values: Collection[str]) -> str:
+    """Return SQL text of a parenthesised list of text literals."""
+    return "(" + ", ".join("'" + value.replace("'", "''") + "'" for value in sorted(values)) + ")"
+
+
 def _sql_type(part: Any) -> str:
     """Return the DuckDB type of a part of the structure (a JSON structure as ``json_transform`` takes it)."""
     if isinstance(part, list):
@@ -182,6 +187,7 @@ def normalise_file(
     tables: Collection[str],
     *,
     columns: Mapping[str, Collection[str]] | None = None,
+    item_scopes: Collection[str] | None = None,
     step: Callable[[], None] | None = None,
 ) -> FileReading:
     """Fill ``tables`` (normalised tables, empty) straight from JSON lines files of compiled releases, one process
@@ -189,7 +195,8 @@ def normalise_file(
     publisher's compiled release given alone. A line that is not a JSON object with an ocid is left out and
     counted; so is a compiled release of a process given again by a later one. A table given in ``columns`` gets
     only those of its columns (the others stay NULL), and the fields of a line that only the others read are not
-    parsed (see :func:`narrowed_sql`). ``step`` is called once the files are read, and once each table is filled.
+    parsed (see :func:`narrowed_sql`). With ``item_scopes``, the items (and their classifications) of only those
+    scopes are filled. ``step`` is called once the files are read, and once each table is filled.
 
     :raises InputError: if a file is missing, holds no compiled release, or gives a process on more than one line
         not all tagged ``compiled`` (a file of releases, which ``tenderwatch load`` compiles)
@@ -206,6 +213,11 @@ def normalise_file(
     names = "[" + ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths) + "]"
     shown = ", ".join(str(path) for path in paths)
     statements = table_statements(tables, columns)
+    if item_scopes is not None:
+        # DuckDB takes the filter into each scope's branch of the statement, and drops the branches it rules out
+        for table in ("items", "item_classifications"):
+            if table in statements:
+                statements[table] = f"SELECT * FROM ({statements[table]}) WHERE scope IN {_in_list(item_scopes)}"
     # read with the structure the tables need, and the tags (each line is parsed once)
     shape = json.loads(structure(tuple(statements.values()))) | {"tag": "JSON"}
     rows = """
