@@ -158,14 +158,19 @@ def plan_for_file(settings: FlagSettings, codes: list[str] | None) -> FilePlan:
         texts.append(views[view])
         if "items" in _tables_read(views[view]):
             scopes = None
-    # a column is only ever read by its name (no statement reads a normalised table with *)
-    words = set(re.findall(r"\w+", "\n".join(texts)))
+    # a column is only ever read by its name (no statement reads a normalised table with *), and never inside a
+    # text literal or a comment ('bids.details' in R018, "bid details" in a comment, need no column "details")
+    words = {word for word in re.findall(_WORD_OR_NOT, "\n".join(texts)) if word}
     described = tables()
     chosen = tuple(table for table in NORMALISED_TABLES if table in read)
     if scopes:
         words.add("scope")  # the items are chosen by it
     columns = {table: tuple(c.name for c in described[table].columns if c.name in words) for table in chosen}
     return FilePlan(kept, left_out, chosen, columns, tuple(sorted(scopes)) if scopes else None)
+
+
+# a text literal or a comment (matched whole, and so left out), else a word
+_WORD_OR_NOT = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/|(\w+)", re.DOTALL)
 
 
 def _tables_read(statement: str) -> set[str]:

@@ -36,7 +36,7 @@ def sql(settings: Settings, common: object) -> str:
             SELECT ocid, max(value) AS bids FROM bid_statistics
             WHERE measure = 'bids' AND related_lot IS NULL GROUP BY ocid
         ),
-        details AS (
+        from_bids AS (  -- counted from bid details
             SELECT ocid, count(DISTINCT tenderer) AS bids
             FROM (SELECT ocid, unnest(tenderer_ids) AS tenderer FROM ind_bids WHERE submitted)
             GROUP BY ocid
@@ -49,7 +49,7 @@ def sql(settings: Settings, common: object) -> str:
                         WHEN d.bids IS NOT NULL THEN 'bids.details' END AS source
             FROM ind_processes AS p
             LEFT JOIN statistics AS s USING (ocid)
-            LEFT JOIN details AS d USING (ocid)
+            LEFT JOIN from_bids AS d USING (ocid)
             WHERE list_contains({literal(settings.procurement_methods)}, p.procurement_method)
         )
         SELECT 'process' AS subject, ocid AS subject_id, ocid, bids = 1 AS flagged, 1.0 AS value,
