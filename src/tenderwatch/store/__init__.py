@@ -22,12 +22,16 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from tenderwatch.exceptions import StoreError
 from tenderwatch.settings import Settings
 from tenderwatch.util import skip_missing_pandas
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 NORMALISED_TABLES = (
     "processes",
@@ -73,8 +77,8 @@ class Table:
     group: str
 
 
-def _read_csv(package: str, name: str) -> list[dict[str, str]]:
-    text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+def _read_csv(folder: Traversable, name: str) -> list[dict[str, str]]:
+    text = folder.joinpath(name).read_text(encoding="utf-8")
     return list(csv.DictReader(text.splitlines()))
 
 
@@ -176,17 +180,16 @@ def tables() -> Mapping[str, Table]:
     """Return every table of the store with its documented columns, raw store first (read once: they are part of
     the installed package)."""
     result = {}
+    top = resources.files("tenderwatch")
     for group, package, _ in TABLE_GROUPS:
-        try:
-            resources.files(package)
-        except ModuleNotFoundError:
+        # the package's folder, found without importing the package (importing them all cost 0.2 s a command)
+        folder = top.joinpath(*package.split(".")[1:])
+        if not folder.joinpath("tables.csv").is_file():
             continue
-        if not resources.files(package).joinpath("tables.csv").is_file():
-            continue
-        for row in _read_csv(package, "tables.csv"):
+        for row in _read_csv(folder, "tables.csv"):
             columns = tuple(
                 Column(item["column"], item["type"], item["description"])
-                for item in _read_csv(package, f"columns/{row['table']}.csv")
+                for item in _read_csv(folder, f"columns/{row['table']}.csv")
             )
             result[row["table"]] = Table(row["table"], row["description"], columns, group)
     return MappingProxyType(result)
