@@ -36,8 +36,9 @@ def sql(settings: object, common: object) -> str:
                    CASE WHEN len(b.tenderer_ids) = 1 AND b.tenderer_ids[1] IS NOT NULL THEN b.tenderer_ids
                         ELSE list_sort(list_distinct(list_filter(b.tenderer_ids, x -> x IS NOT NULL))) END AS id_set,
                    b.tenderer_ids, b.tenderer_keys, b.tenderer_party_names
-            FROM bids AS b JOIN ind_processes AS p USING (ocid)
-            WHERE p.price_comparison AND b.status IS NOT NULL AND b.status NOT IN ('invited', 'withdrawn')
+            FROM bids AS b
+            WHERE b.ocid NOT IN (SELECT ocid FROM ind_unpriced)
+              AND b.status IS NOT NULL AND b.status NOT IN ('invited', 'withdrawn')
               AND b.value_amount IS NOT NULL AND b.value_currency IS NOT NULL AND b.tenderer_ids IS NOT NULL
         ),
         looked_at AS (SELECT ocid FROM priced GROUP BY ocid HAVING count(*) >= 2),

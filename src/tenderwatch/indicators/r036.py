@@ -28,8 +28,8 @@ def sql(settings: object, common: object) -> str:
             SELECT b.ocid, b.position, b.status, b.value_amount AS amount, b.value_currency AS currency,
                    {{'id': b.tenderer_ids[1], 'name': b.tenderer_party_names[1]}} AS tenderer
             FROM bids AS b
-            JOIN ind_processes AS p USING (ocid)
-            WHERE p.price_comparison AND b.status IS NOT NULL AND b.status NOT IN ('invited', 'withdrawn')
+            WHERE b.ocid NOT IN (SELECT ocid FROM ind_unpriced)
+              AND b.status IS NOT NULL AND b.status NOT IN ('invited', 'withdrawn')
               AND b.value_amount IS NOT NULL AND b.value_currency = (SELECT currency FROM ind_main_currency)
               AND b.ocid IN (SELECT ocid FROM ind_awards WHERE status = 'active')
         ),

@@ -55,8 +55,9 @@ def _ctes(settings: Settings) -> str:
         {bid_tenderers()},
         submitted AS (
             SELECT b.ocid, b.position, b.status = 'disqualified' AS disqualified
-            FROM bids AS b JOIN ind_processes AS p USING (ocid)
+            FROM bids AS b
             WHERE b.status IS NOT NULL AND b.status NOT IN ('invited', 'withdrawn')
+              AND b.ocid NOT IN (SELECT ocid FROM ind_excluded)
         ),
         per_process AS (
             SELECT ocid, count(*) AS bids, count(*) FILTER (WHERE disqualified) AS disqualified
@@ -72,10 +73,9 @@ def _ctes(settings: Settings) -> str:
             LEFT JOIN near AS k ON k.ocid = p.ocid AND k.party_id = p.buyer_id
             WHERE p.buyer_id IS NOT NULL
             UNION ALL
-            SELECT 'procuring_entity', {key_of("p.procuring_entity_id", "t.procuring_entity_name", "k")},
-                   {name_of("p.procuring_entity_id", "t.procuring_entity_name", "k")}, s.ocid, s.bids, s.disqualified
+            SELECT 'procuring_entity', {key_of("p.procuring_entity_id", "p.procuring_entity_name", "k")},
+                   {name_of("p.procuring_entity_id", "p.procuring_entity_name", "k")}, s.ocid, s.bids, s.disqualified
             FROM per_process AS s JOIN ind_processes AS p USING (ocid)
-            LEFT JOIN tenders AS t ON t.ocid = p.ocid
             LEFT JOIN near AS k ON k.ocid = p.ocid AND k.party_id = p.procuring_entity_id
             WHERE p.procuring_entity_id IS NOT NULL
             UNION ALL

@@ -4,6 +4,10 @@
 ``ind_processes``        processes not excluded (tender status ``cancelled``, or a procedure listed in the
                          exclusions), with buyer, procuring entity, method, method details, tender dates and
                          ``price_comparison`` (whether bid prices may be compared, by the two lists)
+``ind_excluded``         the ocids of the processes excluded: a row of another table belongs to a process of
+                         ``ind_processes`` when its ocid is ``NOT IN`` these (few) ocids, which costs much less
+                         than a join with the million rows of ``ind_processes``
+``ind_unpriced``         the ocids of the processes excluded or whose bid prices may not be compared
 ``ind_bids``             bids of those processes: ``submitted`` (a status other than invited and withdrawn),
                          ``amount`` (a DOUBLE), ``in_main_currency``
 ``ind_awards``           awards of those processes, with ``supplier_ids`` in order
@@ -41,14 +45,16 @@ from tenderwatch.indicators.settings import CommonSettings
 # What each object reads of the others, in the order they are made.
 DEPENDS = {
     "ind_processes": (),
+    "ind_excluded": (),
+    "ind_unpriced": ("ind_processes", "ind_excluded"),
     "ind_main_currency": (),
-    "ind_bids": ("ind_processes", "ind_main_currency"),
-    "ind_awards": ("ind_processes",),
+    "ind_bids": ("ind_excluded", "ind_unpriced", "ind_main_currency"),
+    "ind_awards": ("ind_excluded",),
     "ind_final_awards": ("ind_awards",),
     "ind_party_keys": (),
     "ind_sole_winners": ("ind_final_awards", "ind_awards"),
-    "ind_bid_tenderers": ("ind_processes",),
-    "ind_price_gaps": ("ind_sole_winners", "ind_processes", "ind_main_currency"),
+    "ind_bid_tenderers": ("ind_excluded",),
+    "ind_price_gaps": ("ind_sole_winners", "ind_unpriced", "ind_main_currency"),
     # the facts of the catalogue's indicators (see _catalogue.facts)
     "ind_cpv": ("ind_processes",),
     "ind_awarded": ("ind_awards",),
@@ -152,7 +158,8 @@ def view_statements(common: CommonSettings) -> dict[str, str]:
         f"""
         SELECT
             p.ocid, p.buyer_id, p.buyer_name, p.title, p.is_demo,
-            t.procuring_entity_id, t.procurement_method, t.procurement_method_details, t.status AS tender_status,
+            t.procuring_entity_id, t.procuring_entity_name, t.procurement_method, t.procurement_method_details,
+            t.status AS tender_status,
             t.tender_period_start, t.tender_period_end, t.number_of_tenderers, t.value_amount AS tender_value,
             t.value_currency AS tender_currency,
             {price_comparison} AS price_comparison
@@ -161,6 +168,24 @@ def view_statements(common: CommonSettings) -> dict[str, str]:
         WHERE t.status IS DISTINCT FROM 'cancelled'
           AND NOT coalesce(list_contains({excluded}, t.procurement_method_details), FALSE)
         """,
+    )
+    # every process has a row in processes, and at most one in tenders: those ruled out above are these
+    make(
+        "ind_excluded",
+        f"""
+        SELECT t.ocid FROM tenders AS t
+        WHERE t.ocid IS NOT NULL
+          AND (t.status = 'cancelled' OR coalesce(list_contains({excluded}, t.procurement_method_details), FALSE))
+        """,
+    )
+    make(
+        "ind_unpriced",
+        "SELECT ocid FROM ind_excluded"
+        + (
+            ""
+            if price_comparison == "TRUE"
+            else " UNION ALL SELECT ocid FROM ind_processes WHERE NOT price_comparison"
+        ),
     )
     main_currency = (
         literal(common.currency)
@@ -178,9 +203,9 @@ def view_statements(common: CommonSettings) -> dict[str, str]:
             b.tenderer_ids,
             b.status IS NOT NULL AND b.status NOT IN ('invited', 'withdrawn') AS submitted,
             b.value_currency = (SELECT currency FROM ind_main_currency) AS in_main_currency,
-            p.price_comparison
+            b.ocid NOT IN (SELECT ocid FROM ind_unpriced) AS price_comparison
         FROM bids AS b
-        JOIN ind_processes AS p USING (ocid)
+        WHERE b.ocid NOT IN (SELECT ocid FROM ind_excluded)
         """,
     )
     make(
@@ -190,7 +215,7 @@ def view_statements(common: CommonSettings) -> dict[str, str]:
             a.ocid, a.award_id, a.position, a.status, a.date, a.value_amount, a.value_currency, a.supplier_count,
             coalesce(a.supplier_ids, []::VARCHAR[]) AS supplier_ids
         FROM awards AS a
-        JOIN ind_processes AS p USING (ocid)
+        WHERE a.ocid NOT IN (SELECT ocid FROM ind_excluded)
         """,
     )
     make(
@@ -233,8 +258,8 @@ def view_statements(common: CommonSettings) -> dict[str, str]:
             SELECT b.ocid, b.position, b.status, len(b.tenderer_ids) AS tenderers,
                    unnest(b.tenderer_ids) AS tenderer_id, unnest(b.tenderer_keys) AS tenderer_key,
                    unnest(b.tenderer_party_names) AS tenderer_name
-            FROM bids AS b JOIN ind_processes AS p USING (ocid)
-            WHERE len(b.tenderer_ids) > 0
+            FROM bids AS b
+            WHERE len(b.tenderer_ids) > 0 AND b.ocid NOT IN (SELECT ocid FROM ind_excluded)
         ) AS u
         WHERE u.tenderer_id IS NOT NULL
         """,
@@ -246,8 +271,8 @@ def view_statements(common: CommonSettings) -> dict[str, str]:
             SELECT b.ocid, b.position, b.value_amount AS amount, b.value_currency AS currency,
                    b.tenderer_ids[1] AS tenderer_id, b.tenderer_keys[1] AS tenderer_key,
                    b.tenderer_party_names[1] AS tenderer_name
-            FROM bids AS b JOIN ind_processes AS p USING (ocid)
-            WHERE p.price_comparison AND b.status = 'valid' AND b.value_amount IS NOT NULL
+            FROM bids AS b
+            WHERE b.ocid NOT IN (SELECT ocid FROM ind_unpriced) AND b.status = 'valid' AND b.value_amount IS NOT NULL
               AND b.value_currency = (SELECT currency FROM ind_main_currency)
               AND len(b.tenderer_ids) = 1 AND b.tenderer_ids[1] IS NOT NULL
         )
