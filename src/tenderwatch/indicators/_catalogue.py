@@ -344,8 +344,8 @@ def fact_views() -> dict[str, str]:
                            ORDER BY CASE i.scope WHEN 'tender' THEN 1 WHEN 'award' THEN 2 ELSE 3 END,
                                     i.parent_id NULLS FIRST, i.position, i.cpv_code
                        ) AS n
-                FROM items AS i JOIN ind_processes USING (ocid)
-                WHERE i.cpv_code IS NOT NULL
+                FROM items AS i
+                WHERE i.cpv_code IS NOT NULL AND i.ocid NOT IN (SELECT ocid FROM ind_excluded)
             ) WHERE n = 1""",
         "ind_awarded": """
             SELECT ocid,

@@ -45,8 +45,8 @@ def sql(settings: Settings, common: object) -> str:
                    CASE WHEN count(c.value_amount) = count(*) AND count(DISTINCT c.value_currency) = 1
                         THEN sum(c.value_amount)::DOUBLE END AS contract_value,
                    min(c.value_currency) AS currency
-            FROM contracts AS c JOIN ind_processes USING (ocid)
-            WHERE coalesce(c.status, '') <> 'cancelled'
+            FROM contracts AS c
+            WHERE c.ocid NOT IN (SELECT ocid FROM ind_excluded) AND coalesce(c.status, '') <> 'cancelled'
             GROUP BY c.ocid
         ),
         amended AS (SELECT ocid, count(*) AS amendments FROM amendments WHERE scope = 'contract' GROUP BY ocid),

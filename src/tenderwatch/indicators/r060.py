@@ -41,10 +41,10 @@ def _ctes(settings: Settings) -> str:
             SELECT c.ocid, c.date_signed, coalesce(a.date, w.award_date) AS awarded,
                    trunc((epoch(c.date_signed) - epoch(coalesce(a.date, w.award_date))) / 86400)::BIGINT AS days
             FROM contracts AS c
-            JOIN ind_processes USING (ocid)
             LEFT JOIN ind_awards AS a ON a.ocid = c.ocid AND a.award_id = c.award_id
             LEFT JOIN tw_awarded AS w ON w.ocid = c.ocid
-            WHERE coalesce(c.status, '') <> 'cancelled' AND c.date_signed IS NOT NULL
+            WHERE c.ocid NOT IN (SELECT ocid FROM ind_excluded)
+              AND coalesce(c.status, '') <> 'cancelled' AND c.date_signed IS NOT NULL
         ),
         delays AS (
             SELECT * FROM (

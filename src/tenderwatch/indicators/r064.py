@@ -32,7 +32,7 @@ def sql(settings: Settings, common: object) -> str:
     minimum = int(settings.minimum_modifications)
     return f"""
         WITH contracted AS (
-            SELECT DISTINCT c.ocid FROM contracts AS c JOIN ind_processes USING (ocid)
+            SELECT DISTINCT c.ocid FROM contracts AS c WHERE c.ocid NOT IN (SELECT ocid FROM ind_excluded)
         ),
         amended AS (
             SELECT ocid, count(*) AS amendments,

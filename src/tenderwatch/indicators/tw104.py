@@ -98,7 +98,7 @@ def sql(settings: Settings, common: object) -> str:
                    c.amount::DOUBLE / s.average_year::DOUBLE AS ratio
             FROM contracts_valued AS c
             JOIN baselines AS s USING (buyer_key, currency)
-            WHERE c.ocid IN (SELECT ocid FROM ind_processes)
+            WHERE c.ocid NOT IN (SELECT ocid FROM ind_excluded)
         ),
         largest AS (
             SELECT * FROM compared

@@ -56,7 +56,7 @@ DEPENDS = {
     "ind_bid_tenderers": ("ind_excluded",),
     "ind_price_gaps": ("ind_sole_winners", "ind_unpriced", "ind_main_currency"),
     # the facts of the catalogue's indicators (see _catalogue.facts)
-    "ind_cpv": ("ind_processes",),
+    "ind_cpv": ("ind_excluded",),
     "ind_awarded": ("ind_awards",),
     "ind_buyer_rows": ("ind_processes",),
     "ind_buyer_names": ("ind_buyer_rows",),
