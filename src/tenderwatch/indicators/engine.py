@@ -213,7 +213,7 @@ def run_indicators(
         statements = [text for plan in todo for text in (plan.sql, plan.meta_sql) if text is not None]
         if before is not None:
             before(statements)
-        create_views(con, settings.common, materialise=shared_by(statements))
+        create_views(con, settings.common, materialise=shared_by(statements), reading=statements)
         try:
             outcome = _run(con, settings, todo, prints, store=store, complete=complete)
         except BaseException:

@@ -34,6 +34,7 @@ NumPy's ``method="median_unbiased"``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable
 
 import duckdb
@@ -118,15 +119,26 @@ CREATE OR REPLACE TEMP MACRO tw_r8(xs, p) AS
 """
 
 
-def create_views(con: duckdb.DuckDBPyConnection, common: CommonSettings, *, materialise: Collection[str] = ()) -> None:
+def create_views(
+    con: duckdb.DuckDBPyConnection,
+    common: CommonSettings,
+    *,
+    materialise: Collection[str] = (),
+    reading: Iterable[str] | None = None,
+) -> None:
     """Create (or replace) the indicator views on this connection.
 
     Those named in ``materialise`` are made temporary tables instead, each worked out once: a run of many
     indicators then reads the joins and groupings they share instead of doing them again for each indicator (and
-    for each of its quartiles). A call without it turns them all back into views.
+    for each of its quartiles). A call without it turns them all back into views. Given the statements a run is
+    ``reading`` them for, ``ind_processes`` has only the columns they or the other views name.
     """
     con.execute(R8_MACRO)
-    for name, sql in view_statements(common).items():
+    statements = view_statements(common)
+    if reading is not None:
+        texts = [*reading, *(sql for name, sql in statements.items() if name != "ind_processes")]
+        statements = view_statements(common, named=set(re.findall(r"\w+", "\n".join(texts))))
+    for name, sql in statements.items():
         kind = "TABLE" if name in materialise else "VIEW"
         other = "VIEW" if kind == "TABLE" else "TABLE"
         found = con.execute(
@@ -137,8 +149,9 @@ def create_views(con: duckdb.DuckDBPyConnection, common: CommonSettings, *, mate
         con.execute(f"CREATE OR REPLACE TEMP {kind} {name} AS {sql}")
 
 
-def view_statements(common: CommonSettings) -> dict[str, str]:
-    """Return the SELECT of each indicator view for these common settings, in the order they must be made."""
+def view_statements(common: CommonSettings, *, named: Collection[str] | None = None) -> dict[str, str]:
+    """Return the SELECT of each indicator view for these common settings, in the order they must be made; with
+    ``named``, ``ind_processes`` gives only the columns ``named`` holds (and the ocid)."""
     statements: dict[str, str] = {}
 
     def make(name: str, sql: str) -> None:
@@ -153,16 +166,32 @@ def view_statements(common: CommonSettings) -> dict[str, str]:
         price_comparison = f"NOT coalesce(list_contains({literal(deny)}, t.procurement_method_details), FALSE)"
     else:
         price_comparison = "TRUE"
+    columns = {
+        "ocid": "p.ocid",
+        "buyer_id": "p.buyer_id",
+        "buyer_name": "p.buyer_name",
+        "title": "p.title",
+        "is_demo": "p.is_demo",
+        "procuring_entity_id": "t.procuring_entity_id",
+        "procuring_entity_name": "t.procuring_entity_name",
+        "procurement_method": "t.procurement_method",
+        "procurement_method_details": "t.procurement_method_details",
+        "tender_status": "t.status",
+        "tender_period_start": "t.tender_period_start",
+        "tender_period_end": "t.tender_period_end",
+        "number_of_tenderers": "t.number_of_tenderers",
+        "tender_value": "t.value_amount",
+        "tender_currency": "t.value_currency",
+        "price_comparison": price_comparison,
+    }
+    chosen = ",\n            ".join(
+        f"{value} AS {name}" for name, value in columns.items() if named is None or name in named or name == "ocid"
+    )
     make(
         "ind_processes",
         f"""
         SELECT
-            p.ocid, p.buyer_id, p.buyer_name, p.title, p.is_demo,
-            t.procuring_entity_id, t.procuring_entity_name, t.procurement_method, t.procurement_method_details,
-            t.status AS tender_status,
-            t.tender_period_start, t.tender_period_end, t.number_of_tenderers, t.value_amount AS tender_value,
-            t.value_currency AS tender_currency,
-            {price_comparison} AS price_comparison
+            {chosen}
         FROM processes AS p
         LEFT JOIN tenders AS t USING (ocid)
         WHERE t.status IS DISTINCT FROM 'cancelled'
