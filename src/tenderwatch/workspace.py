@@ -31,7 +31,7 @@ import queue
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Protocol
@@ -298,6 +298,8 @@ class FlagsResult:
     """Straight from a file: the indicators left out, each with what it needs that only a store holds."""
     reading: Any = None
     """Straight from a file: what reading it found (:class:`tenderwatch.normalise.FileReading`)."""
+    count: int | None = None
+    """How many flags were found: those in ``flags``, or those handed one by one to the caller's ``each``."""
 
     def cardinal(self) -> dict[str, Any]:
         """Return the flags in the shape of Cardinal's output."""
@@ -763,15 +765,19 @@ class Workspace:
         reporter: Reporter | None = None,
         recompute: bool = False,
         cardinal: bool = False,
+        each: Callable[[Any], None] | None = None,
     ) -> FlagsResult:
         """Run the indicators (all, those named, or those a Cardinal settings file names), keep the results in the
         store, and return the flags, filtered by buyer, supplier or process, with each indicator's counts.
+
+        With ``each``, the flags are not returned but handed to it one by one, in order, as they are read (a few
+        thousand at a time in memory, however many there are); the result's ``count`` says how many.
 
         An indicator whose stored results came from the same data, settings and day is not run again, unless
         ``recompute``. With ``cardinal``, only what Cardinal's output shape holds is read (no evidence, no
         sentences): the result's ``cardinal()`` gives it, and its ``flags`` are empty. They run within
         ``analysis_memory_limit``, with more if they need it, as the analysis after a load does."""
-        from tenderwatch.indicators.engine import read_cardinal, read_flags  # noqa: PLC0415
+        from tenderwatch.indicators.engine import flag_batches, query_flags, read_cardinal, read_flags  # noqa: PLC0415
 
         if self.store.needs_rebuild():  # the indicators read columns an older version did not make
             raise StoreError(
@@ -779,20 +785,45 @@ class Workspace:
                 "run `tenderwatch rebuild` first (it reads no source again), then this command",
             )
         reporter = reporter or SilentReporter()
+        # reading the flags back sorts them all (1.6 million of every indicator at a million processes): that
+        # needs the analysis memory too, and more if it runs out
         with self._analysis_limit():
             run = self._with_memory(
                 reporter, "finding red flags", lambda: self._run_flags(codes, settings_path, reuse=not recompute)
             )
-        chosen = [item.code for item in run.runs]
-        if cardinal:
-            shape = read_cardinal(self.store.con, run.meta, codes=chosen, buyer=buyer, supplier=supplier, ocid=ocid)
-            if not any(group for name, group in shape.items() if name != "Meta"):
-                self._check_named(buyer, supplier)
-            return FlagsResult([], run, shape)
-        found = read_flags(self.store.con, codes=chosen, buyer=buyer, supplier=supplier, ocid=ocid)
-        if not found:
+            chosen = [item.code for item in run.runs]
+            if cardinal:
+                shape = self._with_memory(
+                    reporter,
+                    "reading the red flags",
+                    lambda: read_cardinal(
+                        self.store.con, run.meta, codes=chosen, buyer=buyer, supplier=supplier, ocid=ocid
+                    ),
+                )
+                if not any(group for name, group in shape.items() if name != "Meta"):
+                    self._check_named(buyer, supplier)
+                return FlagsResult([], run, shape)
+            if each is None:
+                found = self._with_memory(
+                    reporter,
+                    "reading the red flags",
+                    lambda: read_flags(self.store.con, codes=chosen, buyer=buyer, supplier=supplier, ocid=ocid),
+                )
+                count = len(found)
+            else:
+                found, count = [], 0
+                cursor = self._with_memory(
+                    reporter,
+                    "reading the red flags",
+                    lambda: query_flags(self.store.con, chosen, buyer, supplier, ocid),
+                )
+                for batch in flag_batches(cursor):
+                    for flag in batch:
+                        each(flag)
+                    count += len(batch)
+        if not count:
             self._check_named(buyer, supplier)
-        return FlagsResult(found, run)
+        return FlagsResult(found, run, count=count)
 
     def _check_named(self, buyer: str | None, supplier: str | None) -> None:
         """Raise if a buyer or supplier asked for is named nowhere in the store: "no flags" would mislead."""
@@ -817,6 +848,7 @@ class Workspace:
         supplier: str | None = None,
         reporter: Reporter | None = None,
         cardinal: bool = False,
+        each: Callable[[Any], None] | None = None,
     ) -> FlagsResult:
         """Work out red flags straight from JSON lines files of compiled releases, as Cardinal does, without a store.
 
@@ -824,7 +856,8 @@ class Workspace:
         ``analysis_memory_limit``) from the files, each line read as a publisher's compiled release, and
         dropped at the end: nothing is kept, and no store is opened. An indicator that reads more than the
         normalised tables (a process's history of releases, the contract lifecycle built from it, ownership
-        statements) is left out, with the reason, when all run; asked for by name, it is an error.
+        statements) is left out, with the reason, when all run; asked for by name, it is an error. ``each`` is
+        as :meth:`flags` takes it.
 
         :raises InputError: if a file cannot be read as compiled releases (see :func:`normalise_file`)
         :raises SettingsError: if a code is unknown, or names an indicator that cannot run on a file
@@ -882,6 +915,7 @@ class Workspace:
                     supplier=supplier,
                     reporter=reporter,
                     cardinal=cardinal,
+                    each=each,
                 )
         finally:
             shutil.rmtree(spill, ignore_errors=True)

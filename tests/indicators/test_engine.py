@@ -125,6 +125,25 @@ def test_flags_command_formats(tmp_path: Path, synthetic: list[dict]) -> None:
     assert run_cli("flags", "-i", "R003", "--format", "json", "--out", str(out), db=db).returncode == 0
     assert {item["code"] for item in json.loads(out.read_text())["indicators"]} == {"R003"}
 
+    # every format is written as the flags are read, in the same order, with the same flags
+    with Workspace.open(load_settings(db=db, workers=1)) as workspace:
+        whole = workspace.flags(["R018", "R003"])
+        handed: list = []
+        streamed = workspace.flags(["R018", "R003"], each=handed.append)
+    assert len(whole.flags) > 10 and handed == whole.flags and streamed.count == len(handed) and not streamed.flags
+    as_json = json.loads(run_cli("flags", "-i", "R018", "-i", "R003", "--format", "json", db=db).stdout)
+    assert as_json["flags"] == [json.loads(json.dumps(flag.__dict__, default=str)) for flag in whole.flags]
+    assert [line.split()[0] for line in table.stdout.splitlines()] == ["R018"] * len(rows)
+    empty = run_cli("flags", "-i", "R048", "--format", "json", db=db)  # the generated awards have no items
+    assert json.loads(empty.stdout)["flags"] == [] and run_cli("flags", "-i", "R048", db=db).stdout == (
+        "no flags raised\n"
+    )
+    # a run that fails leaves no file, whole or in part
+    failed = tmp_path / "failed.csv"
+    refused = run_cli("flags", "--buyer", "nobody", "--format", "csv", "--out", str(failed), db=db)
+    assert refused.returncode == 1 and "no buyer in the data has the id 'nobody'" in refused.stderr
+    assert sorted(item.name for item in tmp_path.iterdir() if "failed" in item.name or ".part" in item.name) == []
+
 
 def test_flags_for_one_buyer(tmp_path: Path, synthetic: list[dict]) -> None:
     db = _store(tmp_path / "store.duckdb", synthetic[:3000], threads=1)

@@ -6,9 +6,10 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TextIO
 
 import typer
 
@@ -101,55 +102,24 @@ def command(
     """
     settings = settings_for(db, None)
     cardinal = output_format is Format.cardinal  # Cardinal's shape has no evidence nor sentences
+    output = _Output(output_format, out)
     chosen = {"settings_path": flag_settings, "buyer": buyer, "supplier": supplier, "cardinal": cardinal}
+    if not cardinal:  # the flags are written as they are read, not all held at once
+        chosen["each"] = output.flag
     if source and db is not None:
         error_console.print(f"note: --db {db} is not used with --from (nothing is read from a store)", markup=False)
-    with ConsoleReporter(settings) as reporter:
-        if source:
-            result = Workspace.flags_from_files(
-                source, indicator or None, settings=settings, reporter=reporter, **chosen
-            )
-        else:
-            with open_workspace(settings) as workspace:
-                result = workspace.flags(indicator or None, reporter=reporter, recompute=recompute, **chosen)
-    if output_format is Format.table:
-        text = _table(result)
-    elif output_format is Format.json:
-        text = json.dumps(
-            {
-                "flags": [flag.__dict__ for flag in result.flags],
-                "indicators": [run.__dict__ for run in result.run.runs],
-                "meta": result.run.meta,
-            },
-            indent=1,
-            default=str,
-        )
-    elif output_format is Format.csv:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["code", "subject", "subject_id", "ocid", "value", "sentence", "evidence"])
-        for flag in result.flags:
-            writer.writerow(
-                [
-                    flag.code,
-                    flag.subject,
-                    flag.subject_id,
-                    flag.ocid,
-                    flag.value,
-                    flag.sentence,
-                    json.dumps(flag.evidence, default=str),
-                ]
-            )
-        text = buffer.getvalue()
-    else:
-        text = json.dumps(result.cardinal(), default=str)
-    if out is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    else:
-        try:
-            out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-        except OSError as error:
-            raise unwritable(out, error) from error
+    try:
+        with ConsoleReporter(settings) as reporter:
+            if source:
+                result = Workspace.flags_from_files(
+                    source, indicator or None, settings=settings, reporter=reporter, **chosen
+                )
+            else:
+                with open_workspace(settings) as workspace:
+                    result = workspace.flags(indicator or None, reporter=reporter, recompute=recompute, **chosen)
+        output.finish(result)
+    finally:
+        output.close()
     if result.reading is not None:
         _report_reading(result)
     counts = ", ".join(f"{run.code} {run.flagged:,}/{run.evaluated:,}" for run in result.run.runs)
@@ -178,16 +148,106 @@ def _report_reading(result: FlagsResult) -> None:
         )
 
 
-def _table(result: object) -> str:
-    lines = []
-    for flag in result.flags:  # type: ignore[attr-defined]
-        where = flag.subject_id if flag.subject == "process" else f"{flag.subject} {flag.subject_id}"
-        if flag.ocid and flag.subject != "process":
-            where += f" in {flag.ocid}"
-        lines.append(f"{flag.code:<6} {where}: {flag.sentence}")
-    if not lines:
-        lines.append("no flags raised")
-    return "\n".join(lines)
+class _Output:
+    """Writes the flags in one format as they come, to a file (moved into place once all is written, so that a
+    failed run leaves no half-written file) or to standard output."""
+
+    HEADER = ("code", "subject", "subject_id", "ocid", "value", "sentence", "evidence")
+
+    def __init__(self, output_format: Format, out: Path | None) -> None:
+        self.format = output_format
+        self.out = out
+        # a device or a pipe (/dev/stdout, a named pipe) is written straight
+        self.part = None if out is None or (out.exists() and not out.is_file()) else out.with_name(f".{out.name}.part")
+        self.stream: TextIO | None = None
+        self.written = 0
+
+    def _open(self) -> TextIO:
+        if self.stream is None:
+            if self.out is None:
+                self.stream = sys.stdout
+            else:
+                try:
+                    self.stream = (self.part or self.out).open("w", encoding="utf-8", newline="")
+                except OSError as error:
+                    raise unwritable(self.out, error) from error
+            self._write(
+                {Format.csv: _csv_line(self.HEADER), Format.json: '{"flags": [\n'}.get(self.format, ""),
+            )
+        return self.stream
+
+    def _write(self, text: str) -> None:
+        stream = self._open()
+        if self.out is None:
+            stream.write(text)  # a closed pipe (| head) is the command line's to handle
+            return
+        try:
+            stream.write(text)
+        except OSError as error:
+            raise unwritable(self.out, error) from error
+
+    def flag(self, flag: Any) -> None:
+        """Write one flag (in the order they come)."""
+        if self.format is Format.csv:
+            text = _csv_line(
+                (
+                    flag.code,
+                    flag.subject,
+                    flag.subject_id,
+                    flag.ocid,
+                    flag.value,
+                    flag.sentence,
+                    json.dumps(flag.evidence, default=str),
+                )
+            )
+        elif self.format is Format.json:
+            text = ("" if not self.written else ",\n") + json.dumps(flag.__dict__, default=str)
+        else:
+            where = flag.subject_id if flag.subject == "process" else f"{flag.subject} {flag.subject_id}"
+            if flag.ocid and flag.subject != "process":
+                where += f" in {flag.ocid}"
+            text = f"{flag.code:<6} {where}: {flag.sentence}\n"
+        self._write(text)
+        self.written += 1
+
+    def finish(self, result: FlagsResult) -> None:
+        """Write what follows the flags, and move the file into place."""
+        if self.format is Format.cardinal:
+            self._write(json.dumps(result.cardinal(), default=str) + "\n")
+        elif self.format is Format.json:
+            runs = json.dumps([run.__dict__ for run in result.run.runs], default=str)
+            self._write(
+                f'{"" if not self.written else chr(10)}], "indicators": {runs}, "meta": '
+                f"{json.dumps(result.run.meta, default=str)}}}\n"
+            )
+        elif self.format is Format.table and not self.written:
+            self._write("no flags raised\n")
+        else:
+            self._open()  # the header of an empty CSV
+        stream, self.stream = self.stream, None
+        if stream is not None and stream is not sys.stdout:
+            try:
+                stream.close()
+                if self.part is not None:
+                    self.part.replace(self.out)  # type: ignore[arg-type]
+            except OSError as error:
+                raise unwritable(self.out, error) from error
+        elif stream is sys.stdout:
+            stream.flush()
+
+    def close(self) -> None:
+        """Drop a file left half-written by a failure."""
+        if self.stream is not None and self.stream is not sys.stdout:
+            self.stream.close()
+            self.stream = None
+        if self.part is not None:
+            self.part.unlink(missing_ok=True)
+
+
+def _csv_line(values: Iterable[object]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(values)
+    return buffer.getvalue()
 
 
 def coverage_command(db: DbOption = None, settings_file: SettingsOption = None) -> None:

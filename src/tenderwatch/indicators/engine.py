@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -509,6 +509,19 @@ def read_flags(
 ) -> list[Flag]:
     """Return stored flags, filtered by indicator, buyer or supplier (party id or organisation id) or process
     (for Cardinal's output shape, :func:`read_cardinal` reads less of each)."""
+    return [flag for batch in flag_batches(query_flags(con, codes, buyer, supplier, ocid, limit)) for flag in batch]
+
+
+def query_flags(
+    con: duckdb.DuckDBPyConnection,
+    codes: list[str] | None = None,
+    buyer: str | None = None,
+    supplier: str | None = None,
+    ocid: str | None = None,
+    limit: int | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Run the query of :func:`read_flags` and return its cursor, the flags sorted and ready to fetch (give it to
+    :func:`flag_batches`): sorting them is the part that needs memory."""
     where, params = _flag_filter(codes, buyer, supplier, ocid)
     sql = f"""
         SELECT code, subject, subject_id, ocid, value, evidence, sentence FROM flags AS f
@@ -516,10 +529,17 @@ def read_flags(
         ORDER BY code, subject, subject_id, ocid, sentence
         {"LIMIT " + str(int(limit)) if limit else ""}
     """
-    return [
-        Flag(code, subject, subject_id, flag_ocid, value, evidence_of(text), sentence)
-        for code, subject, subject_id, flag_ocid, value, text, sentence in con.execute(sql, params).fetchall()
-    ]
+    return con.execute(sql, params)
+
+
+def flag_batches(cursor: duckdb.DuckDBPyConnection, size: int = 10_000) -> Iterator[list[Flag]]:
+    """Yield the flags of a cursor :func:`query_flags` gave, ``size`` at a time: a caller that writes them as they
+    come holds one batch, however many there are (1.6 million of every indicator at a million processes)."""
+    while rows := cursor.fetchmany(size):
+        yield [
+            Flag(code, subject, subject_id, flag_ocid, value, evidence_of(text), sentence)
+            for code, subject, subject_id, flag_ocid, value, text, sentence in rows
+        ]
 
 
 def read_cardinal(
