@@ -138,6 +138,9 @@ def test_flags_command_formats(tmp_path: Path, synthetic: list[dict]) -> None:
     assert json.loads(empty.stdout)["flags"] == [] and run_cli("flags", "-i", "R048", db=db).stdout == (
         "no flags raised\n"
     )
+    # with progress bars drawn on standard error (a terminal), the flags still go to standard output
+    drawn = run_cli("flags", "-i", "R018", db=db, env={"TENDERWATCH_PROGRESS": "always"})
+    assert drawn.stdout == table.stdout and "Only one bid" not in drawn.stderr
     # a run that fails leaves no file, whole or in part
     failed = tmp_path / "failed.csv"
     refused = run_cli("flags", "--buyer", "nobody", "--format", "csv", "--out", str(failed), db=db)

@@ -161,11 +161,13 @@ class _Output:
         self.part = None if out is None or (out.exists() and not out.is_file()) else out.with_name(f".{out.name}.part")
         self.stream: TextIO | None = None
         self.written = 0
+        # standard output as it is before the progress bars start: while they are drawn, sys.stdout is theirs
+        self.stdout = sys.stdout
 
     def _open(self) -> TextIO:
         if self.stream is None:
             if self.out is None:
-                self.stream = sys.stdout
+                self.stream = self.stdout
             else:
                 try:
                     self.stream = (self.part or self.out).open("w", encoding="utf-8", newline="")
@@ -225,19 +227,19 @@ class _Output:
         else:
             self._open()  # the header of an empty CSV
         stream, self.stream = self.stream, None
-        if stream is not None and stream is not sys.stdout:
+        if stream is not None and stream is not self.stdout:
             try:
                 stream.close()
                 if self.part is not None:
                     self.part.replace(self.out)  # type: ignore[arg-type]
             except OSError as error:
                 raise unwritable(self.out, error) from error
-        elif stream is sys.stdout:
+        elif stream is self.stdout:
             stream.flush()
 
     def close(self) -> None:
         """Drop a file left half-written by a failure."""
-        if self.stream is not None and self.stream is not sys.stdout:
+        if self.stream is not None and self.stream is not self.stdout:
             self.stream.close()
             self.stream = None
         if self.part is not None:
