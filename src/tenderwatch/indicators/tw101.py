@@ -143,9 +143,11 @@ def sql(settings: Settings, common: object) -> str:
             FROM changes
         ),
         reported AS (  -- the change the sentence is about: the latest late one, else the latest one
-            SELECT DISTINCT ON (ocid) *
-            FROM timed
-            ORDER BY ocid, late DESC NULLS LAST, widening DESC, changed DESC NULLS LAST, release_id DESC
+            SELECT * FROM timed
+            QUALIFY row_number() OVER (
+                PARTITION BY ocid
+                ORDER BY late DESC NULLS LAST, widening DESC, changed DESC NULLS LAST, release_id DESC
+            ) = 1
         ),
         summary AS (
             SELECT s.ocid,

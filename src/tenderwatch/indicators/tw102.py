@@ -72,10 +72,11 @@ def sql(settings: Settings, common: object) -> str:
               AND l.start_date IS NOT NULL AND l.current_end_date IS NOT NULL
               AND l.original_end_date > l.start_date
         ),
-        worst AS (
-            SELECT DISTINCT ON (ocid) *
-            FROM measured
-            ORDER BY ocid, lengthening DESC, contract_id NULLS LAST, award_id NULLS LAST
+        worst AS (  -- a window, not DISTINCT ON: at a million contracts DISTINCT ON ran out of 768MB
+            SELECT * FROM measured
+            QUALIFY row_number() OVER (
+                PARTITION BY ocid ORDER BY lengthening DESC, contract_id NULLS LAST, award_id NULLS LAST
+            ) = 1
         )
         SELECT 'process' AS subject, ocid AS subject_id, ocid,
                lengthening > {threshold} AND months_added >= {min_months} AND {planned} AS flagged,

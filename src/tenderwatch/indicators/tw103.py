@@ -80,11 +80,13 @@ def sql(settings: Settings, common: object) -> str:
                        AND regexp_matches(words, {pattern}) AS indefinite
             FROM terms
         ),
-        longest AS (
-            SELECT DISTINCT ON (ocid) *
-            FROM measured
+        longest AS (  -- a window, not DISTINCT ON: its sort of every row spills to disk, as DISTINCT ON did not
+            SELECT * FROM measured
             WHERE years IS NOT NULL OR indefinite
-            ORDER BY ocid, indefinite DESC, years DESC NULLS LAST, contract_id NULLS LAST, award_id NULLS LAST
+            QUALIFY row_number() OVER (
+                PARTITION BY ocid
+                ORDER BY indefinite DESC, years DESC NULLS LAST, contract_id NULLS LAST, award_id NULLS LAST
+            ) = 1
         )
         SELECT 'process' AS subject, ocid AS subject_id, ocid,
                indefinite OR years >= {min_years} AS flagged,
