@@ -815,7 +815,9 @@ class Workspace:
                 cursor = self._with_memory(
                     reporter,
                     "reading the red flags",
-                    lambda: query_flags(self.store.con, chosen, buyer, supplier, ocid),
+                    lambda: query_flags(
+                        self.store.con, {"codes": chosen, "buyer": buyer, "supplier": supplier, "ocid": ocid}
+                    ),
                 )
                 for batch in flag_batches(cursor):
                     for flag in batch:

@@ -163,6 +163,8 @@ class _Output:
         self.written = 0
         # standard output as it is before the progress bars start: while they are drawn, sys.stdout is theirs
         self.stdout = sys.stdout
+        self._buffer = io.StringIO()  # one CSV writer for every row, its line taken from the buffer
+        self._csv = csv.writer(self._buffer)
 
     def _open(self) -> TextIO:
         if self.stream is None:
@@ -174,7 +176,7 @@ class _Output:
                 except OSError as error:
                     raise unwritable(self.out, error) from error
             self._write(
-                {Format.csv: _csv_line(self.HEADER), Format.json: '{"flags": [\n'}.get(self.format, ""),
+                {Format.csv: self._csv_line(self.HEADER), Format.json: '{"flags": [\n'}.get(self.format, ""),
             )
         return self.stream
 
@@ -188,10 +190,16 @@ class _Output:
         except OSError as error:
             raise unwritable(self.out, error) from error
 
+    def _csv_line(self, values: Iterable[object]) -> str:
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._csv.writerow(values)
+        return self._buffer.getvalue()
+
     def flag(self, flag: Any) -> None:
         """Write one flag (in the order they come)."""
         if self.format is Format.csv:
-            text = _csv_line(
+            text = self._csv_line(
                 (
                     flag.code,
                     flag.subject,
@@ -244,12 +252,6 @@ class _Output:
             self.stream = None
         if self.part is not None:
             self.part.unlink(missing_ok=True)
-
-
-def _csv_line(values: Iterable[object]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(values)
-    return buffer.getvalue()
 
 
 def coverage_command(db: DbOption = None, settings_file: SettingsOption = None) -> None:

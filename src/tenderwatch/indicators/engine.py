@@ -145,8 +145,9 @@ def plan_for_file(settings: FlagSettings, codes: list[str] | None) -> FilePlan:
         else:
             kept.append(code)
             statements.append(statement)
-            read |= needed | _tables_read(statement)
-            if "items" in _tables_read(statement):
+            tables_read = _tables_read(statement)
+            read |= needed | tables_read
+            if "items" in tables_read:
                 declared = INDICATORS[code].item_scopes
                 scopes = None if declared is None or scopes is None else scopes | set(declared)
     views = view_statements(settings.common)
@@ -154,9 +155,10 @@ def plan_for_file(settings: FlagSettings, codes: list[str] | None) -> FilePlan:
     if any("items" in _tables_read(text) for text in texts[len(statements) :]):
         scopes = None
     for view in set().union(*(read_by(statement) for statement in statements)):
-        read |= _tables_read(views[view])
+        tables_read = _tables_read(views[view])
+        read |= tables_read
         texts.append(views[view])
-        if "items" in _tables_read(views[view]):
+        if "items" in tables_read:
             scopes = None
     # a column is only ever read by its name (no statement reads a normalised table with *), and never inside a
     # text literal or a comment ('bids.details' in R018, "bid details" in a comment, need no column "details")
@@ -509,20 +511,17 @@ def read_flags(
 ) -> list[Flag]:
     """Return stored flags, filtered by indicator, buyer or supplier (party id or organisation id) or process
     (for Cardinal's output shape, :func:`read_cardinal` reads less of each)."""
-    return [flag for batch in flag_batches(query_flags(con, codes, buyer, supplier, ocid, limit)) for flag in batch]
+    filters = {"codes": codes, "buyer": buyer, "supplier": supplier, "ocid": ocid}
+    return [flag for batch in flag_batches(query_flags(con, filters, limit)) for flag in batch]
 
 
 def query_flags(
-    con: duckdb.DuckDBPyConnection,
-    codes: list[str] | None = None,
-    buyer: str | None = None,
-    supplier: str | None = None,
-    ocid: str | None = None,
-    limit: int | None = None,
+    con: duckdb.DuckDBPyConnection, filters: dict[str, Any], limit: int | None = None
 ) -> duckdb.DuckDBPyConnection:
-    """Run the query of :func:`read_flags` and return its cursor, the flags sorted and ready to fetch (give it to
-    :func:`flag_batches`): sorting them is the part that needs memory."""
-    where, params = _flag_filter(codes, buyer, supplier, ocid)
+    """Run the query of :func:`read_flags`, with its filters (``codes``, ``buyer``, ``supplier``, ``ocid``) in a
+    dict, and return its cursor, the flags sorted and ready to fetch (give it to :func:`flag_batches`): sorting
+    them is the part that needs memory."""
+    where, params = _flag_filter(**filters)
     sql = f"""
         SELECT code, subject, subject_id, ocid, value, evidence, sentence FROM flags AS f
         WHERE {where}
