@@ -107,18 +107,23 @@ def sql(settings: Settings, common: object) -> str:
             FROM links AS l JOIN failed_on AS f ON f.ocid = l.ocid JOIN candidates AS c ON c.ocid = l.other
             WHERE c.published <= f.cancelled + to_months({months})
         ),
+        firsts AS (  -- per buyer, CPV division and moment of publication, the first tender then (by ocid)
+            SELECT b.buyer_key, d.division, c.published, min(c.ocid) AS ocid
+            FROM candidates AS c JOIN buyers AS b USING (ocid) JOIN divisions AS d USING (ocid)
+            WHERE b.buyer_key IS NOT NULL
+            GROUP BY ALL
+        ),
         relaunches AS (  -- per cancelled tender and division, the buyer's first new tender after it
-            SELECT DISTINCT ON (f.ocid, fd.division) c.ocid, f.ocid AS cancelled_ocid, 'buyer and CPV' AS matched_by,
-                   fd.division
+            -- (as a failed tender is never a candidate, the new one is always another process); found by an ASOF
+            -- join: pairing each cancelled tender with every later tender of its buyer and division, then keeping
+            -- the first, made 7 million pairs at a million processes and ran out of 768MB
+            SELECT x.ocid, f.ocid AS cancelled_ocid, 'buyer and CPV' AS matched_by, fd.division
             FROM failed_on AS f
             JOIN buyers AS fb ON fb.ocid = f.ocid
             JOIN divisions AS fd ON fd.ocid = f.ocid
-            JOIN buyers AS cb ON cb.buyer_key = fb.buyer_key AND cb.ocid <> f.ocid
-            JOIN candidates AS c ON c.ocid = cb.ocid
-            JOIN divisions AS cd ON cd.ocid = c.ocid AND cd.division = fd.division
-            WHERE fb.buyer_key IS NOT NULL AND c.published >= f.cancelled::DATE::TIMESTAMPTZ
-              AND c.published <= f.cancelled + to_months({months})
-            ORDER BY f.ocid, fd.division, c.published, c.ocid
+            ASOF JOIN firsts AS x ON x.buyer_key = fb.buyer_key AND x.division = fd.division
+                AND x.published >= f.cancelled::DATE::TIMESTAMPTZ
+            WHERE fb.buyer_key IS NOT NULL AND x.published <= f.cancelled + to_months({months})
         ),
         matches AS (
             SELECT m.ocid, m.cancelled_ocid, string_agg(DISTINCT m.matched_by, ' and ' ORDER BY m.matched_by)
@@ -127,12 +132,12 @@ def sql(settings: Settings, common: object) -> str:
             GROUP BY m.ocid, m.cancelled_ocid
         ),
         best AS (  -- per new tender, the latest cancellation it follows
-            SELECT DISTINCT ON (m.ocid) m.*, f.tender_status, f.published AS cancelled_published,
+            SELECT m.*, f.tender_status, f.published AS cancelled_published,
                    f.cancelled AS cancelled_on, q.title AS cancelled_title, (SELECT count(*) FROM matches AS x
                    WHERE x.ocid = m.ocid) AS cancelled_count
             FROM matches AS m JOIN failed_on AS f ON f.ocid = m.cancelled_ocid
             JOIN processes AS q ON q.ocid = m.cancelled_ocid
-            ORDER BY m.ocid, f.cancelled DESC, m.cancelled_ocid
+            QUALIFY row_number() OVER (PARTITION BY m.ocid ORDER BY f.cancelled DESC, m.cancelled_ocid) = 1
         )
         SELECT 'process' AS subject, c.ocid AS subject_id, c.ocid, b.ocid IS NOT NULL AS flagged,
                coalesce(round(datediff('day', b.cancelled_on, c.published) / (365.25 / 12), 1), 1.0) AS value,

@@ -120,11 +120,12 @@ def sql(settings: Settings, common: object) -> str:
               AND coalesce(lower(a.status), '') NOT IN ('cancelled', 'unsuccessful')
         ),
         evaluated AS (
-            SELECT DISTINCT ON (ocid, coalesce(identifier, party_id, name)) *,
-                   datediff('day', founded::DATE, awarded::DATE) AS days_old
+            SELECT *, datediff('day', founded::DATE, awarded::DATE) AS days_old
             FROM suppliers
             WHERE founded IS NOT NULL AND awarded IS NOT NULL
-            ORDER BY ocid, coalesce(identifier, party_id, name), awarded, award_id
+            -- a window, not DISTINCT ON, whose sort of every row does not spill to disk
+            QUALIFY row_number() OVER (PARTITION BY ocid, coalesce(identifier, party_id, name)
+                                       ORDER BY awarded, award_id) = 1
         )
         SELECT 'supplier' AS subject, coalesce(identifier, party_id, name) AS subject_id, ocid,
                days_old <= {days} AS flagged, days_old AS value,
