@@ -446,12 +446,14 @@ def _score(con: duckdb.DuckDBPyConnection, settings: FlagSettings) -> None:
         INSERT INTO process_scores
         WITH per_process AS (
             SELECT e.ocid,
-                   count(DISTINCT e.code) FILTER (WHERE e.flagged) AS flags_raised,
-                   count(DISTINCT e.code) AS flags_applicable,
+                   count(*) FILTER (WHERE e.flagged) AS flags_raised,
+                   count(*) AS flags_applicable,
                    sum(coalesce(w.weight, 1.0)) FILTER (WHERE e.flagged) AS raised_weight,
                    sum(coalesce(w.weight, 1.0)) AS applicable_weight,
-                   list(DISTINCT e.code ORDER BY e.code) FILTER (WHERE e.flagged) AS codes
-            FROM (SELECT DISTINCT code, ocid, bool_or(flagged) AS flagged FROM tmp_evaluations
+                   list_sort(list(e.code) FILTER (WHERE e.flagged)) AS codes
+            -- one row per indicator and process, so nothing below counts distinct values: at a million processes,
+            -- counting distinct codes per process took three times as long as all the rest
+            FROM (SELECT code, ocid, bool_or(flagged) AS flagged FROM tmp_evaluations
                   WHERE subject = 'process' GROUP BY code, ocid) AS e
             LEFT JOIN tmp_weights AS w USING (code)
             GROUP BY e.ocid
@@ -482,8 +484,11 @@ def _score(con: duckdb.DuckDBPyConnection, settings: FlagSettings) -> None:
             SELECT 'buyer' AS subject, s.buyer_id AS subject_id, p.buyer_name AS name, s.*
             FROM process_scores AS s JOIN processes AS p USING (ocid) WHERE s.buyer_id IS NOT NULL
             UNION ALL
-            SELECT DISTINCT ON (s.ocid, a.party_id) 'supplier', a.party_id, a.name, s.*
-            FROM process_scores AS s JOIN award_suppliers AS a USING (ocid) WHERE a.party_id IS NOT NULL
+            SELECT 'supplier', a.party_id, a.name, s.*
+            FROM process_scores AS s
+            -- each supplier once per process, by the first of its names there
+            JOIN (SELECT ocid, party_id, min(name) AS name FROM award_suppliers WHERE party_id IS NOT NULL
+                  GROUP BY ocid, party_id) AS a USING (ocid)
         )
         , names AS (  -- the most common spelling, ties broken alphabetically
             SELECT subject, subject_id, arg_min(name, (-n, name)) AS name
