@@ -81,7 +81,9 @@ def sql(settings: Settings, common: object) -> str:
         windows AS (
             SELECT *, count(*) OVER near AS awards,
                    CAST(sum(CAST(amount AS DECIMAL(38, 6))) OVER near AS DOUBLE) AS total,
-                   list(ocid) OVER near AS ocids
+                   -- the first 50 ocids in order, kept as the window moves: a list of every ocid in each window,
+                   -- sorted and cut for the evidence, took four fifths of the time at a million processes
+                   min(ocid, 50) OVER near AS ocids
             FROM candidates
             WINDOW near AS (PARTITION BY buyer_key, cpv ORDER BY day
                             RANGE BETWEEN INTERVAL '{days}' DAY PRECEDING AND INTERVAL '{days}' DAY FOLLOWING)
@@ -91,7 +93,7 @@ def sql(settings: Settings, common: object) -> str:
                json_object('award_value', amount, 'awards_in_window', awards, 'window_total', total,
                            'threshold', threshold, 'threshold_kind', threshold_kind, 'cpv', cpv,
                            'window_days', {days}, 'minimum_awards', {int(settings.minimum_awards)},
-                           'ocids', list_sort(ocids)[1:50]) AS evidence,
+                           'ocids', ocids) AS evidence,
                'Within {days} days either side of this ' || {money("amount", "'GBP'")} || ' award, ' || buyer_name
                || ' made ' || awards || ' awards for ' || {cpv_label("cpv")} || ', each below the procurement '
                || 'threshold, worth ' || {money("total", "'GBP'")} || ' together: at or above the '
