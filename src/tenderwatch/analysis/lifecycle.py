@@ -204,9 +204,11 @@ def _history(con: duckdb.DuckDBPyConnection) -> None:
 _ROWS = f"""
 WITH today AS (SELECT today FROM tmp_lc_today),
 suppliers AS (
+    -- in the order of the award's suppliers: sorting each list took a third of the time of an ordered aggregate,
+    -- which was three fifths of the time of all the rows
     SELECT ocid, award_id,
-           list(party_id ORDER BY position) FILTER (WHERE party_id IS NOT NULL) AS ids,
-           list(name ORDER BY position) FILTER (WHERE name IS NOT NULL) AS names
+           list_transform(list_sort(list((position, party_id)) FILTER (WHERE party_id IS NOT NULL)), x -> x[2]) AS ids,
+           list_transform(list_sort(list((position, name)) FILTER (WHERE name IS NOT NULL)), x -> x[2]) AS names
     FROM lc_award_suppliers
     GROUP BY ocid, award_id
 ),
