@@ -185,11 +185,19 @@ def _collect_parties(con: duckdb.DuckDBPyConnection, *, use_identifiers: bool = 
         WHERE n.org_id IS NOT NULL
         """
     )
-    # Grouped one slice of processes at a time: list aggregates do not spill to disk, so memory stays bounded. (The
-    # count of slices is cast to the type of hash(): an integer parameter made the remainder a HUGEINT, fifty times
-    # slower, and at a million processes its scans took four minutes.)
+    # Grouped one slice of processes at a time: list aggregates do not spill to disk, so memory stays bounded. Each
+    # table is first put in the order of its slices, so that a slice reads only its own row groups: at a million
+    # processes, reading all 6 million rows back from the temporary folder for each of 32 slices took a minute. (The
+    # count of slices is cast to the type of hash(): an integer makes the remainder a HUGEINT, fifty times slower.)
     total = con.execute("SELECT count(*) FROM tmp_org_refs").fetchall()[0][0]
     slices = max(1, -(-total // SLICE_ROWS))
+    for table in ("tmp_org_refs", "tmp_org_ids"):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table}_sliced AS "
+            f"SELECT *, hash(ocid) % {slices}::UBIGINT AS slice FROM {table} ORDER BY slice"
+        )
+        con.execute(f"DROP TABLE {table}")
+        con.execute(f"ALTER TABLE {table}_sliced RENAME TO {table}")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE tmp_org_grouped (ocid VARCHAR, party_key VARCHAR, party_id VARCHAR,
@@ -200,7 +208,7 @@ def _collect_parties(con: duckdb.DuckDBPyConnection, *, use_identifiers: bool = 
         con.execute(
             """
             INSERT INTO tmp_org_grouped
-            WITH refs AS (SELECT * FROM tmp_org_refs WHERE hash(ocid) % $slices::UBIGINT = $number),
+            WITH refs AS (SELECT * FROM tmp_org_refs WHERE slice = $number),
             grouped AS (
                 SELECT ocid, party_key,
                        any_value(party_id) AS party_id,
@@ -212,13 +220,13 @@ def _collect_parties(con: duckdb.DuckDBPyConnection, *, use_identifiers: bool = 
             ),
             ids AS (
                 SELECT ocid, party_key, list_sort(list(org_id)) AS identifiers
-                FROM tmp_org_ids WHERE hash(ocid) % $slices::UBIGINT = $number GROUP BY ocid, party_key
+                FROM tmp_org_ids WHERE slice = $number GROUP BY ocid, party_key
             )
             SELECT g.ocid, g.party_key, g.party_id, g.name, g.roles, coalesce(i.identifiers, []::VARCHAR[]),
                    g.postal_code, g.locality
             FROM grouped AS g LEFT JOIN ids AS i USING (ocid, party_key)
             """,
-            {"slices": slices, "number": number},
+            {"number": number},
         )
     con.execute("DROP TABLE tmp_org_refs")
     con.execute(
