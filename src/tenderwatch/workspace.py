@@ -777,7 +777,7 @@ class Workspace:
         ``recompute``. With ``cardinal``, only what Cardinal's output shape holds is read (no evidence, no
         sentences): the result's ``cardinal()`` gives it, and its ``flags`` are empty. They run within
         ``analysis_memory_limit``, with more if they need it, as the analysis after a load does."""
-        from tenderwatch.indicators.engine import flag_batches, query_flags, read_cardinal, read_flags  # noqa: PLC0415
+        from tenderwatch.indicators.engine import flag_batches, query_flags, read_cardinal  # noqa: PLC0415
 
         if self.store.needs_rebuild():  # the indicators read columns an older version did not make
             raise StoreError(
@@ -803,26 +803,22 @@ class Workspace:
                 if not any(group for name, group in shape.items() if name != "Meta"):
                     self._check_named(buyer, supplier)
                 return FlagsResult([], run, shape)
-            if each is None:
-                found = self._with_memory(
-                    reporter,
-                    "reading the red flags",
-                    lambda: read_flags(self.store.con, codes=chosen, buyer=buyer, supplier=supplier, ocid=ocid),
-                )
-                count = len(found)
-            else:
-                found, count = [], 0
-                cursor = self._with_memory(
-                    reporter,
-                    "reading the red flags",
-                    lambda: query_flags(
-                        self.store.con, {"codes": chosen, "buyer": buyer, "supplier": supplier, "ocid": ocid}
-                    ),
-                )
-                for batch in flag_batches(cursor):
+            cursor = self._with_memory(
+                reporter,
+                "reading the red flags",
+                lambda: query_flags(
+                    self.store.con, {"codes": chosen, "buyer": buyer, "supplier": supplier, "ocid": ocid}
+                ),
+            )
+            found: list[Any] = []
+            count = 0
+            for batch in flag_batches(cursor):
+                if each is None:
+                    found.extend(batch)
+                else:
                     for flag in batch:
                         each(flag)
-                    count += len(batch)
+                count += len(batch)
         if not count:
             self._check_named(buyer, supplier)
         return FlagsResult(found, run, count=count)
