@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import gzip
 import itertools
+import socket
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
@@ -240,6 +241,34 @@ def test_a_window_that_keeps_failing_stops_the_source_with_its_name_and_the_next
         "2026-09-03T17:55:00",
     ]
     assert stored(workspace) == published(apis)
+
+
+def test_a_host_that_cannot_be_looked_up_fails_after_one_retry_instead_of_every_attempt(
+    sources_settings: Settings, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a machine without a network: looking up the name fails (answered here, so that no query leaves the machine)
+    looked_up: list[str] = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(host).endswith(".invalid"):
+            looked_up.append(str(host))
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    settings = sources_settings(max_attempts=5, fts={"base_url": "http://find-tender.invalid/api/1.0/"})
+
+    result = sync_day(workspace, settings)
+
+    assert looked_up == ["find-tender.invalid", "find-tender.invalid"]
+    assert len(result.errors) == 1
+    assert result.errors[0].startswith(
+        "uk-find-a-tender, window 2026-09-03 00:00–06:00: the host find-tender.invalid could not be looked up ("
+    )
+    assert "2 attempts made: check the network connection" in result.errors[0]
+    assert result.sources[0].windows_done == 0
+    assert stored(workspace) == Counter()
 
 
 def test_next_links_to_the_official_host_are_followed_through_the_configured_base_url(

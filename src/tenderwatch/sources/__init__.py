@@ -305,6 +305,8 @@ def _index_page() -> str:
         "One request at a time, at least `min_interval` seconds apart per host. HTTP 429 and 503 wait for",
         "`Retry-After` (seconds or a date), or `retry_after_default` when it is absent. Other server errors,",
         "timeouts, broken connections and bodies cut short are retried after an exponential backoff with jitter.",
+        "A host whose name cannot be looked up (no network, or a mistyped `base_url`) is tried only once more,",
+        "so a machine without a connection gets its error in seconds rather than a minute.",
         "After `max_attempts`, the sync of that source stops with one line naming the window that failed; what",
         "was read before is kept, the other sources go on, the exit code is 1, and the next sync retries the",
         "window. Every request says `User-Agent: tenderwatch/VERSION (open contracting data reader)`, followed",

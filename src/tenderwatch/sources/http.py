@@ -6,6 +6,8 @@
   is absent; a source may name more such answers (Contracts Finder's 403);
 - other server errors (500, 502, 504, …), 408, timeouts, broken connections and bodies cut short wait with
   exponential backoff and jitter;
+- a host name that cannot be looked up (no network, or a mistyped ``base_url``) is tried once more, not
+  ``max_attempts`` times: waiting minutes for a connection that is not there helps nobody;
 - after ``max_attempts`` attempts, or at once for an answer that will not change (400, 404, …), a
   :class:`~tenderwatch.sources.exceptions.FetchError` says what happened;
 - every request names tenderwatch and its version in its User-Agent.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,6 +35,8 @@ if TYPE_CHECKING:
 
 # Answers worth trying again after a pause (besides 429 and 503, which say how long to wait).
 TRANSIENT_STATUSES = frozenset({408, 500, 502, 504, 520, 521, 522, 523, 524})
+# Attempts at a request whose host name cannot be looked up: one more, for a resolver's passing hiccup.
+NAME_LOOKUP_ATTEMPTS = 2
 # Bodies larger than this are written to a temporary file while they arrive.
 SPOOL_IN_MEMORY = 32 << 20
 
@@ -125,6 +130,13 @@ class Fetcher:
             except httpx.RequestError as error:  # broken connections, bodies cut short, bad compression
                 reason = f"connection failed ({_describe(error)})"
                 wait = self._backoff(attempt)
+                if attempt >= NAME_LOOKUP_ATTEMPTS and _name_lookup_failed(error):
+                    raise FetchError(
+                        f"the host {urlsplit(url).hostname} could not be looked up ({_describe(error)}), "
+                        f"{attempt} attempts made",
+                        "check the network connection (and proxy) of this machine, and the source's base_url "
+                        "setting; the windows already read are kept, and the next sync retries the rest",
+                    ) from error
             else:
                 response, body, file = result
                 status = response.status_code
@@ -209,6 +221,18 @@ def _retry_after(response: httpx.Response, default: float) -> float:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _name_lookup_failed(error: BaseException) -> bool:
+    """Return whether a failed request failed to look up its host's name (the cause of httpx's error)."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, socket.gaierror):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _describe(error: httpx.RequestError) -> str:

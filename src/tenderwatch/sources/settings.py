@@ -62,7 +62,7 @@ class CommonSettings(BaseModel):
         default=5,
         ge=1,
         description="Attempts at one request before the sync gives up on its window with an error (the next "
-        "sync tries that window again).",
+        "sync tries that window again). A host name that cannot be looked up gets two attempts at most.",
     )
     retry_after_default: float = Field(
         default=30.0,
