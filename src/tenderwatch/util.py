@@ -113,3 +113,8 @@ def give_back_freed_memory() -> None:
         arrow.default_memory_pool().release_unused()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """Return ``count`` with its noun, singular or plural."""
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"

@@ -32,6 +32,7 @@ from tenderwatch.resolve import (
     resolve_organisations,
 )
 from tenderwatch.settings import read_settings_file
+from tenderwatch.util import plural
 
 app = typer.Typer(
     help="Organisations: who is who, their corporate groups, and corrections to the matching.", no_args_is_help=True
@@ -71,7 +72,7 @@ def _show_text(profile: Any) -> None:
     org = profile.organisation
     out = console.print
     out(f"{org['name']}  [{org['organisation_id']}]", markup=False)
-    out(f"  in {org['processes']:,} processes as {', '.join(org['roles'] or [])}", markup=False)
+    out(f"  in {plural(org['processes'], 'process', 'processes')} as {', '.join(org['roles'] or [])}", markup=False)
     if org.get("group_id"):
         out(f"  group: {org['group_name']} ({org['group_source']})", markup=False)
     for link in profile.group_chain:
@@ -92,7 +93,7 @@ def _show_text(profile: Any) -> None:
             out(f"awards {title}, by year:", markup=False)
             for row in totals:
                 out(
-                    f"  {row['year'] or 'no date'}  {row['awards']:>5,} awards  "
+                    f"  {row['year'] or 'no date'}  {plural(row['awards'], 'award'):>12}  "
                     f"{_money(row['amount'], row['currency'])}",
                     markup=False,
                 )
@@ -100,7 +101,7 @@ def _show_text(profile: Any) -> None:
         out("group totals, by year:", markup=False)
         for row in profile.group_totals:
             out(
-                f"  {row['role']:<8} {row['year'] or 'no date'}  {row['awards']:>5,} awards  "
+                f"  {row['role']:<8} {row['year'] or 'no date'}  {plural(row['awards'], 'award'):>12}  "
                 f"{_money(row['amount'], row['currency'])}",
                 markup=False,
             )

@@ -12,7 +12,8 @@ from tenderwatch.cli.output import ConsoleReporter, console, error_console
 from tenderwatch.exceptions import InputError, StoreError, TenderwatchError
 from tenderwatch.settings import Settings, read_settings_file
 from tenderwatch.sources import SOURCES, load_source_settings, source_infos, source_page, sync
-from tenderwatch.sources.runner import SourceSummary, WindowProgress, plural
+from tenderwatch.sources.runner import SourceSummary, WindowProgress
+from tenderwatch.util import plural
 from tenderwatch.workspace import FileSummary
 
 

@@ -38,6 +38,7 @@ from tenderwatch.sources.exceptions import FetchError, SourceError
 from tenderwatch.sources.http import SPOOL_IN_MEMORY, Fetcher, Response
 from tenderwatch.sources.payload import Page, PageError, find_next_link, next_link, read_page
 from tenderwatch.sources.settings import SourcesSettings
+from tenderwatch.util import plural
 from tenderwatch.workspace import FileSummary, IngestSession, Task, Workspace
 
 # JSON lines are stored in pieces of about this many bytes, each with its own checkpoint.
@@ -113,11 +114,6 @@ class SourceSummary:
             details.append(plural(self.retries, "retry", "retries"))
         details.append(_duration(self.seconds))
         return f"{text} ({', '.join(details)})"
-
-
-def plural(count: int, word: str, words: str | None = None) -> str:
-    """Return ``count`` with its noun, singular or plural."""
-    return f"{count:,} {word if count == 1 else (words or word + 's')}"
 
 
 @dataclass
