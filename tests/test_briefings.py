@@ -55,6 +55,49 @@ def test_questions_come_from_the_facts(demo_store: Path) -> None:
     assert "made the need so urgent" not in open_tender
 
 
+def test_the_tracing_contract_pack_shows_the_award_the_winners_earlier_penalty_and_the_chain(
+    demo_store: Path,
+) -> None:
+    # the first story: in one place, how the contract was awarded, the winner's record and who works below it
+    md = run_cli("brief", "process", "ocds-twdemo-000002", "--format", "md", db=demo_store).stdout
+    sources = md.split("## Sources")[1]
+    assert "**How it was bought:** Award procedure without prior publication of a call for competition" in md
+    assert "Keystack Contact Solutions Ltd → Dovrane Staffing Ltd → Ashvane Payroll Services Ltd" in md
+    record = md.split("## Track record")[1].split("\n## ")[0]
+    penalty = re.search(r"Orbitant Public Services plc paid Department for Courts and Rehabilitation £19,000,000 "
+                        r"on 3 July 2019 .*\"Penalty of about £19m over fraud on the tagging contract\"\. \[(\d+)\]",
+                        record)  # fmt: skip
+    assert penalty, record
+    # cited to the notice of the tagging contract that published it
+    assert re.search(rf"^{penalty.group(1)}\. .*ocds-twdemo-000001", sources, re.MULTILINE), sources
+    assert "How did the buyer take account of this event in the supplier's record" in md
+
+
+def test_the_healthy_child_pack_brings_up_the_failed_musculoskeletal_contract_nearby(demo_store: Path) -> None:
+    # the second story: the lessons of an earlier failure, a health commissioner's musculoskeletal contract in the
+    # same county, belong in front of the councillors
+    md = run_cli("brief", "process", "ocds-twdemo-000010", "--format", "md", db=demo_store).stdout
+    section = md.split("## Failures of other contracts here and nearby")[1].split("\n## ")[0]
+    assert "public bodies in the same region (Westmarch)" in section
+    failure = re.search(r"^- 2018-03-29: Coastal Westmarch Clinical Commissioning Group published on 29 March 2018 "
+                        r"that the contract \"Musculoskeletal services \(lead provider\)\" with Quorvale Health "
+                        r"Partners Ltd was terminated.* \[(\d+)\]$", section, re.MULTILINE)  # fmt: skip
+    assert failure, section
+    sources = md.split("## Sources")[1]
+    assert re.search(
+        rf"^{failure.group(1)}\. notice ocds-twdemo-000011-03-contractTermination of ocds-twdemo-000011",
+        sources,
+        re.MULTILINE,
+    ), sources
+    assert "What lessons were drawn from earlier failures of outsourced contracts here" in md
+    assert "lessons-learned report or risk assessment" in md.split("Freedom of Information request")[1]
+    html = run_cli("brief", "process", "ocds-twdemo-000010", "--format", "html", db=demo_store).stdout
+    assert "<h2>Failures of other contracts here and nearby</h2>" in html and "Quorvale Health Partners Ltd" in html
+    # the children's therapies of Ravensholt: no other contract failed there, so no such section or question
+    alone = run_cli("brief", "process", "ocds-twdemo-000008", "--format", "md", db=demo_store).stdout
+    assert "other contracts here and nearby" not in alone and "What lessons were drawn" not in alone
+
+
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils is not installed (CI installs it)")
 def test_pdf_is_a4_with_the_facts_and_sources_and_not_blank(demo_store: Path, tmp_path: Path) -> None:
     pdf = tmp_path / "pack.pdf"

@@ -1,6 +1,6 @@
 """Events derived from the notices: early terminations and ends, cancellations, termination notices, provider
-exits, performance failures, KPIs below standard and removed suppliers, on the demo stories, on hand-written release
-histories and on the real data."""
+exits, performance failures, KPIs below standard, removed suppliers and payments to the buyer, on the demo stories, on
+hand-written release histories and on the real data."""
 
 from __future__ import annotations
 
@@ -187,8 +187,8 @@ def test_each_kind_of_event_is_found_in_release_histories_and_only_there(workspa
 
 
 def performance_histories() -> list[dict[str, Any]]:
-    """A contract whose Find a Tender contract performance notices (UK9) record failures and KPI ratings, and a
-    supplier removed from a contract."""
+    """A contract whose Find a Tender contract performance notices (UK9) record failures and KPI ratings, a
+    supplier removed from a contract, and a contract whose payments include one from the supplier to the buyer."""
     uk9 = [{"id": "n9", "documentType": "implementationNotice", "noticeType": "UK9"}]
     missed = {
         "requirement": "Home visits within 30 minutes of the planned time",
@@ -210,6 +210,21 @@ def performance_histories() -> list[dict[str, Any]]:
     later = [{**kpis[0], "observations": [*kpis[0]["observations"],
                                           {"id": "Q2", "measureClassification": {"id": "met"}}]}]  # fmt: skip
     home_care = tender("Home care for older people", "85311000")
+    # the buyer paying its supplier is no event; the supplier paying the buyer back is one
+    paid = {
+        "id": "T1",
+        "date": "2025-06-01T00:00:00Z",
+        "value": {"amount": 120000, "currency": "GBP"},
+        "payer": {"id": BUYER["id"], "name": BUYER["name"]},
+        "payee": {"id": "S2", "name": "Other Care Ltd"},
+    }
+    repaid = {
+        "id": "T2",
+        "date": "2025-06-15T00:00:00Z",
+        "value": {"amount": 48250, "currency": "GBP"},
+        "payer": {"id": "S2", "name": "Other Care Ltd"},
+        "payee": {"id": BUYER["id"], "name": BUYER["name"]},
+    }
     return [
         release("p13", 1, "2024-01-10", ["award", "contract"], suppliers=(CARE,), tender=home_care,
                 awards=[award(CARE, "2024-02-01", "2027-01-31")],
@@ -224,10 +239,22 @@ def performance_histories() -> list[dict[str, Any]]:
         release("p14", 2, "2025-05-02", ["awardUpdate"], parties=[
             {**BUYER, "roles": ["buyer"]}, {**SYSTEMS, "roles": ["removedSupplier"]},
             {**NEW_SYSTEMS, "roles": ["supplier"]}]),
+        release("p15", 1, "2023-04-01", ["award", "contract"], suppliers=(OTHER_CARE,),
+                tender=tender("Day centres", "85312000"), awards=[award(OTHER_CARE, "2023-05-01", "2026-04-30")],
+                contracts=[contract("2023-05-01", "2026-04-30")]),
+        release("p15", 2, "2025-06-20", ["implementation"], contracts=[contract(None, None, implementation={
+            "transactions": [paid, repaid],
+            "documents": [{"id": "D1", "documentType": "implementationNotice", "title": "Overcharged hours repaid."}],
+        })]),
+        # a later notice gives both payments again: the repayment is told once, from the notice that first gave it
+        release("p15", 3, "2025-09-01", ["implementation"], contracts=[contract(None, None, implementation={
+            "transactions": [paid, repaid]})]),
     ]  # fmt: skip
 
 
-def test_performance_failures_kpis_below_standard_and_removed_suppliers(workspace: Workspace, tmp_path: Path) -> None:
+def test_performance_failures_kpis_below_standard_removed_suppliers_and_payments_to_the_buyer(
+    workspace: Workspace, tmp_path: Path
+) -> None:
     load_releases(workspace, tmp_path, performance_histories())
     events = derive(workspace)
     assert sorted((event["ocid"][12:], event["event_type"], event["party_id"]) for event in events) == [
@@ -235,8 +262,9 @@ def test_performance_failures_kpis_below_standard_and_removed_suppliers(workspac
         ("p13", "performance_failure", "S1"),  # the failure that names its supplier
         ("p13", "performance_failure", "S1"),  # the one that does not: the award's supplier
         ("p14", "supplier_removed", "S3"),
+        ("p15", "payment_to_buyer", "S2"),
     ]
-    assert len({event["event_id"] for event in events}) == 4
+    assert len({event["event_id"] for event in events}) == 5
     failures = sorted((e for e in events if e["event_type"] == "performance_failure"), key=lambda e: e["summary"])
     assert all(e["release_id"] == "ocds-t3st01-p13-2" and e["notice_type"] == "UK9" for e in failures)
     assert failures[1]["summary"] == (
@@ -260,6 +288,18 @@ def test_performance_failures_kpis_below_standard_and_removed_suppliers(workspac
     assert removed["organisation_name"] == "Library Systems plc" and removed["organisation_identifier"] == (
         "GB-COH-05555555"
     )
+    (repaid,) = [e for e in events if e["event_type"] == "payment_to_buyer"]
+    assert (repaid["release_id"], repaid["event_date"]) == ("ocds-t3st01-p15-2", date(2025, 6, 20))
+    assert (repaid["contract_id"], repaid["award_id"], repaid["organisation_identifier"]) == (
+        "C1",
+        "A1",
+        "GB-COH-07654321",
+    )
+    assert repaid["summary"] == (
+        'Other Care Ltd paid Axford Council £48,250 on 15 June 2025 under the contract "Day centres": a payment '
+        "from the supplier to the buyer, such as a repayment, penalty, service credit or settlement. The notice of "
+        '20 June 2025 gives with it: "Overcharged hours repaid".'
+    )
     # the supplier's track record has them, oldest first
     record = track_record_for(workspace.store.con, identifiers=["GB-COH-1234567"])
     assert sorted(event["event_type"] for event in record) == ["kpi_below", "performance_failure",
@@ -278,12 +318,21 @@ def test_event_ids_are_stable_and_a_rebuild_replaces_the_events(workspace: Works
 def test_the_demo_stories_give_the_early_ends_and_the_childrens_therapies_provider_exit(stories: Workspace) -> None:
     events = derive(stories)
     assert [(event["ocid"], event["event_type"]) for event in events] == [
+        ("ocds-twdemo-000001", "payment_to_buyer"),  # the penalty over fraud on the tagging contract
         ("ocds-twdemo-000007", "terminated_early"),  # the hospital franchise handed back
         ("ocds-twdemo-000008", "provider_exit"),
         ("ocds-twdemo-000008", "terminated_early"),  # the provider that gave notice
         ("ocds-twdemo-000011", "terminated_early"),  # the musculoskeletal lead-provider contract
     ]
-    exit_ = events[1]
+    penalty = events[0]
+    assert (penalty["organisation_name"], penalty["buyer_name"]) == (
+        "Orbitant Public Services plc",
+        "Department for Courts and Rehabilitation",
+    )
+    assert penalty["release_id"] == "ocds-twdemo-000001-03-implementation"
+    assert "£19,000,000 on 3 July 2019" in penalty["summary"]
+    assert penalty["summary"].endswith('"Penalty of about £19m over fraud on the tagging contract".')
+    exit_ = events[2]
     assert exit_["organisation_name"] == "Tresswyn Therapy Services Ltd"
     assert exit_["release_id"] == "ocds-twdemo-000008-04-contractTermination"
     assert exit_["related_ocid"] == "ocds-twdemo-000009"
@@ -291,7 +340,7 @@ def test_the_demo_stories_give_the_early_ends_and_the_childrens_therapies_provid
     assert exit_["related_supplier"] == "Vennmoor Community Health NHS Trust"
     assert exit_["event_date"] == date(2021, 7, 12)
     assert "names the first one as related" in exit_["basis"]
-    ended = events[2]
+    ended = events[3]
     assert (ended["planned_end_date"], ended["end_date"]) == (date(2022, 8, 31), date(2021, 8, 31))
     # The supplier's track record joins the notices by its identifier (with or without leading zeros) or its name.
     record = track_record_for(stories.store.con, identifiers=["GB-COH-98203318"])

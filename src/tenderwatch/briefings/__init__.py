@@ -67,6 +67,9 @@ class Brief:
     public_question: str
     sources: list[Source]
     generated_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%d %B %Y"))
+    earlier_failures: list[Fact] = field(default_factory=list)
+    """For a process: contracts of the same buyer, or of public bodies in the same region, that failed before."""
+    earlier_failures_where: str = ""
 
 
 class _Sources:
@@ -187,8 +190,9 @@ def _process_brief(con: duckdb.DuckDBPyConnection, view: ProcessView) -> Brief:
     track_record = _track_record(
         con, [supplier["id"] for item in view.awards for supplier in item["suppliers"] if supplier["id"]], sources
     )
+    earlier, region = _earlier_failures(con, view.ocid, sources)
     questions = process_questions(
-        view, facts, flags, track_record, {"tender": tender, "award": award, "contract": contract}
+        view, facts, flags, track_record, {"tender": tender, "award": award, "contract": contract}, earlier
     )
     return Brief(
         kind="process",
@@ -201,8 +205,12 @@ def _process_brief(con: duckdb.DuckDBPyConnection, view: ProcessView) -> Brief:
         charts=view.charts,
         flags=flags,
         track_record=track_record,
+        earlier_failures=earlier,
+        earlier_failures_where=region,
         questions=questions,
-        foi_request=foi_request(view.buyer_name, view.title, view.ocid, questions, view),
+        foi_request=foi_request(
+            view.buyer_name, view.title, view.ocid, questions, view, earlier_failures=bool(earlier)
+        ),
         public_question=public_question(view.buyer_name, view.title, facts, questions),
         sources=sources.items,
     )
@@ -288,6 +296,62 @@ def _profile_brief(con: duckdb.DuckDBPyConnection, found: Profile) -> Brief:
         public_question=public_question(buyer_name, found.name, facts, questions),
         sources=sources.items,
     )
+
+
+# Events in the notices that show an outsourced contract failing: what the lessons of earlier failures are drawn from.
+FAILURE_EVENTS = (
+    "terminated_early",
+    "ended_early",
+    "provider_exit",
+    "performance_failure",
+    "kpi_below",
+    "payment_to_buyer",
+    "supplier_removed",
+)
+EARLIER_FAILURES = 5
+
+
+def _earlier_failures(con: duckdb.DuckDBPyConnection, ocid: str, sources: _Sources) -> tuple[list[Fact], str]:
+    """The latest failures of other contracts of the same buyer (by name), else of public bodies in the buyer's
+    region (as its address gives it), from ``derived_events``: up to :data:`EARLIER_FAILURES`, the buyer's own
+    first; and the region."""
+    from tenderwatch.queries import has_table, rows  # noqa: PLC0415
+
+    if not has_table(con, "derived_events"):
+        return [], ""
+    found = rows(
+        con,
+        """
+        WITH here AS (
+            SELECT p.ocid, lower(trim(p.buyer_name)) AS buyer, nullif(lower(trim(b.region)), '') AS region,
+                   b.region AS region_name
+            FROM processes AS p
+            LEFT JOIN parties AS b ON b.ocid = p.ocid AND b.party_id = p.buyer_id AND NOT b.repeated
+            WHERE p.ocid = ?
+            LIMIT 1
+        )
+        SELECT d.event_date, d.ocid, d.release_id, d.buyer_name, d.summary, h.region_name,
+               lower(trim(d.buyer_name)) = h.buyer AS same_buyer
+        FROM derived_events AS d
+        CROSS JOIN here AS h
+        LEFT JOIN parties AS b ON b.ocid = d.ocid AND b.party_id = d.buyer_id AND NOT b.repeated
+        WHERE d.ocid <> h.ocid AND list_contains(?, d.event_type)
+          AND (lower(trim(d.buyer_name)) = h.buyer OR lower(trim(b.region)) = h.region)
+        ORDER BY same_buyer DESC, d.event_date DESC NULLS LAST, d.event_id
+        LIMIT ?
+        """,
+        [ocid, list(FAILURE_EVENTS), EARLIER_FAILURES],
+    )
+    facts = [
+        Fact(
+            str(row["event_date"] or "undated"),
+            row["summary"] or "",
+            sources.cite(f"notice {row['release_id']} of {row['ocid']}", None, row["ocid"]),
+            row["ocid"],
+        )
+        for row in found
+    ]
+    return facts, next((row["region_name"] for row in found if row["region_name"]), "")
 
 
 def _track_record(con: duckdb.DuckDBPyConnection, party_ids: list[str], sources: _Sources) -> list[Fact]:

@@ -25,9 +25,15 @@ def _question(text: str, because: str, source: int | None) -> Question:
 
 
 def process_questions(
-    view: ProcessView, facts: list[Fact], flags: list[Fact], track_record: list[Fact], notices: dict[str, int | None]
+    view: ProcessView,
+    facts: list[Fact],
+    flags: list[Fact],
+    track_record: list[Fact],
+    notices: dict[str, int | None],
+    earlier: list[Fact] | None = None,
 ) -> list[Question]:
-    """Return the questions a process's facts and flags raise."""
+    """Return the questions a process's facts and flags raise (``earlier``: failures of other contracts of the
+    same buyer or nearby, see :func:`tenderwatch.briefings._earlier_failures`)."""
     questions: list[Question] = []
     tender = notices["tender"] or notices["award"]
     award = notices["award"] or tender
@@ -125,6 +131,17 @@ def process_questions(
             )
             because = "The supplier has a recorded failure or exit."
         questions.append(_question(asked, because, event.source))
+    if earlier:
+        first = earlier[0]
+        questions.append(
+            _question(
+                "What lessons were drawn from earlier failures of outsourced contracts here, such as this one "
+                f"({first.label}): {first.text.rstrip('. ')}, and how does this contract guard against the same "
+                "happening again?",
+                "Contracts of this buyer, or of public bodies nearby, have failed before.",
+                first.source,
+            )
+        )
     questions.append(
         _question(
             "What are the contract's key performance indicators, how has the provider performed against them, and "
@@ -227,9 +244,16 @@ def profile_questions(
 
 
 def foi_request(
-    buyer: str | None, subject: str, ocid: str | None, questions: list[Question], view: ProcessView | None
+    buyer: str | None,
+    subject: str,
+    ocid: str | None,
+    questions: list[Question],
+    view: ProcessView | None,
+    *,
+    earlier_failures: bool = False,
 ) -> str:
-    """Return a draft request under the Freedom of Information Act 2000 to the buyer."""
+    """Return a draft request under the Freedom of Information Act 2000 to the buyer (``earlier_failures``: the
+    pack lists failures of earlier contracts of the buyer or nearby)."""
     reference = f" (contracting process {ocid})" if ocid else ""
     wanted = [
         "the contract as signed, and every variation, extension or change notice since;",
@@ -254,6 +278,11 @@ def foi_request(
                 "the correspondence about ending the contract, including any notice given by the provider, "
                 "and the costs of ending it;"
             )
+    if earlier_failures:
+        wanted.append(
+            "any review, lessons-learned report or risk assessment, made while planning this contract, of earlier "
+            "outsourced contracts of yours or of other public bodies in the area that ended early or failed;"
+        )
     items = "\n".join(f"{number}. {line}" for number, line in enumerate(wanted, 1))
     return (
         f"To: the Freedom of Information officer, {buyer or '[the buyer]'}\n\n"

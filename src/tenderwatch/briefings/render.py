@@ -7,7 +7,7 @@ from importlib import resources
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from tenderwatch.briefings import Brief
+from tenderwatch.briefings import EARLIER_FAILURES, Brief
 from tenderwatch.web.charts import render_svg
 
 FORMATS = ("html", "pdf", "md")
@@ -31,7 +31,12 @@ def stylesheet() -> str:
 def to_html(brief: Brief, *, standalone: bool = True) -> str:
     """Return the pack as HTML: with its stylesheet inside (a file to keep or send), or linked (a web page)."""
     template = _environment().get_template("briefing.html")
-    return template.render(brief=brief, standalone=standalone, css=stylesheet() if standalone else None)
+    return template.render(
+        brief=brief,
+        standalone=standalone,
+        css=stylesheet() if standalone else None,
+        earlier_intro=earlier_failures_intro(brief),
+    )
 
 
 def to_pdf(brief: Brief) -> bytes:
@@ -39,6 +44,17 @@ def to_pdf(brief: Brief) -> bytes:
     from weasyprint import HTML  # noqa: PLC0415 - heavy; only PDFs need it
 
     return HTML(string=to_html(brief, standalone=True)).write_pdf()
+
+
+def earlier_failures_intro(brief: Brief) -> str:
+    """Return the sentence that says what the section of earlier failures lists."""
+    where = f" in the same region ({brief.earlier_failures_where})" if brief.earlier_failures_where else ""
+    count = len(brief.earlier_failures)
+    which = f"the latest {count}" if count >= EARLIER_FAILURES else "all that the store holds"
+    return (
+        f"Other contracts of this buyer, or of public bodies{where}, that the notices show ended early, failed to "
+        f"perform or saw the supplier pay the buyer back ({which}, the buyer's own first)."
+    )
 
 
 def to_markdown(brief: Brief) -> str:
@@ -64,6 +80,9 @@ def to_markdown(brief: Brief) -> str:
         lines += ["", "## Track record", ""] + [
             f"- {fact.label}: {fact.text}{cite(fact.source)}" for fact in brief.track_record
         ]
+    if brief.earlier_failures:
+        lines += ["", "## Failures of other contracts here and nearby", "", f"{earlier_failures_intro(brief)}", ""]
+        lines += [f"- {fact.label}: {fact.text}{cite(fact.source)}" for fact in brief.earlier_failures]
     lines += ["", "## Timeline", ""] + [f"- {fact.label}: {fact.text}{cite(fact.source)}" for fact in brief.timeline]
     for chart in brief.charts:
         lines += [

@@ -25,7 +25,8 @@ cannot be measured; the weights are the ``[services.weights]`` settings):
 - ``urgency_awards``: 1 when a contract of the service was awarded without competition on grounds of urgency
   (the TW106 red flag, evaluated here with the ``[flags.TW106]`` settings);
 - ``provider_warnings``: 1 when the register holds a financial or regulatory warning about a provider, or the
-  notices a performance failure or KPIs below standard (the ``warning_events`` types), in the same period.
+  notices a performance failure, KPIs below standard or a payment to the buyer (the ``warning_events`` types), in
+  the same period.
 
 Only outsourced services are scored: those with some part held by a provider that is not public.
 """

@@ -163,6 +163,7 @@ class ServicesSettings(BaseModel):
             "court_judgment",
             "performance_failure",
             "kpi_below",
+            "payment_to_buyer",
         ],
         description="Event types (of the track-record register and of derived_events) that count as financial, "
         "regulatory or performance warnings.",

@@ -16,7 +16,9 @@
 - ``kpi_below``: key performance indicators the buyer rated below standard (``below`` or ``significantlyBelow``
   in ``contracts[].implementation.metrics[].observations[].measureClassification``, as in UK9 notices), one event
   per contract and notice;
-- ``supplier_removed``: a party given the role ``removedSupplier``: a supplier removed from the contract.
+- ``supplier_removed``: a party given the role ``removedSupplier``: a supplier removed from the contract;
+- ``payment_to_buyer``: a payment the other way round (``contracts[].implementation.transactions``), from a
+  supplier of the process to its buyer or procuring entity: a repayment, penalty, service credit or settlement.
 
 "Well before" and "a long way" mean at least :data:`EARLY_DAYS` days, or, for a contract planned to last under
 a year, a quarter of its planned length and at least :data:`EARLY_DAYS_MIN` days.
@@ -78,6 +80,8 @@ _HISTORY = json.dumps(
                 "period": {"endDate": "VARCHAR"},
                 "documents": [_DOCUMENT],
                 "implementation": {
+                    "transactions": [{"id": "VARCHAR"}],
+                    "documents": [_DOCUMENT],
                     "performanceFailures": [
                         {
                             "requirement": "VARCHAR",
@@ -156,6 +160,7 @@ def build_derived_events(con: duckdb.DuckDBPyConnection) -> int:
     _provider_exits(con)
     _performance(con)
     _removed_suppliers(con)
+    _payments_to_buyer(con)
     count = con.execute("SELECT count(*) FROM derived_events").fetchall()[0][0]
     for table in (
         "tmp_de_ocids",
@@ -188,6 +193,8 @@ def _candidates(con: duckdb.DuckDBPyConnection) -> None:
         WHERE list_has_any(release_tags, ['contractTermination', 'contractAmendment', 'awardCancellation',
                                           'implementation', 'implementationUpdate'])
         UNION SELECT ocid FROM party_roles WHERE role = 'removedSupplier'
+        UNION SELECT t.ocid FROM transactions AS t SEMI JOIN award_suppliers AS s
+            ON s.ocid = t.ocid AND s.party_id = t.payer_id
         UNION SELECT c.ocid FROM contracts AS c JOIN awards AS a ON a.ocid = c.ocid AND a.award_id = c.award_id
         WHERE c.period_end < a.contract_period_end
         """
@@ -246,9 +253,13 @@ def _history(con: duckdb.DuckDBPyConnection) -> None:
             UNION ALL
             SELECT ocid, release_id, seq, released, 'contract', c.id, unnest(c.documents)
             FROM (SELECT ocid, release_id, seq, released, unnest(x.contracts) AS c FROM tmp_de_releases)
+            UNION ALL
+            SELECT ocid, release_id, seq, released, 'implementation', c.id, unnest(c.implementation.documents)
+            FROM (SELECT ocid, release_id, seq, released, unnest(x.contracts) AS c FROM tmp_de_releases)
         )
         SELECT ocid, release_id, seq, released, scope, parent_id, doc.id AS document_id,
-               upper(trim(doc.noticeType)) AS notice_type, doc.documentType AS document_type, doc.url AS url
+               upper(trim(doc.noticeType)) AS notice_type, doc.documentType AS document_type, doc.url AS url,
+               doc.title AS title
         FROM d
         QUALIFY row_number() OVER (
             PARTITION BY ocid, scope, parent_id, doc.id, upper(trim(doc.noticeType)) {order}
@@ -884,4 +895,64 @@ def _removed_suppliers(con: duckdb.DuckDBPyConnection) -> None:
                'the party''s role became removedSupplier' AS basis
         FROM e JOIN processes AS p ON p.ocid = e.ocid
         """,
+    )
+
+
+def _payments_to_buyer(con: duckdb.DuckDBPyConnection) -> None:
+    """``payment_to_buyer``: a transaction of a contract paid by a supplier of the process to its buyer or
+    procuring entity, from the first notice that gave it, with the titles of the contract's documents first
+    published in that notice (which often say what the payment was for)."""
+    amount = money("e.value_amount", "e.value_currency")
+    _insert(
+        con,
+        f"""
+        WITH listed AS (
+            SELECT ocid, release_id, seq, released, contract_id, award_id,
+                   unnest(implementation.transactions) AS transaction
+            FROM tmp_de_implementation
+        ),
+        given AS (  -- each transaction, from the first notice that gave it
+            SELECT ocid, release_id, released, contract_id, award_id, transaction.id AS transaction_id
+            FROM listed
+            QUALIFY row_number() OVER (
+                PARTITION BY ocid, contract_id, transaction.id ORDER BY released NULLS LAST, seq) = 1
+        ),
+        suppliers AS (SELECT DISTINCT ocid, party_id, name, identifier FROM tmp_de_suppliers),
+        e AS (
+            SELECT g.*, t.date AS paid, t.value_amount, t.value_currency, t.position, s.party_id, s.name,
+                   s.identifier, k.title AS contract_title, k.award_id AS contract_award,
+                   (SELECT string_agg('"' || rtrim(d.title, '.') || '"', '; ' ORDER BY d.document_id)
+                    FROM tmp_de_documents AS d
+                    WHERE d.ocid = g.ocid AND d.release_id = g.release_id AND d.scope IN ('contract', 'implementation')
+                      AND d.parent_id = g.contract_id AND nullif(trim(d.title), '') IS NOT NULL) AS titles
+            FROM given AS g
+            JOIN transactions AS t
+                ON t.ocid = g.ocid AND t.contract_id = g.contract_id AND t.transaction_id = g.transaction_id
+            JOIN suppliers AS s ON s.ocid = t.ocid AND s.party_id = t.payer_id
+            JOIN processes AS p ON p.ocid = t.ocid
+            LEFT JOIN tenders AS r ON r.ocid = t.ocid
+            LEFT JOIN contracts AS k ON k.ocid = t.ocid AND k.contract_id = t.contract_id
+            WHERE t.payee_id IN (p.buyer_id, r.procuring_entity_id) AND t.payee_id IS DISTINCT FROM t.payer_id
+        )
+        SELECT e.ocid, 'payment_to_buyer' AS event_type, e.released::DATE AS event_date, e.party_id,
+               e.identifier AS organisation_identifier, e.name AS organisation_name, p.buyer_id, p.buyer_name,
+               e.release_id,
+               concat(
+                   coalesce(e.name, 'The supplier'), ' paid ', coalesce(p.buyer_name, 'the buyer'),
+                   coalesce(' ' || {amount}, ''), coalesce(' on ' || {_date_text("e.paid")}, ''),
+                   ' under the contract ', {_quoted("coalesce(e.contract_title, p.title)")},
+                   ': a payment from the supplier to the buyer, such as a repayment, penalty, service credit or ',
+                   'settlement.',
+                   coalesce(' The notice of ' || {_date_text("e.released")} || ' gives with it: ' || e.titles || '.',
+                            '')
+               ) AS summary,
+               e.contract_id, coalesce(e.award_id, e.contract_award) AS award_id, NULL AS planned_end_date,
+               NULL AS end_date, NULL AS days_early, {_notice_type("contract transaction")} AS notice_type,
+               NULL AS related_ocid, NULL AS related_release_id, NULL AS related_supplier,
+               'a transaction of the contract (implementation.transactions) paid by a supplier of the process to '
+               || 'its buyer or procuring entity' AS basis,
+               e.transaction_id
+        FROM e JOIN processes AS p ON p.ocid = e.ocid
+        """,
+        detail="transaction_id",
     )
