@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from importlib import resources
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tenderwatch import Workspace, load_settings
@@ -96,6 +98,53 @@ def test_the_healthy_child_pack_brings_up_the_failed_musculoskeletal_contract_ne
     # the children's therapies of Ravensholt: no other contract failed there, so no such section or question
     alone = run_cli("brief", "process", "ocds-twdemo-000008", "--format", "md", db=demo_store).stdout
     assert "other contracts here and nearby" not in alone and "What lessons were drawn" not in alone
+
+
+def test_a_bidders_record_is_in_the_pack_of_the_tender_it_bids_for(tmp_path: Path) -> None:
+    # the third story: campaigners put each bidder's record of failures in front of the public
+    db = tmp_path / "stories.duckdb"
+    stories = Path(str(resources.files("tenderwatch.demo").joinpath("stories/stories.jsonl")))
+    assert run_cli("load", str(stories), db=db).returncode == 0
+    register = tmp_path / "register.csv"
+    register.write_text(
+        "event_type,event_date,organisation_identifier,organisation_name,source_url,source_title,summary\n"
+        "service_handed_back,2015-01-09,GB-COH-98126608,Lumenvale Healthcare Ltd,https://example.org/hand-back,"
+        "Hand-back of a hospital (Example News),Lumenvale Healthcare Ltd handed a hospital back to the NHS.\n",
+        encoding="utf-8",
+    )
+    assert run_cli("register", "import", str(register), db=db).returncode == 0
+
+    md = run_cli("brief", "process", "ocds-twdemo-000006", "--format", "md", db=db).stdout
+
+    record = md.split("## Track record")[1].split("\n## ")[0]
+    event = re.search(r"^- 2015-01-09: Lumenvale Healthcare Ltd handed a hospital back to the NHS\. \[(\d+)\]$",
+                      record, re.MULTILINE)  # fmt: skip
+    assert event, record
+    assert re.search(rf"^{event.group(1)}\. Hand-back of a hospital \(Example News\) — https://example.org/hand-back$",
+                     md.split("## Sources")[1], re.MULTILINE)  # fmt: skip
+    assert "How does the buyer weigh this event in the record of a bidder for this contract: Lumenvale" in md
+
+
+def test_a_party_id_other_processes_also_use_brings_none_of_their_records(real_store: Path) -> None:
+    # Contracts Finder numbers the parties of each notice 0, 1, 2…: its party "0" is a coach company in one process
+    # and Serco Limited in another, and only the second may carry Serco's record
+    coaches = "ocds-b5fd17-a26f2fdf-5348-4a78-bbaf-ff8954f9d4fd"
+    serco = "ocds-0c46vo-0001-6a3ed9ea-3c34-4e76-badb-a6828f81b5bd"
+    con = duckdb.connect(str(real_store), read_only=True)
+    try:
+        named = dict(con.execute(
+            "SELECT ocid, name FROM award_suppliers WHERE party_id = '0' AND ocid IN (?, ?)", [coaches, serco]
+        ).fetchall())  # fmt: skip
+    finally:
+        con.close()
+    assert named == {coaches: "A C Williams Coaches", serco: "SERCO LIMITED"}
+
+    other = run_cli("brief", "process", coaches, "--format", "md", db=real_store)
+    own = run_cli("brief", "process", serco, "--format", "md", db=real_store)
+
+    assert other.returncode == 0 and own.returncode == 0, other.stderr + own.stderr
+    assert "Serco" not in other.stdout and "## Track record" not in other.stdout
+    assert "Serco agreed to repay the Ministry of Justice £68.5m" in own.stdout.split("## Track record")[1]
 
 
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils is not installed (CI installs it)")

@@ -187,13 +187,24 @@ def _process_brief(con: duckdb.DuckDBPyConnection, view: ProcessView) -> Brief:
         )
     timeline.sort(key=lambda fact: fact.label)
     flags = [Fact(flag["code"], flag["sentence"] or "", award or tender) for flag in view.flags]
-    track_record = _track_record(
-        con, [supplier["id"] for item in view.awards for supplier in item["suppliers"] if supplier["id"]], sources
-    )
+    # the suppliers' records, then the other bidders' (each party as it appears in this process: a party id such as
+    # Contracts Finder's "0" names a different organisation in every process)
+    seen: set[str] = set()
+    suppliers = [supplier["id"] for item in view.awards for supplier in item["suppliers"] if supplier["id"]]
+    track_record = _track_record(con, view.ocid, suppliers, sources, seen)
+    bidders = [item["party_id"] for item in view.tenderers if item["party_id"] and item["party_id"] not in suppliers]
+    bidders_record = _track_record(con, view.ocid, bidders, sources, seen)
     earlier, region = _earlier_failures(con, view.ocid, sources)
     questions = process_questions(
-        view, facts, flags, track_record, {"tender": tender, "award": award, "contract": contract}, earlier
+        view,
+        facts,
+        flags,
+        track_record,
+        {"tender": tender, "award": award, "contract": contract},
+        earlier,
+        bidders_record,
     )
+    track_record = sorted(track_record + bidders_record, key=lambda fact: fact.label)
     return Brief(
         kind="process",
         key=view.ocid,
@@ -268,7 +279,7 @@ def _profile_brief(con: duckdb.DuckDBPyConnection, found: Profile) -> Brief:
         )
         for flag in found.flags[:40]
     ]
-    track_record = _track_record(con, [found.party_id] if found.kind == "supplier" else [], sources)
+    track_record = _track_record(con, None, [found.party_id] if found.kind == "supplier" else [], sources, set())
     questions = profile_questions(found, facts, flags, track_record, summary)
     buyer_name = (
         found.name if found.kind == "buyer" else (found.counterparts[0]["name"] if found.counterparts else None)
@@ -354,19 +365,32 @@ def _earlier_failures(con: duckdb.DuckDBPyConnection, ocid: str, sources: _Sourc
     return facts, next((row["region_name"] for row in found if row["region_name"]), "")
 
 
-def _track_record(con: duckdb.DuckDBPyConnection, party_ids: list[str], sources: _Sources) -> list[Fact]:
-    """Events in the record of the suppliers and their groups: curated in the register (each with its public
-    source) and found in the notices (each with its notice)."""
-    from tenderwatch.queries import rows  # noqa: PLC0415
+def _track_record(
+    con: duckdb.DuckDBPyConnection, ocid: str | None, party_ids: list[str], sources: _Sources, seen: set[str]
+) -> list[Fact]:
+    """Events in the record of organisations and their groups: curated in the register (each with its public
+    source) and found in the notices (each with its notice); events in ``seen`` are left out, and those given are
+    added to it.
+
+    With ``ocid``, each party id is the id of a party of that process, and its names, identifiers and organisation
+    are those of that party there; without, a party id is a profile's key (an organisation id, or a party id as
+    published)."""
+    from tenderwatch.queries import has_table, rows  # noqa: PLC0415
     from tenderwatch.queries.organisation import organisation_of, track_record_of  # noqa: PLC0415
 
     facts: list[Fact] = []
-    seen: set[str] = set()
+    where = "ocid = ? AND party_id = ?" if ocid else "party_id = ?"
     for party_id in party_ids:
+        params = [ocid, party_id] if ocid else [party_id]
         names = [
             row["name"]
             for row in rows(
-                con, "SELECT DISTINCT name FROM award_suppliers WHERE party_id = ? ORDER BY name", [party_id]
+                con,
+                f"SELECT DISTINCT name FROM award_suppliers WHERE {where} AND name IS NOT NULL "
+                f"UNION SELECT name FROM parties WHERE {where} AND name IS NOT NULL ORDER BY name"
+                if ocid
+                else f"SELECT DISTINCT name FROM award_suppliers WHERE {where} ORDER BY name",
+                params * 2 if ocid else params,
             )
         ]
         identifiers = [
@@ -374,11 +398,24 @@ def _track_record(con: duckdb.DuckDBPyConnection, party_ids: list[str], sources:
             for row in rows(
                 con,
                 "SELECT DISTINCT scheme || '-' || identifier AS org_id FROM party_identifiers "
-                "WHERE party_id = ? AND scheme IS NOT NULL ORDER BY 1",
-                [party_id],
+                f"WHERE {where} AND scheme IS NOT NULL ORDER BY 1",
+                params,
             )
         ]
-        organisation = organisation_of(con, "supplier", party_id)
+        key = party_id
+        if ocid:  # the organisation this party of this process was matched to
+            matched = (
+                rows(
+                    con,
+                    "SELECT min(organisation_id) AS organisation_id FROM organisation_parties WHERE ocid = ? AND "
+                    "party_id = ?",
+                    params,
+                )
+                if has_table(con, "organisation_parties")
+                else []
+            )
+            key = matched[0]["organisation_id"] if matched and matched[0]["organisation_id"] else None
+        organisation = organisation_of(con, "supplier", key) if key else None
         for event in track_record_of(con, identifiers, names, organisation):
             if event["event_id"] in seen:
                 continue

@@ -31,9 +31,11 @@ def process_questions(
     track_record: list[Fact],
     notices: dict[str, int | None],
     earlier: list[Fact] | None = None,
+    bidders_record: list[Fact] | None = None,
 ) -> list[Question]:
-    """Return the questions a process's facts and flags raise (``earlier``: failures of other contracts of the
-    same buyer or nearby, see :func:`tenderwatch.briefings._earlier_failures`)."""
+    """Return the questions a process's facts and flags raise (``track_record``: the suppliers'; ``earlier``:
+    failures of other contracts of the same buyer or nearby, see :func:`tenderwatch.briefings._earlier_failures`;
+    ``bidders_record``: events in the record of the bidders that were not awarded the contract)."""
     questions: list[Question] = []
     tender = notices["tender"] or notices["award"]
     award = notices["award"] or tender
@@ -131,6 +133,15 @@ def process_questions(
             )
             because = "The supplier has a recorded failure or exit."
         questions.append(_question(asked, because, event.source))
+    for event in (bidders_record or [])[: max(0, 3 - len(track_record))]:
+        questions.append(
+            _question(
+                "How does the buyer weigh this event in the record of a bidder for this contract: "
+                f"{event.text.rstrip('. ')}?",
+                "A bidder has a recorded failure or exit.",
+                event.source,
+            )
+        )
     if earlier:
         first = earlier[0]
         questions.append(
