@@ -45,6 +45,11 @@ def test_status_shows_counts_by_publisher_dates_tables_and_rejects(real_store: P
     assert "ocds-b5fd17" in text  # Contracts Finder
     assert "release dates: 2011-02-27 to 2026-10-06" in text
     assert "awards" in text and "rejects:" in text and "bods-statement" in text  # the ownership file
+    assert "in 1,616 processes, from 1 run\n" in text  # one load: "1 run", not "1 runs"
+    # the publishers' columns line up, also after the longest prefix label
+    lines = text.split("by ocid prefix and publisher:\n")[1].split("tables:")[0].splitlines()
+    assert any(line.startswith("  (no registered prefix) ") for line in lines)
+    assert len({line.index(" processes ") for line in lines}) == 1, lines
 
     as_json = json.loads(run_cli("status", "--json", db=real_store).stdout)
     assert as_json["processes"] == query(real_store, "SELECT count(*) FROM processes")[0][0]

@@ -10,6 +10,7 @@ import typer
 
 from tenderwatch.cli.options import DbOption, SettingsOption, open_workspace, settings_for
 from tenderwatch.cli.output import console
+from tenderwatch.util import plural
 
 
 def command(
@@ -39,20 +40,22 @@ def command(
     out(f"store: {status.path}", markup=False)
     out(
         f"{status.releases:,} releases ({status.compiled_releases:,} of them publishers' compiled releases) "
-        f"in {status.processes:,} processes, from {status.loads:,} runs",
+        f"in {plural(status.processes, 'process', 'processes')}, from {plural(status.loads, 'run')}",
         markup=False,
     )
     if status.first_release_date:
         out(f"release dates: {status.first_release_date[:10]} to {status.last_release_date[:10]}", markup=False)
     if status.publishers:
         out("by ocid prefix and publisher:", markup=False)
+        width = max(14, *(len(item.ocid_prefix or "(no registered prefix)") for item in status.publishers))
         for item in status.publishers:
             prefix = item.ocid_prefix or "(no registered prefix)"
             publisher = item.publisher or "(no package)"
             if item.is_demo:
                 publisher = "DEMO DATA, fictional: " + publisher
             out(
-                f"  {prefix:<14} {publisher[:60]:<60} {item.processes:>9,} processes {item.releases:>10,} releases",
+                f"  {prefix:<{width}} {publisher[:60]:<60} {item.processes:>9,} processes "
+                f"{item.releases:>10,} releases",
                 markup=False,
             )
     out("tables:", markup=False)
