@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tenderwatch.exceptions import SettingsError
 from tenderwatch.services import ServicesFileError, load_services_settings, load_taxonomy
+from tenderwatch.services.assign import NORMALISE_MACRO, fill_texts
 from tenderwatch.services.overrides import read_overrides
 from tenderwatch.services.subcontracting import read_subcontracting_file
 from tests import ROOT
@@ -141,3 +144,22 @@ def test_the_documentation_lists_every_area_and_links_every_duty() -> None:
         assert f"(`{area.area_id}`)" in page, area.area_id
     for duty in taxonomy.duties.values():
         assert duty.url in page, duty.duty_id
+
+
+def test_the_texts_rules_read_are_the_same_gathered_in_slices_as_at_once(real_store: Path, tmp_path: Path) -> None:
+    # a large store gathers its texts a slice of processes at a time, to stay within the memory limit
+    copy = tmp_path / "real.duckdb"
+    shutil.copyfile(real_store, copy)
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute(NORMALISE_MACRO)
+        fill_texts(con, size=10**9)
+        con.execute("CREATE TEMP TABLE whole AS SELECT * FROM tmp_sv_text")
+        fill_texts(con, size=97)  # 17 slices of the 1,616 processes
+        sliced = "SELECT * FROM tmp_sv_text"
+        assert con.execute("SELECT count(*) FROM whole").fetchall() == [(1616,)]
+        assert con.execute("SELECT count(*) FROM whole WHERE body <> ''").fetchall()[0][0] > 1500
+        assert con.execute(f"SELECT * FROM whole EXCEPT ALL {sliced}").fetchall() == []
+        assert con.execute(f"{sliced} EXCEPT ALL SELECT * FROM whole").fetchall() == []
+    finally:
+        con.close()

@@ -27,15 +27,20 @@ CREATE OR REPLACE TEMP MACRO tw_sv_norm(t) AS
         '\\s+', ' ', 'g')
 """
 
+# Processes whose texts are gathered in one statement: the ordered aggregates below hold every text of the
+# statement in memory (they cannot spill to disk), which for a million processes is several gigabytes.
+TEXT_SLICE = 100_000
+
+# The texts of the processes whose ocid is in [$low, $high) ($high NULL: no upper bound), appended to tmp_sv_text.
 TEXT_TABLE = """
-CREATE OR REPLACE TEMP TABLE tmp_sv_text AS
+INSERT INTO tmp_sv_text
 WITH parts AS (
-    SELECT ocid, title, NULL AS description FROM processes
-    UNION ALL SELECT ocid, NULL, description FROM processes
-    UNION ALL SELECT ocid, title, description FROM tenders
-    UNION ALL SELECT ocid, title, description FROM awards
-    UNION ALL SELECT ocid, title, description FROM contracts
-    UNION ALL SELECT ocid, NULL, description FROM items
+    SELECT ocid, title, NULL AS description FROM processes WHERE {slice}
+    UNION ALL SELECT ocid, NULL, description FROM processes WHERE {slice}
+    UNION ALL SELECT ocid, title, description FROM tenders WHERE {slice}
+    UNION ALL SELECT ocid, title, description FROM awards WHERE {slice}
+    UNION ALL SELECT ocid, title, description FROM contracts WHERE {slice}
+    UNION ALL SELECT ocid, NULL, description FROM items WHERE {slice}
 ),
 texts AS (
     SELECT ocid,
@@ -47,8 +52,8 @@ texts AS (
 ),
 codes AS (
     SELECT ocid, list_sort(list(DISTINCT cpv_code)) AS cpv
-    FROM (SELECT ocid, cpv_code FROM items WHERE cpv_code IS NOT NULL
-          UNION ALL SELECT ocid, cpv_code FROM item_classifications WHERE cpv_code IS NOT NULL)
+    FROM (SELECT ocid, cpv_code FROM items WHERE cpv_code IS NOT NULL AND {slice}
+          UNION ALL SELECT ocid, cpv_code FROM item_classifications WHERE cpv_code IS NOT NULL AND {slice})
     GROUP BY ocid
 )
 SELECT p.ocid, coalesce(x.titles, '') AS titles, concat_ws(' | ', x.titles, x.descriptions) AS body,
@@ -56,7 +61,26 @@ SELECT p.ocid, coalesce(x.titles, '') AS titles, concat_ws(' | ', x.titles, x.de
 FROM processes AS p
 LEFT JOIN texts AS x USING (ocid)
 LEFT JOIN codes AS k USING (ocid)
-"""
+WHERE {slice}
+""".format(slice="ocid >= $low AND ($high IS NULL OR ocid < $high)")
+
+
+def fill_texts(con: duckdb.DuckDBPyConnection, size: int = TEXT_SLICE) -> None:
+    """Make ``tmp_sv_text``: each process's titles, its titles and descriptions (``body``) and its CPV codes,
+    ``size`` processes at a time, in order of ocid."""
+    con.execute("CREATE OR REPLACE TEMP TABLE tmp_sv_text (ocid VARCHAR, titles VARCHAR, body VARCHAR, cpv VARCHAR[])")
+    bounds = [
+        row[0]
+        for row in con.execute(
+            f"""
+            SELECT ocid FROM (SELECT ocid, row_number() OVER (ORDER BY ocid) AS n FROM processes)
+            WHERE n % {int(size)} = 1 ORDER BY ocid
+            """
+        ).fetchall()
+    ]
+    for number, low in enumerate(bounds):
+        high = bounds[number + 1] if number + 1 < len(bounds) else None
+        con.execute(TEXT_TABLE, {"low": low, "high": high})
 
 
 def _flags(pattern: str, *, match_case: bool = False) -> str:
@@ -71,7 +95,8 @@ def _any_prefix(prefixes: tuple[str, ...]) -> str:
 def _rule_select(
     area_id: str, rule: Rule, area_unless: str | None, exclude: str | None, exclude_cpv: tuple[str, ...] = ()
 ) -> str:
-    """Return a SELECT of (ocid, area_id, rule_id, method, rule, evidence) for the processes one rule matches."""
+    """Return a SELECT of (ocid, area_id, rule_id, method, evidence) for the processes one rule matches (the rule's
+    description is joined once the first match of each process and area is chosen)."""
     conditions = []
     evidence = []
     if rule.cpv:
@@ -95,8 +120,7 @@ def _rule_select(
         conditions.append(f"NOT (len(cpv) > 0 AND list_bool_and(list_transform(cpv, {_any_prefix(exclude_cpv)})))")
     return f"""
         SELECT ocid, {literal(area_id)} AS area_id, {literal(rule.rule_id)} AS rule_id,
-               {literal(rule.method)} AS method, {literal(rule.describe())} AS rule,
-               concat_ws(', ', {", ".join(evidence)}) AS evidence
+               {literal(rule.method)} AS method, concat_ws(', ', {", ".join(evidence)}) AS evidence
         FROM tmp_sv_text WHERE {" AND ".join(conditions)}
     """
 
@@ -114,7 +138,7 @@ def assign_processes(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, overrid
     Runs in the caller's transaction; leaves the temporary table ``tmp_sv_text`` (the text each rule read).
     """
     con.execute(NORMALISE_MACRO)
-    con.execute(TEXT_TABLE)
+    fill_texts(con)
     exclude = exclude_pattern(taxonomy)
     selects = [
         _rule_select(area.area_id, rule, area.unless, exclude, taxonomy.exclude_cpv_only)
@@ -125,7 +149,7 @@ def assign_processes(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, overrid
         "CREATE OR REPLACE TEMP TABLE tmp_sv_matches AS " + " UNION ALL ".join(selects)
         if selects
         else "CREATE OR REPLACE TEMP TABLE tmp_sv_matches (ocid VARCHAR, area_id VARCHAR, rule_id VARCHAR, "
-        "method VARCHAR, rule VARCHAR, evidence VARCHAR)"
+        "method VARCHAR, evidence VARCHAR)"
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE tmp_sv_overrides "
@@ -141,15 +165,26 @@ def assign_processes(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, overrid
     # correction takes the process out; corrections that put a process in an area come next.
     pairs = [(area, rule) for area in taxonomy.areas for rule in area.rules]
     order = {f"{area.area_id}/{rule.rule_id}": number for number, (area, rule) in enumerate(pairs)}
-    con.execute("CREATE OR REPLACE TEMP TABLE tmp_sv_rule_order (area_rule VARCHAR, position INTEGER)")
+    described = {f"{area.area_id}/{rule.rule_id}": rule.describe() for area, rule in pairs}
+    con.execute("CREATE OR REPLACE TEMP TABLE tmp_sv_rule_order (area_rule VARCHAR, position INTEGER, rule VARCHAR)")
     if order:
-        con.executemany("INSERT INTO tmp_sv_rule_order VALUES (?, ?)", [[key, value] for key, value in order.items()])
+        con.executemany(
+            "INSERT INTO tmp_sv_rule_order VALUES (?, ?, ?)",
+            [[key, value, described[key]] for key, value in order.items()],
+        )
     con.execute(
         """
         INSERT INTO service_assignments BY NAME
-        SELECT m.ocid, m.area_id, a.name AS area_name, m.method, m.rule_id, m.rule, m.evidence,
+        WITH firsts AS (  -- a grouping, not a window, so that a large store spills it to disk
+            SELECT m.ocid, m.area_id, arg_min(m.rule_id, o.position) AS rule_id,
+                   arg_min(m.method, o.position) AS method, arg_min(m.evidence, o.position) AS evidence
+            FROM tmp_sv_matches AS m
+            JOIN tmp_sv_rule_order AS o ON o.area_rule = m.area_id || '/' || m.rule_id
+            GROUP BY m.ocid, m.area_id
+        )
+        SELECT m.ocid, m.area_id, a.name AS area_name, m.method, m.rule_id, o.rule, m.evidence,
                NULL AS override_reason, p.title, p.buyer_id, p.buyer_name
-        FROM tmp_sv_matches AS m
+        FROM firsts AS m
         JOIN tmp_sv_rule_order AS o ON o.area_rule = m.area_id || '/' || m.rule_id
         JOIN service_areas AS a USING (area_id)
         JOIN processes AS p USING (ocid)
@@ -157,7 +192,6 @@ def assign_processes(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, overrid
                           WHERE x.ocid = m.ocid AND x.area_id = m.area_id AND x.action = 'unassign')
           AND NOT EXISTS (SELECT 1 FROM tmp_sv_overrides AS x
                           WHERE x.ocid = m.ocid AND x.area_id = m.area_id AND x.action = 'assign')
-        QUALIFY row_number() OVER (PARTITION BY m.ocid, m.area_id ORDER BY o.position) = 1
         UNION ALL
         SELECT x.ocid, x.area_id, a.name, 'override', NULL, 'a correction in the overrides file',
                coalesce(x.reason, '') || coalesce(' (' || x.date || ')', ''), x.reason,

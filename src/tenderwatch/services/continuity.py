@@ -61,6 +61,14 @@ _TEMP_TABLES = (
     "tmp_sv_events",
     "tmp_sv_service_events",
     "tmp_sv_event_summary",
+    "tmp_sv_money",
+    "tmp_sv_totals",
+    "tmp_sv_providers",
+    "tmp_sv_service",
+    "tmp_sv_provider_summary",
+    "tmp_sv_nearby",
+    "tmp_sv_urgent",
+    "tmp_sv_duties",
     "tmp_sv_services",
 )
 
@@ -388,21 +396,28 @@ def build_continuity(
     span = max(high - low, 1e-9)
     horizon = float(settings.time_left_months)
     con.execute("DELETE FROM service_continuity")
+    # Each part is a table of its own, made in turn: as one statement (a CTE each), its plan needed several times
+    # the memory of the parts at a million processes, and ran out of the analysis limit.
     con.execute(
-        f"""
-        INSERT INTO service_continuity BY NAME
-        WITH money AS (
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_sv_money AS
             SELECT commissioner_id, area_id, mode(value_currency) AS currency
             FROM tmp_sv_services WHERE value_amount IS NOT NULL GROUP BY ALL
-        ),
-        totals AS (
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_sv_totals AS
             SELECT s.commissioner_id, s.area_id, min(m.currency) AS currency, count(*) AS contracts,
                    sum(s.value_amount) FILTER (WHERE s.value_currency = m.currency AND s.value_amount > 0) AS total
             FROM tmp_sv_services AS s
-            LEFT JOIN money AS m ON m.commissioner_id = s.commissioner_id AND m.area_id = s.area_id
+            LEFT JOIN tmp_sv_money AS m ON m.commissioner_id = s.commissioner_id AND m.area_id = s.area_id
             GROUP BY s.commissioner_id, s.area_id
-        ),
-        providers AS (
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_sv_providers AS
             SELECT s.commissioner_id, s.area_id, s.supplier_id, min(s.supplier_name) AS supplier_name,
                    min(s.supplier_party_id) AS supplier_party_id, bool_or(s.public_provider) AS public_provider,
                    count(*) AS contracts, bool_or(s.in_force) AS in_force,
@@ -412,18 +427,24 @@ def build_continuity(
                                                                  AND s.value_amount > 0), 0) / t.total
                         ELSE count(*) / t.contracts END AS share
             FROM tmp_sv_services AS s
-            JOIN totals AS t ON t.commissioner_id = s.commissioner_id AND t.area_id = s.area_id
+            JOIN tmp_sv_totals AS t ON t.commissioner_id = s.commissioner_id AND t.area_id = s.area_id
             GROUP BY s.commissioner_id, s.area_id, s.supplier_id, t.total, t.contracts
-        ),
-        service AS (
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_sv_service AS
             SELECT commissioner_id, area_id, min(commissioner_name) AS commissioner_name,
                    min(region) AS region, max(reference_date) AS reference_date,
                    count(*) AS contracts, max(end_date) AS latest_end_date,
                    max(latest_possible_end) AS latest_possible_end, bool_or(in_force) AS in_force,
                    list(DISTINCT ocid ORDER BY ocid) AS ocids
             FROM tmp_sv_services GROUP BY commissioner_id, area_id
-        ),
-        provider_summary AS (
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_sv_provider_summary AS
             SELECT commissioner_id, area_id, count(*) AS providers,
                    arg_max(supplier_id, (share, supplier_id)) AS top_provider_id,
                    arg_max(supplier_name, (share, supplier_id)) AS top_provider_name,
@@ -431,29 +452,42 @@ def build_continuity(
                    list(struct_pack(supplier_id, supplier_party_id, name := supplier_name, public := public_provider,
                                     share := round(share, 4), value, contracts, in_force)
                         ORDER BY share DESC, supplier_name) AS provider_list
-            FROM providers GROUP BY commissioner_id, area_id
-        ),
-        nearby AS (
+            FROM tmp_sv_providers GROUP BY commissioner_id, area_id
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_sv_nearby AS
             SELECT s.commissioner_id, s.area_id, list(DISTINCT o.supplier_name ORDER BY o.supplier_name) AS names
-            FROM service AS s
+            FROM tmp_sv_service AS s
             JOIN (SELECT DISTINCT area_id, region, commissioner_id, supplier_name FROM service_contracts
                   WHERE public_provider AND in_market) AS o
               ON o.area_id = s.area_id AND o.region = s.region AND o.commissioner_id <> s.commissioner_id
             GROUP BY s.commissioner_id, s.area_id
-        ),
-        urgent AS (
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE tmp_sv_urgent AS
             SELECT s.commissioner_id, s.area_id, count(DISTINCT u.ocid) AS urgency,
                    list_sort(list(DISTINCT struct_pack(ocid := u.ocid, sentence := u.sentence))) AS urgency_list
             FROM (SELECT DISTINCT commissioner_id, area_id, ocid FROM tmp_sv_services) AS s
             JOIN {urgency_table} AS u USING (ocid)
             GROUP BY s.commissioner_id, s.area_id
-        ),
-        duties AS (
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_sv_duties AS
             SELECT area_id, list(legislation || ', ' || provision ORDER BY position) AS citations,
                    list(struct_pack(duty_id, legislation, provision, summary, url) ORDER BY position) AS duty_list
             FROM service_duties GROUP BY area_id
-        ),
-        parted AS (
+        """
+    )
+    con.execute(
+        f"""
+        INSERT INTO service_continuity BY NAME
+        WITH parted AS (
             SELECT s.*, t.total AS value_amount, t.currency AS value_currency, p.providers, p.top_provider_id,
                    p.top_provider_name, p.top_share, p.public_share, p.provider_list,
                    coalesce(n.names, []::VARCHAR[]) AS public_nearby, m.hhi, m.suppliers AS market_suppliers,
@@ -478,13 +512,13 @@ def build_continuity(
                                                 / {_MONTH_DAYS} / {horizon}, 0), 1) END AS part_time_left,
                    CASE WHEN coalesce(u.urgency, 0) > 0 THEN 1.0 ELSE 0.0 END AS part_urgency_awards,
                    CASE WHEN coalesce(e.warnings, 0) > 0 THEN 1.0 ELSE 0.0 END AS part_provider_warnings
-            FROM service AS s
-            JOIN totals AS t USING (commissioner_id, area_id)
-            JOIN provider_summary AS p USING (commissioner_id, area_id)
-            LEFT JOIN nearby AS n USING (commissioner_id, area_id)
+            FROM tmp_sv_service AS s
+            JOIN tmp_sv_totals AS t USING (commissioner_id, area_id)
+            JOIN tmp_sv_provider_summary AS p USING (commissioner_id, area_id)
+            LEFT JOIN tmp_sv_nearby AS n USING (commissioner_id, area_id)
             LEFT JOIN tmp_sv_event_summary AS e USING (commissioner_id, area_id)
-            LEFT JOIN urgent AS u USING (commissioner_id, area_id)
-            LEFT JOIN duties AS d USING (area_id)
+            LEFT JOIN tmp_sv_urgent AS u USING (commissioner_id, area_id)
+            LEFT JOIN tmp_sv_duties AS d USING (area_id)
             LEFT JOIN service_markets AS m ON m.area_id = s.area_id AND m.scope = 'national'
             CROSS JOIN tmp_sv_today AS td
             WHERE p.public_share < 0.999999
