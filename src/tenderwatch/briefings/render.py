@@ -81,7 +81,7 @@ def to_markdown(brief: Brief) -> str:
             f"- {fact.label}: {fact.text}{cite(fact.source)}" for fact in brief.track_record
         ]
     if brief.earlier_failures:
-        lines += ["", "## Failures of other contracts here and nearby", "", f"{earlier_failures_intro(brief)}", ""]
+        lines += ["", "## Failures of other contracts here and nearby", "", earlier_failures_intro(brief), ""]
         lines += [f"- {fact.label}: {fact.text}{cite(fact.source)}" for fact in brief.earlier_failures]
     lines += ["", "## Timeline", ""] + [f"- {fact.label}: {fact.text}{cite(fact.source)}" for fact in brief.timeline]
     for chart in brief.charts:

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import duckdb
 
-from tenderwatch.services.assign import assign_processes
+from tenderwatch.services.assign import assign_processes, match_rules
 from tenderwatch.services.continuity import build_continuity, build_provision
 from tenderwatch.services.files import ServicesFileError
 from tenderwatch.services.overrides import Override, read_overrides
@@ -209,11 +209,15 @@ def build_services(
     settings = settings or load_services_settings()
     taxonomy, overrides, links = read_inputs(settings, base=base)
     result = ServicesResult(areas=len(taxonomy.areas), overrides=len(overrides), file_links=len(links))
+    if not in_transaction:
+        # The rules read the text of every process, a large temporary table: run before the transaction, so that
+        # dropping it gives its memory back at once (a transaction keeps what it drops until it ends, and at a
+        # million processes the steps below then ran out of the analysis memory limit).
+        match_rules(con, taxonomy)
     with _transaction(con, in_transaction=in_transaction):
         ensure_tables(con)
         _write_taxonomy(con, taxonomy)
-        result.assignments = assign_processes(con, taxonomy, overrides)
-        con.execute("DROP TABLE IF EXISTS tmp_sv_text")  # the texts of every process: large, and done with
+        result.assignments = assign_processes(con, taxonomy, overrides, matched=not in_transaction)
         if overrides:
             result.overrides_not_in_store = sorted(
                 {item.ocid for item in overrides}
@@ -229,8 +233,7 @@ def build_services(
         result.chains = build_chains(con, links)
         data_changed(con)  # TW109 reads the chains, which the subcontracting file can change without new data
         result.services_scored = build_continuity(con, settings)
-        for table in ("tmp_sv_text", "tmp_sv_urgency"):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.execute("DROP TABLE IF EXISTS tmp_sv_urgency")
     result.by_method = dict(con.execute("SELECT method, count(*) FROM service_assignments GROUP BY method").fetchall())
     result.high_risk = con.execute("SELECT count(*) FROM service_continuity WHERE band = 'high'").fetchall()[0][0]
     result.deepest_chain = con.execute("SELECT coalesce(max(depth), 0) FROM subcontract_chains").fetchall()[0][0]

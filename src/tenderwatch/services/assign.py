@@ -74,7 +74,7 @@ def fill_texts(con: duckdb.DuckDBPyConnection, size: int = TEXT_SLICE) -> None:
         for row in con.execute(
             f"""
             SELECT ocid FROM (SELECT ocid, row_number() OVER (ORDER BY ocid) AS n FROM processes)
-            WHERE n % {int(size)} = 1 ORDER BY ocid
+            WHERE (n - 1) % {int(size)} = 0 ORDER BY ocid
             """
         ).fetchall()
     ]
@@ -132,11 +132,10 @@ def exclude_pattern(taxonomy: Taxonomy) -> str | None:
     return r"(?i)\b(" + "|".join(taxonomy.exclude_titles) + r")\b"
 
 
-def assign_processes(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, overrides: list[Override]) -> int:
-    """Fill ``service_assignments`` from the rules and the corrections; return the number of assignments.
-
-    Runs in the caller's transaction; leaves the temporary table ``tmp_sv_text`` (the text each rule read).
-    """
+def match_rules(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy) -> None:
+    """Run every rule of the taxonomy over every process's text: the temporary table ``tmp_sv_matches``, one row per
+    rule and process it matches. The texts (``tmp_sv_text``, large) are dropped once read: outside a transaction,
+    their memory and disk are given back at once; inside one, only at its end."""
     con.execute(NORMALISE_MACRO)
     fill_texts(con)
     exclude = exclude_pattern(taxonomy)
@@ -151,6 +150,19 @@ def assign_processes(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, overrid
         else "CREATE OR REPLACE TEMP TABLE tmp_sv_matches (ocid VARCHAR, area_id VARCHAR, rule_id VARCHAR, "
         "method VARCHAR, evidence VARCHAR)"
     )
+    con.execute("DROP TABLE IF EXISTS tmp_sv_text")
+
+
+def assign_processes(
+    con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, overrides: list[Override], *, matched: bool = False
+) -> int:
+    """Fill ``service_assignments`` from the rules and the corrections; return the number of assignments.
+
+    Runs in the caller's transaction. With ``matched``, the rules have been run already (:func:`match_rules`, as
+    :func:`tenderwatch.services.build_services` does before its transaction); else they are run first.
+    """
+    if not matched:
+        match_rules(con, taxonomy)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE tmp_sv_overrides "
         "(ocid VARCHAR, area_id VARCHAR, action VARCHAR, reason VARCHAR, date VARCHAR)"
