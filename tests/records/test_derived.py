@@ -239,8 +239,12 @@ def performance_histories() -> list[dict[str, Any]]:
         release("p14", 2, "2025-05-02", ["awardUpdate"], parties=[
             {**BUYER, "roles": ["buyer"]}, {**SYSTEMS, "roles": ["removedSupplier"]},
             {**NEW_SYSTEMS, "roles": ["supplier"]}]),
+        # the supplier is named two ways in two awards: its repayment is still one event, under the contract's name
         release("p15", 1, "2023-04-01", ["award", "contract"], suppliers=(OTHER_CARE,),
-                tender=tender("Day centres", "85312000"), awards=[award(OTHER_CARE, "2023-05-01", "2026-04-30")],
+                tender=tender("Day centres", "85312000"),
+                awards=[award(OTHER_CARE, "2023-05-01", "2026-04-30"),
+                        award({**OTHER_CARE, "name": "OTHER CARE LIMITED"}, "2023-05-01", "2026-04-30",
+                              award_id="A2")],
                 contracts=[contract("2023-05-01", "2026-04-30")]),
         release("p15", 2, "2025-06-20", ["implementation"], contracts=[contract(None, None, implementation={
             "transactions": [paid, repaid],

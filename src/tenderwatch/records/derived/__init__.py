@@ -462,7 +462,7 @@ def _termination_notices(con: duckdb.DuckDBPyConnection) -> None:
             SELECT d.*, coalesce(k.award_id, CASE WHEN d.scope = 'award' THEN d.parent_id END) AS notice_award_id
             FROM tmp_de_documents AS d
             LEFT JOIN contracts AS k ON d.scope = 'contract' AND k.ocid = d.ocid AND k.contract_id = d.parent_id
-            WHERE d.notice_type IN ({notices})
+            WHERE d.notice_type IN ({notices}) AND d.scope <> 'implementation'
             QUALIFY row_number() OVER (PARTITION BY d.ocid, d.notice_type, d.parent_id ORDER BY d.released, d.seq) = 1
         ), concerned AS (
             -- the suppliers a notice concerns: of its award or contract, else (UK12) of the cancelled awards,
@@ -917,7 +917,7 @@ def _payments_to_buyer(con: duckdb.DuckDBPyConnection) -> None:
             QUALIFY row_number() OVER (
                 PARTITION BY ocid, contract_id, transaction.id ORDER BY released NULLS LAST, seq) = 1
         ),
-        suppliers AS (SELECT DISTINCT ocid, party_id, name, identifier FROM tmp_de_suppliers),
+
         e AS (
             SELECT g.*, t.date AS paid, t.value_amount, t.value_currency, t.position, s.party_id, s.name,
                    s.identifier, k.title AS contract_title, k.award_id AS contract_award,
@@ -928,11 +928,16 @@ def _payments_to_buyer(con: duckdb.DuckDBPyConnection) -> None:
             FROM given AS g
             JOIN transactions AS t
                 ON t.ocid = g.ocid AND t.contract_id = g.contract_id AND t.transaction_id = g.transaction_id
-            JOIN suppliers AS s ON s.ocid = t.ocid AND s.party_id = t.payer_id
+            JOIN tmp_de_suppliers AS s ON s.ocid = t.ocid AND s.party_id = t.payer_id
             JOIN processes AS p ON p.ocid = t.ocid
             LEFT JOIN tenders AS r ON r.ocid = t.ocid
             LEFT JOIN contracts AS k ON k.ocid = t.ocid AND k.contract_id = t.contract_id
             WHERE t.payee_id IN (p.buyer_id, r.procuring_entity_id) AND t.payee_id IS DISTINCT FROM t.payer_id
+            -- one row a transaction: the supplier as the contract's award names it, else its first name
+            QUALIFY row_number() OVER (
+                PARTITION BY g.ocid, g.contract_id, g.transaction_id
+                ORDER BY s.award_id IS NOT DISTINCT FROM coalesce(g.award_id, k.award_id) DESC, s.name, s.award_id
+            ) = 1
         )
         SELECT e.ocid, 'payment_to_buyer' AS event_type, e.released::DATE AS event_date, e.party_id,
                e.identifier AS organisation_identifier, e.name AS organisation_name, p.buyer_id, p.buyer_name,
