@@ -194,6 +194,11 @@ def test_coverage_names_missing_fields(tmp_path: Path, real: Path) -> None:
     assert "supported" in r003
     assert any("missing" in line or "supported" in line for line in lines[r018 : r018 + 2])
     assert "processes" in lines[0]
+    # the columns line up, also after the longest title and field name
+    heads = [line for line in lines[1:] if line[:1].isalnum()]
+    assert len({line.index(" supported" if " supported" in line else " NOT SUPPORTED") for line in heads}) == 1
+    counted = [line for line in lines if " processes (" in line]
+    assert len({line.index(" in ") for line in counted}) == 1, counted
 
 
 def _flag_rows(flags: list) -> list[tuple]:

@@ -264,17 +264,26 @@ def coverage_command(db: DbOption = None, settings_file: SettingsOption = None) 
         processes, report = workspace.coverage()
     out = console.print
     out(f"{processes:,} processes in the store", markup=False)
+    # the columns line up after the longest title and field name
+    title_width = max([36, *(len(item.title) for item in report)])
+    field_width = max([48, *(len(measured.field) for item in report for measured in item.fields)])
     for item in report:
         state = "supported" if item.supported else "NOT SUPPORTED"
         ran = ""
         if item.evaluated is not None:
             ran = f"; last run evaluated {item.evaluated:,}, flagged {item.flagged:,}"
-        out(f"{item.code:<6} {item.title:<36} {state}{ran}", markup=False)
+        out(f"{item.code:<6} {item.title:<{title_width}} {state}{ran}", markup=False)
         for missing in item.missing:
             out(f"         missing: {missing}", markup=False)
         for measured in item.fields:
             if not measured.per_process:
-                out(f"         {measured.field:<48} in {measured.rows:>9,} rows (not tied to a process)", markup=False)
+                out(
+                    f"         {measured.field:<{field_width}} in {measured.rows:>9,} rows (not tied to a process)",
+                    markup=False,
+                )
                 continue
             share = measured.processes / processes if processes else 0
-            out(f"         {measured.field:<48} in {measured.processes:>9,} processes ({share:.0%})", markup=False)
+            out(
+                f"         {measured.field:<{field_width}} in {measured.processes:>9,} processes ({share:.0%})",
+                markup=False,
+            )
