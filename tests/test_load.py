@@ -498,3 +498,17 @@ def test_a_load_stopped_with_ctrl_c_says_so_in_one_line_and_the_command_goes_on(
     again = run_cli("load", "-", db=store, stdin=lines)
     assert again.returncode == 0, again.stderr
     assert "7 loaded" in again.stdout
+
+
+def test_the_analysis_after_a_load_leaves_none_of_its_work_tables_behind(tmp_path: Path, real: Path) -> None:
+    # Each step's work tables (the organisations' parties, every indicator's evaluations…) are dropped when it ends:
+    # at a million processes, those left behind held the memory the later steps of the analysis needed.
+    settings = load_settings(db=tmp_path / "store.duckdb", workers=1)
+    with Workspace.open(settings) as workspace:
+        workspace.load([str(real / "uk_fts_2026-10-06_release_package_limit4.json")])
+        con = workspace.store.con
+        assert con.execute("SELECT count(*) FROM organisation_parties").fetchall() != [(0,)]
+        assert con.execute("SELECT count(*) FROM flag_runs").fetchall() != [(0,)]
+        left = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+    # what is left is the load's own record of the processes it compiled, one short row each
+    assert left <= {"tmp_runs", "tmp_valid"}, sorted(left)

@@ -778,10 +778,13 @@ def resolve(
     result.by_method = dict(
         con.execute("SELECT link_method, count(*) FROM organisation_parties GROUP BY 1 ORDER BY 2 DESC").fetchall()
     )
-    for name in (
+    for name in (  # every work table: left behind, they held memory the later steps of an analysis needed
         "tmp_org_refs",
         "tmp_org_grouped",
         "tmp_org_ids",
+        "tmp_org_parties",
+        "tmp_org_profiles",
+        "tmp_org_profile_ids",
         "tmp_org_tags",
         "tmp_org_party_tags",
         "tmp_org_party_profiles",
