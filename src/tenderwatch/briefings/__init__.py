@@ -379,20 +379,14 @@ def _track_record(
     from tenderwatch.queries.organisation import organisation_of, track_record_of  # noqa: PLC0415
 
     facts: list[Fact] = []
-    where = "ocid = ? AND party_id = ?" if ocid else "party_id = ?"
+    # with ocid: the party of that process; without: a profile's key
+    where = "ocid = $ocid AND party_id = $party" if ocid else "party_id = $party"
     for party_id in party_ids:
-        params = [ocid, party_id] if ocid else [party_id]
-        names = [
-            row["name"]
-            for row in rows(
-                con,
-                f"SELECT DISTINCT name FROM award_suppliers WHERE {where} AND name IS NOT NULL "
-                f"UNION SELECT name FROM parties WHERE {where} AND name IS NOT NULL ORDER BY name"
-                if ocid
-                else f"SELECT DISTINCT name FROM award_suppliers WHERE {where} ORDER BY name",
-                params * 2 if ocid else params,
-            )
-        ]
+        params = {"ocid": ocid, "party": party_id} if ocid else {"party": party_id}
+        named = f"SELECT name FROM award_suppliers WHERE {where} AND name IS NOT NULL"
+        if ocid:  # a bidder is named in parties, not in the awards
+            named += f" UNION SELECT name FROM parties WHERE {where} AND name IS NOT NULL"
+        names = [row["name"] for row in rows(con, f"SELECT DISTINCT name FROM ({named}) ORDER BY name", params)]
         identifiers = [
             row["org_id"]
             for row in rows(
@@ -402,19 +396,12 @@ def _track_record(
                 params,
             )
         ]
-        key = party_id
-        if ocid:  # the organisation this party of this process was matched to
-            matched = (
-                rows(
-                    con,
-                    "SELECT min(organisation_id) AS organisation_id FROM organisation_parties WHERE ocid = ? AND "
-                    "party_id = ?",
-                    params,
-                )
-                if has_table(con, "organisation_parties")
-                else []
-            )
-            key = matched[0]["organisation_id"] if matched and matched[0]["organisation_id"] else None
+        key: str | None = party_id
+        if ocid:  # the organisation this party of this process was matched to (a profile key is one already)
+            key = None
+            if has_table(con, "organisation_parties"):
+                sql = f"SELECT min(organisation_id) AS organisation_id FROM organisation_parties WHERE {where}"
+                key = rows(con, sql, params)[0]["organisation_id"]
         organisation = organisation_of(con, "supplier", key) if key else None
         for event in track_record_of(con, identifiers, names, organisation):
             if event["event_id"] in seen:

@@ -61,14 +61,6 @@ _TEMP_TABLES = (
     "tmp_sv_events",
     "tmp_sv_service_events",
     "tmp_sv_event_summary",
-    "tmp_sv_money",
-    "tmp_sv_totals",
-    "tmp_sv_providers",
-    "tmp_sv_service",
-    "tmp_sv_provider_summary",
-    "tmp_sv_nearby",
-    "tmp_sv_urgent",
-    "tmp_sv_duties",
     "tmp_sv_services",
 )
 
@@ -315,6 +307,76 @@ def _events(con: duckdb.DuckDBPyConnection, settings: ServicesSettings) -> None:
     )
 
 
+def _score_parts(urgency_table: str) -> dict[str, str]:
+    """The parts of the continuity score, each made as a table of its own, in turn: as one statement (a CTE each),
+    its plan needed several times the memory of the parts at a million processes, and ran out of the analysis
+    limit."""
+    return {
+        "tmp_sv_money": """
+            SELECT commissioner_id, area_id, mode(value_currency) AS currency
+            FROM tmp_sv_services WHERE value_amount IS NOT NULL GROUP BY ALL
+        """,
+        "tmp_sv_totals": """
+            SELECT s.commissioner_id, s.area_id, min(m.currency) AS currency, count(*) AS contracts,
+                   sum(s.value_amount) FILTER (WHERE s.value_currency = m.currency AND s.value_amount > 0) AS total
+            FROM tmp_sv_services AS s
+            LEFT JOIN tmp_sv_money AS m ON m.commissioner_id = s.commissioner_id AND m.area_id = s.area_id
+            GROUP BY s.commissioner_id, s.area_id
+        """,
+        "tmp_sv_providers": """
+            SELECT s.commissioner_id, s.area_id, s.supplier_id, min(s.supplier_name) AS supplier_name,
+                   min(s.supplier_party_id) AS supplier_party_id, bool_or(s.public_provider) AS public_provider,
+                   count(*) AS contracts, bool_or(s.in_force) AS in_force,
+                   sum(s.value_amount) FILTER (WHERE s.value_currency = t.currency AND s.value_amount > 0) AS value,
+                   CASE WHEN t.total > 0
+                        THEN coalesce(sum(s.value_amount) FILTER (WHERE s.value_currency = t.currency
+                                                                 AND s.value_amount > 0), 0) / t.total
+                        ELSE count(*) / t.contracts END AS share
+            FROM tmp_sv_services AS s
+            JOIN tmp_sv_totals AS t ON t.commissioner_id = s.commissioner_id AND t.area_id = s.area_id
+            GROUP BY s.commissioner_id, s.area_id, s.supplier_id, t.total, t.contracts
+        """,
+        "tmp_sv_service": """
+            SELECT commissioner_id, area_id, min(commissioner_name) AS commissioner_name,
+                   min(region) AS region, max(reference_date) AS reference_date,
+                   count(*) AS contracts, max(end_date) AS latest_end_date,
+                   max(latest_possible_end) AS latest_possible_end, bool_or(in_force) AS in_force,
+                   list(DISTINCT ocid ORDER BY ocid) AS ocids
+            FROM tmp_sv_services GROUP BY commissioner_id, area_id
+        """,
+        "tmp_sv_provider_summary": """
+            SELECT commissioner_id, area_id, count(*) AS providers,
+                   arg_max(supplier_id, (share, supplier_id)) AS top_provider_id,
+                   arg_max(supplier_name, (share, supplier_id)) AS top_provider_name,
+                   max(share) AS top_share, coalesce(sum(share) FILTER (WHERE public_provider), 0) AS public_share,
+                   list(struct_pack(supplier_id, supplier_party_id, name := supplier_name, public := public_provider,
+                                    share := round(share, 4), value, contracts, in_force)
+                        ORDER BY share DESC, supplier_name) AS provider_list
+            FROM tmp_sv_providers GROUP BY commissioner_id, area_id
+        """,
+        "tmp_sv_nearby": """
+            SELECT s.commissioner_id, s.area_id, list(DISTINCT o.supplier_name ORDER BY o.supplier_name) AS names
+            FROM tmp_sv_service AS s
+            JOIN (SELECT DISTINCT area_id, region, commissioner_id, supplier_name FROM service_contracts
+                  WHERE public_provider AND in_market) AS o
+              ON o.area_id = s.area_id AND o.region = s.region AND o.commissioner_id <> s.commissioner_id
+            GROUP BY s.commissioner_id, s.area_id
+        """,
+        "tmp_sv_urgent": f"""
+            SELECT s.commissioner_id, s.area_id, count(DISTINCT u.ocid) AS urgency,
+                   list_sort(list(DISTINCT struct_pack(ocid := u.ocid, sentence := u.sentence))) AS urgency_list
+            FROM (SELECT DISTINCT commissioner_id, area_id, ocid FROM tmp_sv_services) AS s
+            JOIN {urgency_table} AS u USING (ocid)
+            GROUP BY s.commissioner_id, s.area_id
+        """,
+        "tmp_sv_duties": """
+            SELECT area_id, list(legislation || ', ' || provision ORDER BY position) AS citations,
+                   list(struct_pack(duty_id, legislation, provision, summary, url) ORDER BY position) AS duty_list
+            FROM service_duties GROUP BY area_id
+        """,
+    }
+
+
 def build_continuity(
     con: duckdb.DuckDBPyConnection, settings: ServicesSettings, urgency_table: str = "tmp_sv_urgency"
 ) -> int:
@@ -396,94 +458,9 @@ def build_continuity(
     span = max(high - low, 1e-9)
     horizon = float(settings.time_left_months)
     con.execute("DELETE FROM service_continuity")
-    # Each part is a table of its own, made in turn: as one statement (a CTE each), its plan needed several times
-    # the memory of the parts at a million processes, and ran out of the analysis limit.
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE tmp_sv_money AS
-            SELECT commissioner_id, area_id, mode(value_currency) AS currency
-            FROM tmp_sv_services WHERE value_amount IS NOT NULL GROUP BY ALL
-        """
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE tmp_sv_totals AS
-            SELECT s.commissioner_id, s.area_id, min(m.currency) AS currency, count(*) AS contracts,
-                   sum(s.value_amount) FILTER (WHERE s.value_currency = m.currency AND s.value_amount > 0) AS total
-            FROM tmp_sv_services AS s
-            LEFT JOIN tmp_sv_money AS m ON m.commissioner_id = s.commissioner_id AND m.area_id = s.area_id
-            GROUP BY s.commissioner_id, s.area_id
-        """
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE tmp_sv_providers AS
-            SELECT s.commissioner_id, s.area_id, s.supplier_id, min(s.supplier_name) AS supplier_name,
-                   min(s.supplier_party_id) AS supplier_party_id, bool_or(s.public_provider) AS public_provider,
-                   count(*) AS contracts, bool_or(s.in_force) AS in_force,
-                   sum(s.value_amount) FILTER (WHERE s.value_currency = t.currency AND s.value_amount > 0) AS value,
-                   CASE WHEN t.total > 0
-                        THEN coalesce(sum(s.value_amount) FILTER (WHERE s.value_currency = t.currency
-                                                                 AND s.value_amount > 0), 0) / t.total
-                        ELSE count(*) / t.contracts END AS share
-            FROM tmp_sv_services AS s
-            JOIN tmp_sv_totals AS t ON t.commissioner_id = s.commissioner_id AND t.area_id = s.area_id
-            GROUP BY s.commissioner_id, s.area_id, s.supplier_id, t.total, t.contracts
-        """
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE tmp_sv_service AS
-            SELECT commissioner_id, area_id, min(commissioner_name) AS commissioner_name,
-                   min(region) AS region, max(reference_date) AS reference_date,
-                   count(*) AS contracts, max(end_date) AS latest_end_date,
-                   max(latest_possible_end) AS latest_possible_end, bool_or(in_force) AS in_force,
-                   list(DISTINCT ocid ORDER BY ocid) AS ocids
-            FROM tmp_sv_services GROUP BY commissioner_id, area_id
-        """
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE tmp_sv_provider_summary AS
-            SELECT commissioner_id, area_id, count(*) AS providers,
-                   arg_max(supplier_id, (share, supplier_id)) AS top_provider_id,
-                   arg_max(supplier_name, (share, supplier_id)) AS top_provider_name,
-                   max(share) AS top_share, coalesce(sum(share) FILTER (WHERE public_provider), 0) AS public_share,
-                   list(struct_pack(supplier_id, supplier_party_id, name := supplier_name, public := public_provider,
-                                    share := round(share, 4), value, contracts, in_force)
-                        ORDER BY share DESC, supplier_name) AS provider_list
-            FROM tmp_sv_providers GROUP BY commissioner_id, area_id
-        """
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE tmp_sv_nearby AS
-            SELECT s.commissioner_id, s.area_id, list(DISTINCT o.supplier_name ORDER BY o.supplier_name) AS names
-            FROM tmp_sv_service AS s
-            JOIN (SELECT DISTINCT area_id, region, commissioner_id, supplier_name FROM service_contracts
-                  WHERE public_provider AND in_market) AS o
-              ON o.area_id = s.area_id AND o.region = s.region AND o.commissioner_id <> s.commissioner_id
-            GROUP BY s.commissioner_id, s.area_id
-        """
-    )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE tmp_sv_urgent AS
-            SELECT s.commissioner_id, s.area_id, count(DISTINCT u.ocid) AS urgency,
-                   list_sort(list(DISTINCT struct_pack(ocid := u.ocid, sentence := u.sentence))) AS urgency_list
-            FROM (SELECT DISTINCT commissioner_id, area_id, ocid FROM tmp_sv_services) AS s
-            JOIN {urgency_table} AS u USING (ocid)
-            GROUP BY s.commissioner_id, s.area_id
-        """
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE tmp_sv_duties AS
-            SELECT area_id, list(legislation || ', ' || provision ORDER BY position) AS citations,
-                   list(struct_pack(duty_id, legislation, provision, summary, url) ORDER BY position) AS duty_list
-            FROM service_duties GROUP BY area_id
-        """
-    )
+    parts = _score_parts(urgency_table)
+    for name, sql in parts.items():
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
     con.execute(
         f"""
         INSERT INTO service_continuity BY NAME
@@ -583,6 +560,6 @@ def build_continuity(
         """
     )
     count = con.execute("SELECT count(*) FROM service_continuity").fetchall()[0][0]
-    for table in _TEMP_TABLES:
+    for table in (*_TEMP_TABLES, *parts):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return count

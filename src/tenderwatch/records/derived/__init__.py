@@ -160,7 +160,7 @@ def build_derived_events(con: duckdb.DuckDBPyConnection) -> int:
     _provider_exits(con)
     _performance(con)
     _removed_suppliers(con)
-    _payments_to_buyer(con)
+    _payments_to_buyer(con)  # reads tmp_de_implementation, which _performance makes
     count = con.execute("SELECT count(*) FROM derived_events").fetchall()[0][0]
     for table in (
         "tmp_de_ocids",
