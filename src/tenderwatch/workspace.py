@@ -785,6 +785,7 @@ class Workspace:
                 "run `tenderwatch rebuild` first (it reads no source again), then this command",
             )
         reporter = reporter or SilentReporter()
+        self._note_ambiguous(reporter, buyer, supplier)
         # reading the flags back sorts them all (1.6 million of every indicator at a million processes): that
         # needs the analysis memory too, and more if it runs out
         with self._analysis_limit():
@@ -822,6 +823,24 @@ class Workspace:
         if not count:
             self._check_named(buyer, supplier)
         return FlagsResult(found, run, count=count)
+
+    def _note_ambiguous(self, reporter: Reporter, buyer: str | None, supplier: str | None) -> None:
+        """Warn when a buyer or supplier asked for by a party id as published is several organisations: Contracts
+        Finder numbers the parties of each notice 0, 1, 2…, so ``--supplier 0`` names hundreds of them."""
+        from tenderwatch.queries import PROFILE_CANDIDATES, profile_key  # noqa: PLC0415
+
+        for role, value in (("buyer", buyer), ("supplier", supplier)):
+            if not value:
+                continue
+            key, found = profile_key(self.store.con, role, value)
+            if key is None:
+                many = f"{len(found)} or more" if len(found) >= PROFILE_CANDIDATES else str(len(found))
+                reporter.note(
+                    f"warning: the {role} id {value!r} is the party id of {many} different organisations in this "
+                    f"data (some publishers number each notice's parties 0, 1, 2…), and the flags of all of them "
+                    f"are shown; for one of them, give its organisation id, e.g. {', '.join(found[:3])} "
+                    "(`tenderwatch org show NAME` gives it)"
+                )
 
     def _check_named(self, buyer: str | None, supplier: str | None) -> None:
         """Raise if a buyer or supplier asked for is named nowhere in the store: "no flags" would mislead."""

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -253,3 +254,30 @@ def test_flags_command_says_when_it_shows_kept_results(tmp_path: Path, synthetic
     assert again.returncode == 0, again.stderr
     assert "kept results" not in again.stderr
     assert again.stdout == kept.stdout
+
+
+def test_a_party_id_of_many_organisations_is_warned_of(tmp_path: Path, real_store: Path) -> None:
+    # Contracts Finder numbers the parties of each notice 0, 1, 2…: "--supplier 0" is hundreds of suppliers
+    db = tmp_path / "real.duckdb"
+    shutil.copyfile(real_store, db)
+    every = run_cli("flags", "-i", "R004", "--supplier", "0", "--format", "csv", db=db)
+    assert every.returncode == 0, every.stderr
+    warning = next(line for line in every.stderr.splitlines() if line.startswith("warning: the supplier id '0'"))
+    assert "party id of 50 or more different organisations" in warning
+    named = warning.split("e.g. ")[1].split(" (")[0].split(", ")
+    assert len(named) == 3
+    # one of the organisations it names, by its own id: its flags only, and no warning
+    one = run_cli("flags", "-i", "R004", "--supplier", named[0], "--format", "csv", db=db)
+    assert one.returncode == 0 and "warning" not in one.stderr, one.stderr
+    flagged = {row["ocid"] for row in csv.DictReader(io.StringIO(one.stdout))}
+    assert flagged < {row["ocid"] for row in csv.DictReader(io.StringIO(every.stdout))}
+    supplied = {
+        row[0]
+        for row in query(
+            db,
+            "SELECT s.ocid FROM award_suppliers AS s JOIN organisation_parties AS o "
+            "ON o.ocid = s.ocid AND o.party_id = s.party_id WHERE o.organisation_id = ?",
+            [named[0]],
+        )
+    }
+    assert flagged <= supplied

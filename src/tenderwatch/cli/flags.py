@@ -47,7 +47,8 @@ def command(
         typer.Option(
             "--supplier",
             help="Show only flags about this supplier or tenderer (party id or organisation id; an id the data does "
-            "not name is an error).",
+            "not name is an error, and a party id several organisations share, as Contracts Finder's 0, 1, 2…, is "
+            "warned of).",
         ),
     ] = None,
     output_format: Annotated[

@@ -198,6 +198,10 @@ def is_named(con: duckdb.DuckDBPyConnection, role: str, value: str) -> bool:
     )
 
 
+# At most this many organisations are given for an id that leads to several.
+PROFILE_CANDIDATES = 50
+
+
 def profile_key(con: duckdb.DuckDBPyConnection, kind: str, given: str) -> tuple[str | None, list[str]]:
     """Return the profile key a party id, registered identifier or organisation id leads to for a buyer or a
     supplier, with the organisations it could mean when it leads to several (then the key is None)."""
@@ -208,9 +212,9 @@ def profile_key(con: duckdb.DuckDBPyConnection, kind: str, given: str) -> tuple[
             """
             SELECT DISTINCT organisation_id FROM organisation_parties
             WHERE list_contains(roles, ?) AND (organisation_id = ? OR party_id = ? OR list_contains(identifiers, ?))
-            ORDER BY 1 LIMIT 50
+            ORDER BY 1 LIMIT ?
             """,
-            [role, given, given, given],
+            [role, given, given, given, PROFILE_CANDIDATES],
         ).fetchall()
     ]
     if given in found or not found:
