@@ -60,6 +60,7 @@ _TEMP_TABLES = (
     "tmp_sv_rows",
     "tmp_sv_events",
     "tmp_sv_service_events",
+    "tmp_sv_service_numbers",
     "tmp_sv_event_summary",
     "tmp_sv_services",
 )
@@ -300,10 +301,17 @@ def _events(con: duckdb.DuckDBPyConnection, settings: ServicesSettings) -> None:
         "org_id, NULL::VARCHAR AS id_key, NULL::VARCHAR AS name_key, NULL::VARCHAR AS group_key, FALSE AS is_exit, "
         "FALSE AS is_warning WHERE FALSE"
     )
+    # Each event's number; its key (one per origin and id: the same event found twice counts once); and its rank,
+    # the most recent first, so that a service's most recent events are its lowest ranks.
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE tmp_sv_events AS SELECT row_number() OVER () AS event_no, * FROM ("
-        + " UNION ALL ".join([empty, *selects])
-        + ")"
+        f"""
+        CREATE OR REPLACE TEMP TABLE tmp_sv_events AS
+        SELECT row_number() OVER () AS event_no,
+               CASE WHEN origin IS NOT NULL AND event_id IS NOT NULL
+                    THEN dense_rank() OVER (ORDER BY origin, event_id) END AS event_key,
+               row_number() OVER (ORDER BY event_date DESC NULLS LAST, origin, event_id) AS event_rank, *
+        FROM ({" UNION ALL ".join([empty, *selects])})
+        """
     )
 
 
@@ -400,55 +408,77 @@ def build_continuity(
         """
     )
     matched = " UNION ALL ".join(
-        f"SELECT p.commissioner_id, p.area_id, p.reference_date, e.event_no "
-        f"FROM p JOIN tmp_sv_events AS e ON e.{event_key} = p.{provider_key}"
+        f"SELECT p.provider_no, e.event_no FROM providers AS p "
+        f"JOIN tmp_sv_events AS e ON e.{event_key} = p.{provider_key}"
         for event_key, provider_key in _EVENT_MATCHES
+    )
+    keys = ("supplier_id", "id_key", "name_key", "group_key")
+    same_provider = " AND ".join(f"s.{key} IS NOT DISTINCT FROM p.{key}" for key in keys)
+    # Services and providers by number: at a million processes a service and its providers' events make 12 million
+    # pairs, which are grouped by service.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_sv_service_numbers AS
+        SELECT row_number() OVER () AS service_no, *
+        FROM (SELECT DISTINCT commissioner_id, area_id, reference_date FROM tmp_sv_services)
+        """
     )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE tmp_sv_service_events AS
         -- an event is a provider's when it names its organisation, identifier, name or group; each is joined on
-        -- its own (one join on all four at once would compare every service with every event)
-        WITH p AS (
-            SELECT DISTINCT commissioner_id, area_id, supplier_id, id_key, name_key, group_key, reference_date
-            FROM tmp_sv_services
+        -- its own (one join on all four at once would compare every provider with every event). The events are
+        -- matched to each provider once, not to each of its services.
+        WITH providers AS (
+            SELECT row_number() OVER () AS provider_no, * FROM (SELECT DISTINCT {", ".join(keys)} FROM tmp_sv_services)
         ),
-        matched AS ({matched})
-        SELECT DISTINCT m.commissioner_id, m.area_id, e.event_no, e.origin, e.event_id, e.event_date, e.is_exit,
-               e.is_warning
-        FROM matched AS m JOIN tmp_sv_events AS e USING (event_no)
-        WHERE m.reference_date IS NULL OR e.event_date IS NULL
-           OR e.event_date >= (m.reference_date - {_days(settings.record_years)})::DATE
+        provider_events AS (SELECT DISTINCT provider_no, event_no FROM ({matched})),
+        service_providers AS (
+            SELECT DISTINCT n.service_no, n.reference_date, p.provider_no
+            FROM tmp_sv_services AS s
+            JOIN providers AS p ON {same_provider}
+            JOIN tmp_sv_service_numbers AS n
+              ON n.commissioner_id = s.commissioner_id AND n.area_id = s.area_id
+        )
+        SELECT DISTINCT s.service_no, e.event_no, e.event_key, e.event_rank, e.is_exit, e.is_warning
+        FROM service_providers AS s
+        JOIN provider_events AS m USING (provider_no)
+        JOIN tmp_sv_events AS e USING (event_no)
+        WHERE s.reference_date IS NULL OR e.event_date IS NULL
+           OR e.event_date >= (s.reference_date - {_days(settings.record_years)})::DATE
         """
     )
     # Each service's events: all of them counted, the most recent EVENTS_LISTED listed in its evidence.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE tmp_sv_event_summary AS
-        WITH counted AS (
-            SELECT commissioner_id, area_id,
-                   count(DISTINCT origin || event_id) FILTER (WHERE is_exit) AS exits,
-                   count(DISTINCT origin || event_id) FILTER (WHERE is_warning) AS warnings
-            FROM tmp_sv_service_events GROUP BY commissioner_id, area_id
-        ),
-        listed AS (
-            SELECT s.commissioner_id, s.area_id,
-                   list_sort(list(DISTINCT struct_pack(e.origin, e.event_id, e.event_type, e.event_date,
-                                                       e.organisation_name, e.ocid, e.release_id, e.summary,
-                                                       e.source_url, e.source_title, e.is_exit, e.is_warning)))
-                       AS event_list
-            FROM (SELECT * FROM tmp_sv_service_events
-                  QUALIFY row_number() OVER (PARTITION BY commissioner_id, area_id
-                                             ORDER BY event_date DESC NULLS LAST, origin, event_id) <= {EVENTS_LISTED}
-                 ) AS s
-            JOIN tmp_sv_events AS e USING (event_no)
-            GROUP BY s.commissioner_id, s.area_id
+        WITH grouped AS (
+            SELECT service_no,
+                   count(DISTINCT event_key) FILTER (WHERE is_exit) AS exits,
+                   count(DISTINCT event_key) FILTER (WHERE is_warning) AS warnings,
+                   min(event_rank, {EVENTS_LISTED}) AS ranks
+            FROM tmp_sv_service_events GROUP BY service_no
         )
-        SELECT * FROM counted JOIN listed USING (commissioner_id, area_id)
+        SELECT n.commissioner_id, n.area_id, any_value(g.exits) AS exits, any_value(g.warnings) AS warnings,
+               list_sort(list(DISTINCT struct_pack(e.origin, e.event_id, e.event_type, e.event_date,
+                                                   e.organisation_name, e.ocid, e.release_id, e.summary,
+                                                   e.source_url, e.source_title, e.is_exit, e.is_warning)))
+                   AS event_list
+        FROM (SELECT service_no, exits, warnings, unnest(ranks) AS event_rank FROM grouped) AS g
+        JOIN tmp_sv_service_numbers AS n USING (service_no)
+        JOIN tmp_sv_events AS e USING (event_rank)
+        GROUP BY n.commissioner_id, n.area_id
         """
     )
     # What the score needs is ready: free the memory of the work tables before the last and largest step.
-    for table in ("tmp_sv_service_events", "tmp_sv_events", "tmp_sv_orgparty", "tmp_sv_rows", "tmp_sv_comm"):
+    for table in (
+        "tmp_sv_service_events",
+        "tmp_sv_service_numbers",
+        "tmp_sv_events",
+        "tmp_sv_orgparty",
+        "tmp_sv_rows",
+        "tmp_sv_comm",
+    ):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     weights = settings.weights
     weight = {part: float(getattr(weights, part)) for part in PARTS}
