@@ -629,24 +629,60 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute("ALTER TABLE tmp_de_exits ADD COLUMN old_w VARCHAR[]")
     con.execute(f"UPDATE tmp_de_exits SET old_w = {_words('old_title')}")
+    # Each title's words by number, and the similarity of each pair of them that a pair of awards gives, worked out
+    # once: at a million processes, 12 million pairs of awards are made of a few thousand pairs of titles.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_de_words AS
+        SELECT row_number() OVER () AS w_no, w
+        FROM (SELECT old_w AS w FROM tmp_de_exits UNION SELECT new_w FROM tmp_de_new)
+        """
+    )
+    for table, column in (("tmp_de_exits", "old_w"), ("tmp_de_new", "new_w")):
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {table} AS
+            SELECT t.*, w.w_no AS {column}_no FROM {table} AS t JOIN tmp_de_words AS w ON w.w = t.{column}
+            """
+        )
+    # the pairs of awards with their titles' numbers (joined here, on their own: a statement joining the similarity
+    # of titles to both sides may join it to each side first, and make every pair of titles' awards)
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_de_pairs AS
+        SELECT c.*, x.old_w_no, n.new_w_no
+        FROM tmp_de_pairs AS c
+        JOIN tmp_de_exits AS x ON x.event_id = c.exit_id
+        JOIN tmp_de_new AS n ON n.new_ocid = c.new_ocid AND n.new_award_id IS NOT DISTINCT FROM c.new_award_id
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_de_title_pairs AS
+        SELECT d.old_w_no, d.new_w_no,
+               -- the words are distinct on each side, so the union's size is worked out from the intersection's
+               CASE WHEN len(a.w) + len(b.w) > 0
+                    THEN len(list_intersect(a.w, b.w)) / (len(a.w) + len(b.w) - len(list_intersect(a.w, b.w)))
+                    ELSE 0 END AS similarity
+        FROM (SELECT DISTINCT old_w_no, new_w_no FROM tmp_de_pairs) AS d
+        JOIN tmp_de_words AS a ON a.w_no = d.old_w_no
+        JOIN tmp_de_words AS b ON b.w_no = d.new_w_no
+        """
+    )
     # Step 3: the pairs that are the same service by a link, or by CPV codes and a similar title.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE tmp_de_similar AS
         WITH scored AS (
             SELECT c.exit_id, c.old_ocid, n.new_ocid, n.new_award_id, n.new_date, n.new_title,
-                   l.ocid IS NOT NULL AS linked,
-                   -- the words are distinct on each side, so the union's size is worked out from the intersection's
-                   CASE WHEN len(x.old_w) + len(n.new_w) > 0
-                        THEN len(list_intersect(x.old_w, n.new_w))
-                             / (len(x.old_w) + len(n.new_w) - len(list_intersect(x.old_w, n.new_w)))
-                        ELSE 0 END AS similarity,
+                   l.ocid IS NOT NULL AS linked, t.similarity,
                    coalesce(list_has_any(o.divisions, k.divisions), FALSE) AS same_division,
                    coalesce(list_has_any(o.classes, k.classes), FALSE) AS same_class,
                    o.ocid IS NULL OR k.ocid IS NULL AS cpv_missing  -- no CPV code on one side
             FROM tmp_de_pairs AS c
             JOIN tmp_de_exits AS x ON x.event_id = c.exit_id
             JOIN tmp_de_new AS n ON n.new_ocid = c.new_ocid AND n.new_award_id IS NOT DISTINCT FROM c.new_award_id
+            JOIN tmp_de_title_pairs AS t ON t.old_w_no = c.old_w_no AND t.new_w_no = c.new_w_no
             LEFT JOIN tmp_de_links AS l ON l.ocid = c.old_ocid AND l.other = c.new_ocid
             LEFT JOIN tmp_de_classes AS o ON o.ocid = c.old_ocid
             LEFT JOIN tmp_de_classes AS k ON k.ocid = c.new_ocid
@@ -732,6 +768,8 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
         "tmp_de_new",
         "tmp_de_similar",
         "tmp_de_new_suppliers",
+        "tmp_de_words",
+        "tmp_de_title_pairs",
     ):
         con.execute(f"DROP TABLE {table}")
 
