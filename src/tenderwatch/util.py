@@ -118,3 +118,19 @@ def give_back_freed_memory() -> None:
 def plural(count: int, word: str, words: str | None = None) -> str:
     """Return ``count`` with its noun, singular or plural."""
     return f"{count:,} {word if count == 1 else (words or word + 's')}"
+
+
+def ocid_slices(con: Any, table: str, size: int) -> list[tuple[str, str | None]]:
+    """Return the bounds of the slices of ``size`` ocids of ``table``, in order of ocid: a slice holds the ocids
+    from its first (included) to the next slice's first (excluded; None for the last slice). Work done a slice at a
+    time keeps its memory within the limit however large the store."""
+    firsts = [
+        row[0]
+        for row in con.execute(
+            f"""
+            SELECT ocid FROM (SELECT ocid, row_number() OVER (ORDER BY ocid) AS n FROM {table})
+            WHERE (n - 1) % {int(size)} = 0 ORDER BY ocid
+            """
+        ).fetchall()
+    ]
+    return list(zip(firsts, [*firsts[1:], None], strict=True))

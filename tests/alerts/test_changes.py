@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tenderwatch import Workspace, load_settings
-from tenderwatch.alerts import AlertRun, AlertSettings, update_alerts
+from tenderwatch.alerts import AlertRun, AlertSettings, changes, update_alerts
 from tests.alerts import QUICK, TODAY, analyse, history, load, news, republication, rows, write
 from tests.records.test_derived import performance_histories  # the same UK9 notices
 
@@ -177,6 +177,26 @@ def test_real_notices_give_changes_that_each_name_their_notice(real: Path, works
     workspace.load(files)  # the same notices again
     assert analyse(workspace).run_id is None
     assert len(_changes(workspace)) == len(changes)
+
+
+def test_notices_read_a_slice_at_a_time_give_the_same_changes(
+    real: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the first run after a large load reads its notices a slice of processes at a time; slices of 3 processes
+    # must find what one slice finds, however the changes of a process fall
+    files = [
+        str(real / "uk_fts_single_release_packages_2021-2026.jsonl"),
+        str(real / "paraguay_dncp_2017_releases.jsonl"),
+    ]
+    found = {}
+    for size in (changes.CHANGES_SLICE, 3):
+        monkeypatch.setattr(changes, "CHANGES_SLICE", size)
+        with Workspace.open(load_settings(db=tmp_path / f"slices-{size}.duckdb", **QUICK)) as workspace:
+            workspace.load(files)
+            run = analyse(workspace)
+            found[size] = {(c["change_id"], c["kind"], c["release_id"], c["sentence"]) for c in _changes(workspace)}
+            assert run.processes > 3 * 6 and run.changes == len(found[size])
+    assert found[3] == found[changes.CHANGES_SLICE] and len(found[3]) > 10
 
 
 def test_a_contract_performance_notice_gives_a_poor_performance_change_for_each_failure(

@@ -32,9 +32,11 @@ import duckdb
 from tenderwatch.alerts.changes import (
     EXIT_KINDS,
     KINDS,
+    ReadChanges,
     find_changes,
     performance_changes,
     provider_exit_changes,
+    read_changes,
 )
 from tenderwatch.alerts.settings import AlertSettings, load_alert_settings
 from tenderwatch.alerts.watchlists import (
@@ -59,22 +61,22 @@ class AlertRun:
     matches: int
 
 
-def compute_alerts(con: duckdb.DuckDBPyConnection, settings: AlertSettings | None = None) -> AlertRun:
+def compute_alerts(
+    con: duckdb.DuckDBPyConnection, settings: AlertSettings | None = None, *, read: ReadChanges | None = None
+) -> AlertRun:
     """Find the changes in the processes with releases stored since the last run, match them and the contracts
-    ending soon against every watchlist, and queue their deliveries. Runs inside the caller's transaction.
+    ending soon against every watchlist, and queue their deliveries. Runs inside the caller's transaction; the
+    changes in the notices are those ``read`` holds, when it read them from the last run's point.
 
     A run is recorded (and gets a number) only when there were new releases or new changes, so running it again
     with nothing new changes nothing.
     """
     settings = settings or load_alert_settings()
-    last_run, since = con.execute("SELECT coalesce(max(run_id), 0), coalesce(max(seq), 0) FROM alert_runs").fetchall()[
-        0
-    ]
-    top = con.execute("SELECT coalesce(max(seq), 0) FROM raw_releases").fetchall()[0][0]
+    last_run, since, top = _positions(con)
     run_id = last_run + 1
     processes = added = 0
     if top > since:
-        processes, added = find_changes(con, since, run_id, settings.value_change_percent)
+        processes, added = find_changes(con, since, run_id, settings.value_change_percent, read)
     added += provider_exit_changes(con, run_id)
     added += performance_changes(con, run_id)
     recorded = top > since or added > 0
@@ -88,11 +90,23 @@ def compute_alerts(con: duckdb.DuckDBPyConnection, settings: AlertSettings | Non
     return AlertRun(run_id if recorded else None, processes, added, matches)
 
 
+def _positions(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int]:
+    """Return the last run's number, the last release it read, and the last release stored."""
+    last_run, since = con.execute("SELECT coalesce(max(run_id), 0), coalesce(max(seq), 0) FROM alert_runs").fetchall()[
+        0
+    ]
+    return last_run, since, con.execute("SELECT coalesce(max(seq), 0) FROM raw_releases").fetchall()[0][0]
+
+
 def update_alerts(con: duckdb.DuckDBPyConnection, settings: AlertSettings | None = None) -> AlertRun:
-    """Run :func:`compute_alerts` in a transaction of its own and commit it."""
+    """Run :func:`compute_alerts` in a transaction of its own and commit it; the notices are read for changes
+    before the transaction, so that their work tables are freed as it goes (the changes are added inside it)."""
+    settings = settings or load_alert_settings()
+    _, since, top = _positions(con)
+    read = read_changes(con, since, settings.value_change_percent) if top > since else None
     con.execute("BEGIN TRANSACTION")
     try:
-        result = compute_alerts(con, settings)
+        result = compute_alerts(con, settings, read=read)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

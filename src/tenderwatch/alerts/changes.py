@@ -35,10 +35,12 @@ Every query here is set-based SQL over the releases of the processes that have n
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import duckdb
 
 from tenderwatch.indicators._catalogue import ProcedureSettings, money, procedure_class, procedure_words
+from tenderwatch.util import ocid_slices
 
 KINDS = {
     "new_tender": "a tender (or planned procurement) published for the first time",
@@ -91,7 +93,12 @@ _HISTORY = json.dumps(
     separators=(",", ":"),
 )
 
+# Processes whose notices are read in one go when looking for changes (at a million processes of 3.5 KB notices,
+# all at once needed more than the analysis memory limit of 768MB).
+CHANGES_SLICE = 100_000
+
 _TEMP_TABLES = (
+    "tmp_al_pending",
     "tmp_al_ocids",
     "tmp_al_releases",
     "tmp_al_facts",
@@ -132,29 +139,64 @@ def _money_or(amount: str, currency: str, otherwise: str) -> str:
     return f"coalesce({money(amount, currency)}, {otherwise})"
 
 
-def find_changes(
-    con: duckdb.DuckDBPyConnection, since_seq: int, run_id: int, value_change_percent: float
-) -> tuple[int, int]:
-    """Add the changes in the notices of every process with a release stored after ``since_seq``; return how many
-    processes were read and how many changes were new. Runs inside the caller's transaction."""
+@dataclass
+class ReadChanges:
+    """Changes :func:`read_changes` found in the notices stored after ``since_seq`` (in the temporary table
+    ``tmp_al_read``), not yet added to ``changes``."""
+
+    since_seq: int
+    processes: int
+
+
+def read_changes(con: duckdb.DuckDBPyConnection, since_seq: int, value_change_percent: float) -> ReadChanges:
+    """Find the changes in the notices of every process with a release stored after ``since_seq``, a slice of the
+    processes at a time, into ``tmp_al_read``. Run outside a transaction, each slice's work tables are freed when
+    the next slice's replace them; inside one, they are kept to its end (the first run after a load of a million
+    processes reads every notice: all at once, or in slices inside the transaction, that needed more than the
+    analysis memory limit of 768MB)."""
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE tmp_al_ocids AS
+        CREATE OR REPLACE TEMP TABLE tmp_al_pending AS
         SELECT DISTINCT r.ocid FROM raw_releases AS r SEMI JOIN processes AS p ON p.ocid = r.ocid WHERE r.seq > ?
         """,
         [since_seq],
     )
-    processes = con.execute("SELECT count(*) FROM tmp_al_ocids").fetchall()[0][0]
-    if not processes:
-        _drop(con)
-        return 0, 0
-    _history(con)
-    _context(con)
-    found = _found(con, value_change_percent)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_al_found AS {found}")
-    added = _insert(con, run_id)
+    processes = con.execute("SELECT count(*) FROM tmp_al_pending").fetchall()[0][0]
+    for number, (low, high) in enumerate(ocid_slices(con, "tmp_al_pending", CHANGES_SLICE)):
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE tmp_al_ocids AS
+            SELECT ocid FROM tmp_al_pending WHERE ocid >= $low AND ($high IS NULL OR ocid < $high)
+            """,
+            {"low": low, "high": high},
+        )
+        _history(con)
+        _context(con)
+        found = _found(con, value_change_percent)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE tmp_al_read AS {found}"
+            if number == 0
+            else f"INSERT INTO tmp_al_read {found}"
+        )
     _drop(con)
-    return processes, added
+    return ReadChanges(since_seq, processes)
+
+
+def find_changes(
+    con: duckdb.DuckDBPyConnection,
+    since_seq: int,
+    run_id: int,
+    value_change_percent: float,
+    read: ReadChanges | None = None,
+) -> tuple[int, int]:
+    """Add the changes in the notices of every process with a release stored after ``since_seq`` (those ``read``
+    found, when it read from the same point); return how many processes were read and how many changes were new.
+    Runs inside the caller's transaction."""
+    if read is None or read.since_seq != since_seq:
+        read = read_changes(con, since_seq, value_change_percent)
+    added = _insert(con, run_id, "tmp_al_read") if read.processes else 0
+    con.execute("DROP TABLE IF EXISTS tmp_al_read")
+    return read.processes, added
 
 
 def _derived_changes(
@@ -273,13 +315,13 @@ def ending_changes(con: duckdb.DuckDBPyConnection, months: int, run_id: int | No
     return added
 
 
-def _insert(con: duckdb.DuckDBPyConnection, run_id: int | None) -> int:
+def _insert(con: duckdb.DuckDBPyConnection, run_id: int | None, found: str = "tmp_al_found") -> int:
     before = con.execute("SELECT count(*) FROM changes").fetchall()[0][0]
     con.execute(
-        """
+        f"""
         INSERT INTO changes BY NAME
         SELECT * EXCLUDE (sort_released, sort_step), ?::BIGINT AS run_id, now() AS added_at
-        FROM tmp_al_found AS f
+        FROM {found} AS f
         WHERE NOT EXISTS (SELECT 1 FROM changes AS c WHERE c.change_id = f.change_id)
         QUALIFY row_number() OVER (PARTITION BY f.change_id ORDER BY f.sort_released NULLS LAST, f.sort_step,
                                    f.release_id) = 1

@@ -17,6 +17,7 @@ import duckdb
 from tenderwatch.indicators.base import literal
 from tenderwatch.services.overrides import Override
 from tenderwatch.services.taxonomy import Rule, Taxonomy
+from tenderwatch.util import ocid_slices
 
 NORMALISE_MACRO = """
 CREATE OR REPLACE TEMP MACRO tw_sv_norm(t) AS
@@ -69,17 +70,7 @@ def fill_texts(con: duckdb.DuckDBPyConnection, size: int = TEXT_SLICE) -> None:
     """Make ``tmp_sv_text``: each process's titles, its titles and descriptions (``body``) and its CPV codes,
     ``size`` processes at a time, in order of ocid."""
     con.execute("CREATE OR REPLACE TEMP TABLE tmp_sv_text (ocid VARCHAR, titles VARCHAR, body VARCHAR, cpv VARCHAR[])")
-    bounds = [
-        row[0]
-        for row in con.execute(
-            f"""
-            SELECT ocid FROM (SELECT ocid, row_number() OVER (ORDER BY ocid) AS n FROM processes)
-            WHERE (n - 1) % {int(size)} = 0 ORDER BY ocid
-            """
-        ).fetchall()
-    ]
-    for number, low in enumerate(bounds):
-        high = bounds[number + 1] if number + 1 < len(bounds) else None
+    for low, high in ocid_slices(con, "processes", size):
         con.execute(TEXT_TABLE, {"low": low, "high": high})
 
 
