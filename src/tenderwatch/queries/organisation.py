@@ -119,7 +119,10 @@ by_year AS (
     GROUP BY kind, party_id
 ),
 pairs AS (
-    SELECT kind, party_id, counterpart_id, any_value(counterpart_name) AS name, value_currency AS currency,
+    -- one spelling of the name, the same every time: a mixed-case one before one in capitals, then alphabetical
+    SELECT kind, party_id, counterpart_id,
+           arg_min(counterpart_name, (counterpart_name = upper(counterpart_name), counterpart_name)) AS name,
+           value_currency AS currency,
            count(DISTINCT ocid) AS processes, sum(value_amount) AS total
     FROM live GROUP BY kind, party_id, counterpart_id, value_currency
 ),
@@ -180,7 +183,9 @@ upcoming AS (
 ),
 party_flags AS (
     SELECT kind, party_id, code, subject, ocid, value, evidence, sentence,
-           row_number() OVER (PARTITION BY kind, party_id ORDER BY code, ocid NULLS FIRST, subject) AS rank
+           -- the sentence breaks ties (the tenderers of one process flagged by one indicator), so that a profile
+           -- lists the same flags in the same order every time it is made
+           row_number() OVER (PARTITION BY kind, party_id ORDER BY code, ocid NULLS FIRST, subject, sentence) AS rank
     FROM (
         SELECT o.kind, o.party_id, f.code, f.subject, f.ocid, f.value, f.evidence, f.sentence
         FROM party_processes AS o JOIN flags AS f USING (ocid)

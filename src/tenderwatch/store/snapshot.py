@@ -136,33 +136,47 @@ GROUP_DOCUMENTS = """
 PAGE_SLICE = 20_000
 # Contract pages are wide (every notice, document and award of a process): fewer at a time.
 PROCESS_PAGE_SLICE = 2_000
+# Processes whose page parts are made at a time (a multiple of PROCESS_PAGE_SLICE).
+PART_SLICE = 50_000
 
 
 def _pages(con: duckdb.DuckDBPyConnection) -> None:
     """Build every contract page (``process_pages``) and every profile (``organisation_pages``) into the snapshot.
 
-    Each part is one statement over the whole store, so memory stays bounded (a single query joining them all
-    would hold every part in memory at once); profiles are built a slice of organisations at a time.
+    Each part of the contract pages is made for PART_SLICE processes at a time, in one statement a part (a single
+    query joining them all would hold every part in memory at once), and joined into pages PROCESS_PAGE_SLICE
+    processes at a time; profiles are built a slice of organisations at a time.
     """
     from tenderwatch.queries.organisation import page_sql as profile_sql  # noqa: PLC0415 - queries use this module
     from tenderwatch.queries.process import PARTS, page_sql, part_sql  # noqa: PLC0415
 
     stored = {part: f"snap.page_{part}" for part in PARTS}
-    for name in PARTS:
-        con.execute(f"CREATE TABLE snap.page_{name} AS {part_sql(name, 'ocid IS NOT NULL', stored)} ORDER BY ocid")
-    # The parts joined into one row per process, a slice of processes at a time; then the parts go.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE tmp_keys AS SELECT ocid AS key, (row_number() OVER (ORDER BY ocid) - 1) // "
         f"{PROCESS_PAGE_SLICE} AS slice FROM processes"
     )
     slices = con.execute("SELECT coalesce(max(slice) + 1, 0) FROM tmp_keys").fetchall()[0][0]
     joined = page_sql("ocid IN (SELECT key FROM tmp_slice)", stored=True).replace("FROM page_", "FROM snap.page_")
+    per_part = PART_SLICE // PROCESS_PAGE_SLICE
     for number in range(max(slices, 1)):
+        if number % per_part == 0:
+            # The parts of the next PART_SLICE processes: a part's lists are ordered aggregates, which cannot
+            # spill to disk, so a part of every process at once (every flag with its evidence, at a million
+            # processes) needs more memory than the analysis has.
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE tmp_part_keys AS SELECT key FROM tmp_keys WHERE slice // ? = ?",
+                [per_part, number // per_part],
+            )
+            for name in PARTS:
+                part = part_sql(name, "ocid IN (SELECT key FROM tmp_part_keys)", stored)
+                con.execute(f"CREATE OR REPLACE TABLE snap.page_{name} AS {part} ORDER BY ocid")
+        # The parts joined into one row per process, a slice of processes at a time.
         con.execute("CREATE OR REPLACE TEMP TABLE tmp_slice AS SELECT key FROM tmp_keys WHERE slice = ?", [number])
         verb = "CREATE TABLE snap.process_pages AS" if number == 0 else "INSERT INTO snap.process_pages"
         # each page as one JSON text: reading one row of many nested columns costs more than parsing the text
         con.execute(f"{verb} SELECT ocid, to_json(page)::VARCHAR AS page FROM ({joined}) AS page")
     con.execute("DROP TABLE tmp_slice")
+    con.execute("DROP TABLE tmp_part_keys")
     for name in PARTS:
         con.execute(f"DROP TABLE snap.page_{name}")
     con.execute(
