@@ -19,6 +19,7 @@ import pytest
 from tenderwatch import Workspace, load_settings
 from tenderwatch.queries.organisation import FLAGS_SHOWN
 from tenderwatch.queries.search import SearchFilters, search
+from tenderwatch.store import snapshot
 from tenderwatch.store.snapshot import current_snapshot, load_fts, snapshot_folder
 from tenderwatch.web.app import CSP
 from tests import run_cli, serving
@@ -365,3 +366,30 @@ def test_a_store_with_nothing_published_says_so_without_telling_its_path(tmp_pat
         api = httpx.get(url + "/api/flags")
         assert api.status_code == 503 and "Nothing has been published" in api.json()["detail"]
         assert str(tmp_path) not in page.text + api.text
+
+
+def test_a_snapshot_made_again_gives_the_same_pages(
+    web_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # contract pages are made from their parts a slice of processes at a time: parts of 200 processes, joined 100 at a
+    # time, give the pages that one slice gives; and a profile lists its flags and names its counterparts the same
+    # way every time
+    db = tmp_path / "again.duckdb"
+    shutil.copyfile(web_store, db)
+    pages = []
+    for part_slice, page_slice in ((snapshot.PART_SLICE, snapshot.PROCESS_PAGE_SLICE), (200, 100)):
+        monkeypatch.setattr(snapshot, "PART_SLICE", part_slice)
+        monkeypatch.setattr(snapshot, "PROCESS_PAGE_SLICE", page_slice)
+        with Workspace.open(load_settings(db=db, workers=1)) as workspace:
+            workspace.store.con.execute("SET memory_limit = '768MB'")
+            made = workspace.publish()
+        with duckdb.connect(str(made), read_only=True) as con:
+            pages.append(
+                [
+                    con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+                    for table in ("process_pages", "organisation_pages")
+                ]
+            )
+            processes = con.execute("SELECT count(*) FROM process_pages").fetchall()[0][0]
+    assert processes > 200 * 3  # several slices
+    assert pages[0] == pages[1]

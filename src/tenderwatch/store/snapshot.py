@@ -157,7 +157,7 @@ def _pages(con: duckdb.DuckDBPyConnection) -> None:
     )
     slices = con.execute("SELECT coalesce(max(slice) + 1, 0) FROM tmp_keys").fetchall()[0][0]
     joined = page_sql("ocid IN (SELECT key FROM tmp_slice)", stored=True).replace("FROM page_", "FROM snap.page_")
-    per_part = PART_SLICE // PROCESS_PAGE_SLICE
+    per_part = max(PART_SLICE // PROCESS_PAGE_SLICE, 1)
     for number in range(max(slices, 1)):
         if number % per_part == 0:
             # The parts of the next PART_SLICE processes: a part's lists are ordered aggregates, which cannot
