@@ -172,7 +172,7 @@ SELECT p.ocid, coalesce(p.title, p.ocid) AS title, p.description, p.is_demo, p.b
        CASE WHEN ps.ocid IS NOT NULL THEN {{'flags_raised': ps.flags_raised, 'flags_applicable': ps.flags_applicable,
             'score': ps.score, 'codes': ps.codes}} END AS score
 FROM processes AS p
-LEFT JOIN tenders AS t USING (ocid)
+LEFT JOIN (SELECT * FROM tenders WHERE {only}) AS t USING (ocid)
 LEFT JOIN (SELECT * FROM {award_list} WHERE {only}) AS al USING (ocid)
 LEFT JOIN (SELECT * FROM {contract_list} WHERE {only}) AS cl USING (ocid)
 LEFT JOIN (SELECT * FROM {notice_list} WHERE {only}) AS nl USING (ocid)
@@ -198,7 +198,14 @@ def part_sql(name: str, only: str, tables: dict[str, str] | None = None) -> str:
 def page_sql(only: str = "ocid = $ocid", *, stored: bool = False) -> str:
     """Return the page query for the processes matching ``only`` (by default the one in ``$ocid``): from the parts
     stored in a read snapshot, or computing them."""
-    keys = {"buyer_key": BUYER_KEY, "buyer_organisation": BUYER_ORGANISATION}
+    # every table joined is filtered to the processes asked for: a join with the whole of a table (the tenders, every
+    # party's organisation) holds all of it in memory, which at a million processes is more than the limit
+    keys = {
+        "buyer_key": BUYER_KEY,
+        "buyer_organisation": BUYER_ORGANISATION.replace(
+            "organisation_parties AS ob", f"(SELECT * FROM organisation_parties WHERE {only}) AS ob"
+        ),
+    }
     if stored:
         tables = {part: f"page_{part}" for part in PARTS}
         return PAGE_SELECT.replace("{only}", only).format(**tables, **keys)
