@@ -121,7 +121,8 @@ by_year AS (
 pairs AS (
     -- one spelling of the name, the same every time: a mixed-case one before one in capitals, then alphabetical
     SELECT kind, party_id, counterpart_id,
-           arg_min(counterpart_name, (counterpart_name = upper(counterpart_name), counterpart_name)) AS name,
+           arg_min(counterpart_name, (counterpart_name = upper(counterpart_name), counterpart_name))
+               FILTER (WHERE counterpart_name IS NOT NULL) AS name,
            value_currency AS currency,
            count(DISTINCT ocid) AS processes, sum(value_amount) AS total
     FROM live GROUP BY kind, party_id, counterpart_id, value_currency
