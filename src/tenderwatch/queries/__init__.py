@@ -129,10 +129,16 @@ class Chart:
 # organisations are resolved, by the party id as published. Publishers such as Contracts Finder number the parties
 # of each notice 0, 1, 2…, so a published id alone can name a different firm in every notice. These give the join
 # and the key for the buyer of a process ``p`` and for an award supplier ``s``.
-BUYER_ORGANISATION = (
-    "LEFT JOIN organisation_parties AS ob "
-    "ON ob.ocid = p.ocid AND ob.party_key = coalesce(p.buyer_id, '~buyer:' || p.buyer_name)"
-)
+def buyer_organisation(parties: str = "organisation_parties") -> str:
+    """Return the join of a process ``p`` with its buyer's organisation, from ``parties`` (the table, or a subquery
+    of it that keeps only the processes a query reads)."""
+    return (
+        f"LEFT JOIN {parties} AS ob "
+        "ON ob.ocid = p.ocid AND ob.party_key = coalesce(p.buyer_id, '~buyer:' || p.buyer_name)"
+    )
+
+
+BUYER_ORGANISATION = buyer_organisation()
 BUYER_KEY = "coalesce(ob.organisation_id, p.buyer_id)"
 SUPPLIER_ORGANISATION = (
     "LEFT JOIN organisation_parties AS os "

@@ -10,10 +10,10 @@ import duckdb
 
 from tenderwatch.queries import (
     BUYER_KEY,
-    BUYER_ORGANISATION,
     SUPPLIER_KEY,
     SUPPLIER_ORGANISATION,
     Chart,
+    buyer_organisation,
     evidence_of,
     format_money,
     has_table,
@@ -202,9 +202,7 @@ def page_sql(only: str = "ocid = $ocid", *, stored: bool = False) -> str:
     # party's organisation) holds all of it in memory, which at a million processes is more than the limit
     keys = {
         "buyer_key": BUYER_KEY,
-        "buyer_organisation": BUYER_ORGANISATION.replace(
-            "organisation_parties AS ob", f"(SELECT * FROM organisation_parties WHERE {only}) AS ob"
-        ),
+        "buyer_organisation": buyer_organisation(f"(SELECT * FROM organisation_parties WHERE {only})"),
     }
     if stored:
         tables = {part: f"page_{part}" for part in PARTS}
