@@ -372,14 +372,21 @@ def test_a_snapshot_made_again_gives_the_same_pages(
     web_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # contract pages are made from their parts a slice of processes at a time: parts of 200 processes, joined 100 at a
-    # time, give the pages that one slice gives; and a profile lists its flags and names its counterparts the same
-    # way every time
+    # time, give the pages that one slice gives; profiles made from the processes of 40 parties or of 1,000
+    # (party, process) pairs at a time give the profiles made all at once; and a profile lists its flags, its
+    # identifiers and its counterparts' names the same way every time
     db = tmp_path / "again.duckdb"
     shutil.copyfile(web_store, db)
     pages = []
-    for part_slice, page_slice in ((snapshot.PART_SLICE, snapshot.PROCESS_PAGE_SLICE), (200, 100)):
+    slices = (
+        (snapshot.PART_SLICE, snapshot.PROCESS_PAGE_SLICE, snapshot.PAGE_SLICE, snapshot.PROFILE_LINK_SLICE),
+        (200, 100, 40, 1_000),
+    )
+    for part_slice, page_slice, profile_slice, link_slice in slices:
         monkeypatch.setattr(snapshot, "PART_SLICE", part_slice)
         monkeypatch.setattr(snapshot, "PROCESS_PAGE_SLICE", page_slice)
+        monkeypatch.setattr(snapshot, "PAGE_SLICE", profile_slice)
+        monkeypatch.setattr(snapshot, "PROFILE_LINK_SLICE", link_slice)
         with Workspace.open(load_settings(db=db, workers=1)) as workspace:
             workspace.store.con.execute("SET memory_limit = '768MB'")
             made = workspace.publish()
@@ -391,5 +398,6 @@ def test_a_snapshot_made_again_gives_the_same_pages(
                 ]
             )
             processes = con.execute("SELECT count(*) FROM process_pages").fetchall()[0][0]
-    assert processes > 200 * 3  # several slices
+            profiles = con.execute("SELECT count(*) FROM organisation_pages").fetchall()[0][0]
+    assert processes > 200 * 3 and profiles > 40 * 3  # several slices
     assert pages[0] == pages[1]

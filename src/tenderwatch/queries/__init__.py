@@ -140,10 +140,18 @@ def buyer_organisation(parties: str = "organisation_parties") -> str:
 
 BUYER_ORGANISATION = buyer_organisation()
 BUYER_KEY = "coalesce(ob.organisation_id, p.buyer_id)"
-SUPPLIER_ORGANISATION = (
-    "LEFT JOIN organisation_parties AS os "
-    "ON os.ocid = s.ocid AND os.party_key = coalesce(s.party_id, '~supplier:' || s.name)"
-)
+
+
+def supplier_organisation(parties: str = "organisation_parties") -> str:
+    """Return the join of an award supplier ``s`` with its organisation, from ``parties`` (as
+    :func:`buyer_organisation`)."""
+    return (
+        f"LEFT JOIN {parties} AS os "
+        "ON os.ocid = s.ocid AND os.party_key = coalesce(s.party_id, '~supplier:' || s.name)"
+    )
+
+
+SUPPLIER_ORGANISATION = supplier_organisation()
 SUPPLIER_KEY = "coalesce(os.organisation_id, s.party_id)"
 # Flags and scores about a buyer or supplier name it by party id, registered identifier or ``name:`` key: each of
 # these that leads to exactly one organisation, with that organisation's id as ``profile_key``.

@@ -11,16 +11,16 @@ import duckdb
 
 from tenderwatch.queries import (
     BUYER_KEY,
-    BUYER_ORGANISATION,
     SUBJECT_KEYS,
     SUPPLIER_KEY,
-    SUPPLIER_ORGANISATION,
     Chart,
+    buyer_organisation,
     evidence_of,
     format_money,
     has_table,
     profile_key,
     rows,
+    supplier_organisation,
 )
 
 
@@ -76,19 +76,19 @@ links AS (
     SELECT 'buyer' AS kind, {buyer_key} AS party_id, p.buyer_id AS raw_id, p.buyer_name AS name, p.is_demo, p.ocid,
            a.award_id, a.value_amount, a.value_currency, coalesce(a.date, p.first_release_date) AS date,
            {supplier_key} AS counterpart_id, s.name AS counterpart_name, a.status
-    FROM processes AS p
+    FROM {processes} AS p
     {buyer_organisation}
-    LEFT JOIN awards AS a ON a.ocid = p.ocid
-    LEFT JOIN award_suppliers AS s ON s.ocid = a.ocid AND s.award_id IS NOT DISTINCT FROM a.award_id
+    LEFT JOIN {awards} AS a ON a.ocid = p.ocid
+    LEFT JOIN {award_suppliers} AS s ON s.ocid = a.ocid AND s.award_id IS NOT DISTINCT FROM a.award_id
     {supplier_organisation}
     WHERE {buyer_key} IS NOT NULL AND {only_buyer}
     UNION ALL
     SELECT 'supplier', {supplier_key}, s.party_id, s.name, p.is_demo, s.ocid, a.award_id,
            (a.value_amount / greatest(a.supplier_count, 1))::DECIMAL(38, 6), a.value_currency,
            coalesce(a.date, p.first_release_date), {buyer_key}, p.buyer_name, a.status
-    FROM award_suppliers AS s
-    JOIN awards AS a ON a.ocid = s.ocid AND a.award_id IS NOT DISTINCT FROM s.award_id
-    JOIN processes AS p ON p.ocid = s.ocid
+    FROM {award_suppliers} AS s
+    JOIN {awards} AS a ON a.ocid = s.ocid AND a.award_id IS NOT DISTINCT FROM s.award_id
+    JOIN {processes} AS p ON p.ocid = s.ocid
     {supplier_organisation}
     {buyer_organisation}
     WHERE {supplier_key} IS NOT NULL AND {only_supplier}
@@ -152,17 +152,17 @@ procedures AS (
            AS procedures
     FROM (SELECT o.kind, o.party_id, coalesce(t.procurement_method, 'not stated') AS method, count(*) AS n,
                  count(*) FILTER (WHERE c.amendments > 0) AS amended
-          FROM party_processes AS o LEFT JOIN tenders AS t USING (ocid)
-          LEFT JOIN (SELECT ocid, sum(amendment_count) AS amendments FROM contracts GROUP BY ocid) AS c USING (ocid)
+          FROM party_processes AS o LEFT JOIN {tenders} AS t USING (ocid)
+          LEFT JOIN (SELECT ocid, sum(amendment_count) AS amendments FROM {contracts} GROUP BY ocid) AS c USING (ocid)
           GROUP BY ALL)
     GROUP BY kind, party_id
 ),
 recent AS (
     SELECT o.kind, o.party_id, p.ocid, p.title, p.last_release_date, p.buyer_name,
-           (SELECT count(*) FROM flags AS f WHERE f.ocid = p.ocid) AS flags,
+           (SELECT count(*) FROM {flags} AS f WHERE f.ocid = p.ocid) AS flags,
            row_number() OVER (PARTITION BY o.kind, o.party_id ORDER BY p.last_release_date DESC NULLS LAST, p.ocid)
                AS rank
-    FROM party_processes AS o JOIN processes AS p USING (ocid)
+    FROM party_processes AS o JOIN {processes} AS p USING (ocid)
 ),
 process_list AS (
     SELECT kind, party_id, list({{'ocid': ocid, 'title': title, 'date': last_release_date::DATE::VARCHAR,
@@ -171,16 +171,22 @@ process_list AS (
 ),
 upcoming AS (
     -- contracts still to end (or still able to be extended), the soonest first: the page shows those ending
-    -- within 18 months of the day it is read
-    SELECT o.kind, o.party_id,
-           list({{'ocid': c.ocid, 'title': p.title, 'contract_id': c.contract_id, 'period_end': c.period_end,
-                  'max_extent': c.period_max_extent::DATE::VARCHAR, 'value_amount': c.value_amount,
-                  'value_currency': c.value_currency}}
-                ORDER BY c.period_end, c.ocid, c.contract_id)[1:{UPCOMING_KEPT}] AS upcoming
-    FROM party_processes AS o JOIN contracts AS c USING (ocid) JOIN processes AS p USING (ocid)
-    WHERE c.period_end >= current_date - INTERVAL 1 DAY
-      AND c.status IS DISTINCT FROM 'terminated' AND c.status IS DISTINCT FROM 'cancelled'
-    GROUP BY o.kind, o.party_id
+    -- within 18 months of the day it is read. Ranked first, so that only the kept ones are listed (a list is
+    -- held in memory; a ranking can spill to disk).
+    SELECT kind, party_id, list(contract ORDER BY rank) AS upcoming
+    FROM (
+        SELECT o.kind, o.party_id,
+               {{'ocid': c.ocid, 'title': p.title, 'contract_id': c.contract_id, 'period_end': c.period_end,
+                 'max_extent': c.period_max_extent::DATE::VARCHAR, 'value_amount': c.value_amount,
+                 'value_currency': c.value_currency}} AS contract,
+               row_number() OVER (PARTITION BY o.kind, o.party_id ORDER BY c.period_end, c.ocid, c.contract_id)
+                   AS rank
+        FROM party_processes AS o JOIN {contracts} AS c USING (ocid) JOIN {processes} AS p USING (ocid)
+        WHERE c.period_end >= current_date - INTERVAL 1 DAY
+          AND c.status IS DISTINCT FROM 'terminated' AND c.status IS DISTINCT FROM 'cancelled'
+    )
+    WHERE rank <= {UPCOMING_KEPT}
+    GROUP BY kind, party_id
 ),
 party_flags AS (
     SELECT kind, party_id, code, subject, ocid, value, evidence, sentence,
@@ -189,11 +195,12 @@ party_flags AS (
            row_number() OVER (PARTITION BY kind, party_id ORDER BY code, ocid NULLS FIRST, subject, sentence) AS rank
     FROM (
         SELECT o.kind, o.party_id, f.code, f.subject, f.ocid, f.value, f.evidence, f.sentence
-        FROM party_processes AS o JOIN flags AS f USING (ocid)
+        FROM party_processes AS o JOIN {flags} AS f USING (ocid)
         UNION
         SELECT CASE WHEN f.subject IN ('buyer', 'procuring_entity') THEN 'buyer' ELSE 'supplier' END,
                coalesce(k.profile_key, f.subject_id), f.code, f.subject, f.ocid, f.value, f.evidence, f.sentence
-        FROM flags AS f LEFT JOIN subject_keys AS k USING (subject_id) WHERE f.subject <> 'process'
+        FROM flags AS f LEFT JOIN subject_keys AS k USING (subject_id)
+        WHERE f.subject <> 'process' AND {only_subject}
     )
 ),
 flag_list AS (
@@ -203,10 +210,12 @@ flag_list AS (
     FROM party_flags GROUP BY kind, party_id
 ),
 identifiers AS (
-    SELECT o.kind, o.party_id, list(DISTINCT {{'scheme': i.scheme, 'identifier': i.identifier}}) AS identifiers
-    FROM (SELECT DISTINCT kind, party_id, raw_id, ocid FROM links) AS o
-    JOIN party_identifiers AS i ON i.ocid = o.ocid AND i.party_id = o.raw_id
-    GROUP BY o.kind, o.party_id
+    SELECT kind, party_id,
+           list({{'scheme': scheme, 'identifier': identifier}} ORDER BY scheme, identifier) AS identifiers
+    FROM (SELECT DISTINCT o.kind, o.party_id, i.scheme, i.identifier
+          FROM (SELECT DISTINCT kind, party_id, raw_id, ocid FROM links) AS o
+          JOIN {party_identifiers} AS i ON i.ocid = o.ocid AND i.party_id = o.raw_id)
+    GROUP BY kind, party_id
 ),
 scores AS (
     SELECT subject AS kind, coalesce(k.profile_key, subject_id) AS party_id,
@@ -214,6 +223,7 @@ scores AS (
                   'value_at_risk': value_at_risk::DOUBLE, 'currency': currency}} ORDER BY currency, subject_id)
                AS scores
     FROM organisation_scores LEFT JOIN subject_keys AS k USING (subject_id)
+    WHERE {only_subject}
     GROUP BY subject, coalesce(k.profile_key, subject_id)
 )
 SELECT n.kind, n.party_id, n.names_seen[1] AS name, n.names_seen, n.is_demo,
@@ -238,29 +248,51 @@ WHERE {only}
 """
 
 
-def page_sql(parties: str | None = None) -> str:
+def page_sql(parties: str | None = None, *, ocids: str | None = None, subject_keys: str | None = None) -> str:
     """Return the profile query: for the party ids in the table ``parties`` (every buyer and supplier among them),
-    or by default for the one given by the ``$kind`` and ``$party`` parameters."""
+    or by default for the one given by the ``$kind`` and ``$party`` parameters.
+
+    ``ocids``, a table of the processes those parties took part in, lets every table be read for those processes
+    only (a read snapshot builds profiles a slice at a time this way); ``subject_keys``, a table made from
+    SUBJECT_KEYS, saves working it out again for each slice.
+    """
+    tables = {
+        name: f"(SELECT * FROM {name} WHERE ocid IN (SELECT ocid FROM {ocids}))" if ocids else name
+        for name in (
+            "processes",
+            "awards",
+            "award_suppliers",
+            "tenders",
+            "contracts",
+            "flags",
+            "party_identifiers",
+            "organisation_parties",
+        )
+    }
+    matched = tables.pop("organisation_parties")
     keys = {
         "buyer_key": BUYER_KEY,
         "supplier_key": SUPPLIER_KEY,
-        "buyer_organisation": BUYER_ORGANISATION,
-        "supplier_organisation": SUPPLIER_ORGANISATION,
-        "subject_keys": SUBJECT_KEYS,
+        "buyer_organisation": buyer_organisation(matched),
+        "supplier_organisation": supplier_organisation(matched),
+        "subject_keys": f"SELECT * FROM {subject_keys}" if subject_keys else SUBJECT_KEYS,
         "UPCOMING_KEPT": UPCOMING_KEPT,
         "FLAGS_SHOWN": FLAGS_SHOWN,
+        **tables,
     }
     if parties:
         return PAGE_SQL.format(
             only="TRUE",
             only_buyer=f"{BUYER_KEY} IN (SELECT party_id FROM {parties})",
             only_supplier=f"{SUPPLIER_KEY} IN (SELECT party_id FROM {parties})",
+            only_subject=f"coalesce(k.profile_key, subject_id) IN (SELECT party_id FROM {parties})",
             **keys,
         )
     return PAGE_SQL.format(
         only="n.kind = $kind AND n.party_id = $party",
         only_buyer=f"$kind = 'buyer' AND {BUYER_KEY} = $party",
         only_supplier=f"$kind = 'supplier' AND {SUPPLIER_KEY} = $party",
+        only_subject="coalesce(k.profile_key, subject_id) = $party",
         **keys,
     )
 

@@ -15,7 +15,14 @@ from pathlib import Path
 
 import duckdb
 
-from tenderwatch.queries import AWARDED_VALUE, BUYER_KEY, BUYER_ORGANISATION, SUPPLIER_KEY, SUPPLIER_ORGANISATION
+from tenderwatch.queries import (
+    AWARDED_VALUE,
+    BUYER_KEY,
+    BUYER_ORGANISATION,
+    SUBJECT_KEYS,
+    SUPPLIER_KEY,
+    SUPPLIER_ORGANISATION,
+)
 
 # Raw-store tables copied without their bulky verbatim columns.
 SLIM = {
@@ -134,6 +141,8 @@ GROUP_DOCUMENTS = """
 """
 
 PAGE_SLICE = 20_000
+# Profiles built at a time: about this many (party, process) pairs in all.
+PROFILE_LINK_SLICE = 200_000
 # Contract pages are wide (every notice, document and award of a process): fewer at a time.
 PROCESS_PAGE_SLICE = 2_000
 # Processes whose page parts are made at a time (a multiple of PROCESS_PAGE_SLICE).
@@ -179,26 +188,39 @@ def _pages(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE tmp_part_keys")
     for name in PARTS:
         con.execute(f"DROP TABLE snap.page_{name}")
+    # Profiles: every buyer's and supplier's processes first; then slices of parties, a slice at most PAGE_SLICE
+    # parties whose processes add up to about PROFILE_LINK_SLICE (a party with more is a slice of its own), each
+    # built from its slice's processes alone.
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE tmp_keys AS SELECT key, (row_number() OVER (ORDER BY key) - 1) // "
-        f"{PAGE_SLICE} AS slice FROM (SELECT {BUYER_KEY} AS key FROM processes AS p {BUYER_ORGANISATION} "
-        f"WHERE {BUYER_KEY} IS NOT NULL UNION SELECT {SUPPLIER_KEY} FROM award_suppliers AS s "
-        f"{SUPPLIER_ORGANISATION} WHERE {SUPPLIER_KEY} IS NOT NULL)"
+        "CREATE OR REPLACE TEMP TABLE tmp_party_links AS "
+        f"SELECT {BUYER_KEY} AS party_id, p.ocid FROM processes AS p {BUYER_ORGANISATION} "
+        f"WHERE {BUYER_KEY} IS NOT NULL "
+        f"UNION SELECT {SUPPLIER_KEY}, s.ocid FROM award_suppliers AS s {SUPPLIER_ORGANISATION} "
+        f"WHERE {SUPPLIER_KEY} IS NOT NULL"
     )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE tmp_keys AS SELECT key, dense_rank() OVER (ORDER BY start) - 1 AS slice FROM ("
+        f"SELECT party_id AS key, greatest((sum(n) OVER (ORDER BY party_id) - n) // {PROFILE_LINK_SLICE}, "
+        f"(row_number() OVER (ORDER BY party_id) - 1) // {PAGE_SLICE}) AS start "
+        "FROM (SELECT party_id, count(*) AS n FROM tmp_party_links GROUP BY party_id))"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_subject_keys AS {SUBJECT_KEYS}")
     slices = con.execute("SELECT coalesce(max(slice) + 1, 0) FROM tmp_keys").fetchall()[0][0]
+    query = profile_sql("tmp_slice_parties", ocids="tmp_slice_ocids", subject_keys="tmp_subject_keys")
     for number in range(max(slices, 1)):
         con.execute(
             "CREATE OR REPLACE TEMP TABLE tmp_slice_parties AS SELECT key AS party_id FROM tmp_keys WHERE slice = ?",
             [number],
         )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE tmp_slice_ocids AS SELECT DISTINCT ocid FROM tmp_party_links "
+            "WHERE party_id IN (SELECT party_id FROM tmp_slice_parties)"
+        )
         verb = "CREATE TABLE snap.organisation_pages AS" if number == 0 else "INSERT INTO snap.organisation_pages"
         # each profile as one JSON text, as contract pages are
-        con.execute(
-            f"{verb} SELECT kind, party_id, to_json(page)::VARCHAR AS page "
-            f"FROM ({profile_sql('tmp_slice_parties')}) AS page"
-        )
-    con.execute("DROP TABLE tmp_slice_parties")
-    con.execute("DROP TABLE tmp_keys")
+        con.execute(f"{verb} SELECT kind, party_id, to_json(page)::VARCHAR AS page FROM ({query}) AS page")
+    for name in ("tmp_slice_parties", "tmp_slice_ocids", "tmp_subject_keys", "tmp_keys", "tmp_party_links"):
+        con.execute(f"DROP TABLE {name}")
 
 
 def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
