@@ -372,21 +372,20 @@ def test_a_snapshot_made_again_gives_the_same_pages(
     web_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # contract pages are made from their parts a slice of processes at a time: parts of 200 processes, joined 100 at a
-    # time, give the pages that one slice gives; profiles made from the processes of 40 parties or of 1,000
-    # (party, process) pairs at a time give the profiles made all at once; and a profile lists its flags, its
-    # identifiers and its counterparts' names the same way every time
+    # time, give the pages that one slice gives; so do profiles made 40 at a time, or a weight of 1,000 at a time;
+    # and a profile lists its flags, its identifiers and its counterparts' names the same way every time
     db = tmp_path / "again.duckdb"
     shutil.copyfile(web_store, db)
     pages = []
     slices = (
-        (snapshot.PART_SLICE, snapshot.PROCESS_PAGE_SLICE, snapshot.PAGE_SLICE, snapshot.PROFILE_LINK_SLICE),
+        (snapshot.PART_SLICE, snapshot.PROCESS_PAGE_SLICE, snapshot.PAGE_SLICE, snapshot.PROFILE_SLICE_WEIGHT),
         (200, 100, 40, 1_000),
     )
     for part_slice, page_slice, profile_slice, link_slice in slices:
         monkeypatch.setattr(snapshot, "PART_SLICE", part_slice)
         monkeypatch.setattr(snapshot, "PROCESS_PAGE_SLICE", page_slice)
         monkeypatch.setattr(snapshot, "PAGE_SLICE", profile_slice)
-        monkeypatch.setattr(snapshot, "PROFILE_LINK_SLICE", link_slice)
+        monkeypatch.setattr(snapshot, "PROFILE_SLICE_WEIGHT", link_slice)
         with Workspace.open(load_settings(db=db, workers=1)) as workspace:
             workspace.store.con.execute("SET memory_limit = '768MB'")
             made = workspace.publish()

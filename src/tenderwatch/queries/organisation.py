@@ -189,25 +189,30 @@ upcoming AS (
     GROUP BY kind, party_id
 ),
 party_flags AS (
-    SELECT kind, party_id, code, subject, ocid, value, evidence, sentence,
+    -- each flag by its row in ``flags``: the ranking carries what orders the flags, and only the flags shown are
+    -- read again whole (their evidence is most of their size)
+    SELECT kind, party_id, flag_row,
            -- the sentence breaks ties (the tenderers of one process flagged by one indicator), so that a profile
            -- lists the same flags in the same order every time it is made
            row_number() OVER (PARTITION BY kind, party_id ORDER BY code, ocid NULLS FIRST, subject, sentence) AS rank
     FROM (
-        SELECT o.kind, o.party_id, f.code, f.subject, f.ocid, f.value, f.evidence, f.sentence
-        FROM party_processes AS o JOIN {flags} AS f USING (ocid)
+        SELECT o.kind, o.party_id, f.flag_row, f.code, f.subject, f.ocid, f.sentence
+        FROM party_processes AS o JOIN {flag_rows} AS f USING (ocid)
         UNION
         SELECT CASE WHEN f.subject IN ('buyer', 'procuring_entity') THEN 'buyer' ELSE 'supplier' END,
-               coalesce(k.profile_key, f.subject_id), f.code, f.subject, f.ocid, f.value, f.evidence, f.sentence
-        FROM flags AS f LEFT JOIN subject_keys AS k USING (subject_id)
+               coalesce(k.profile_key, f.subject_id), f.flag_row, f.code, f.subject, f.ocid, f.sentence
+        FROM (SELECT rowid AS flag_row, * FROM flags) AS f LEFT JOIN subject_keys AS k USING (subject_id)
         WHERE f.subject <> 'process' AND {only_subject}
     )
 ),
 flag_list AS (
-    SELECT kind, party_id, list({{'code': code, 'subject': subject, 'ocid': ocid, 'value': value,
-        'evidence': evidence, 'sentence': sentence}} ORDER BY rank) FILTER (WHERE rank <= {FLAGS_SHOWN}) AS flags,
-        count(*) AS flags_total
-    FROM party_flags GROUP BY kind, party_id
+    SELECT n.kind, n.party_id, n.flags_total,
+           list({{'code': f.code, 'subject': f.subject, 'ocid': f.ocid, 'value': f.value, 'evidence': f.evidence,
+                  'sentence': f.sentence}} ORDER BY g.rank) FILTER (WHERE f.flag_row IS NOT NULL) AS flags
+    FROM (SELECT kind, party_id, count(*) AS flags_total FROM party_flags GROUP BY kind, party_id) AS n
+    LEFT JOIN party_flags AS g ON g.kind = n.kind AND g.party_id = n.party_id AND g.rank <= {FLAGS_SHOWN}
+    LEFT JOIN (SELECT rowid AS flag_row, * FROM flags) AS f ON f.flag_row = g.flag_row
+    GROUP BY n.kind, n.party_id, n.flags_total
 ),
 identifiers AS (
     SELECT kind, party_id,
@@ -270,6 +275,10 @@ def page_sql(parties: str | None = None, *, ocids: str | None = None, subject_ke
         )
     }
     matched = tables.pop("organisation_parties")
+    # the flags with their row in the table, by which a profile finds again the flags it shows
+    tables["flag_rows"] = tables["flags"].replace("SELECT *", "SELECT rowid AS flag_row, *", 1)
+    if not ocids:
+        tables["flag_rows"] = "(SELECT rowid AS flag_row, * FROM flags)"
     keys = {
         "buyer_key": BUYER_KEY,
         "supplier_key": SUPPLIER_KEY,

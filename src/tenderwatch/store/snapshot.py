@@ -141,8 +141,11 @@ GROUP_DOCUMENTS = """
 """
 
 PAGE_SLICE = 20_000
-# Profiles built at a time: about this many (party, process) pairs in all.
-PROFILE_LINK_SLICE = 200_000
+# A profile lists at most 100 processes, 200 contracts and 25 flags, so its size grows with its processes up to a
+# few hundred: profiles are built a slice of parties at a time, whose processes, each party's counted up to
+# PROFILE_COUNTED (plus ten for the rest of its page), add up to about PROFILE_SLICE_WEIGHT.
+PROFILE_COUNTED = 250
+PROFILE_SLICE_WEIGHT = 50_000
 # Contract pages are wide (every notice, document and award of a process): fewer at a time.
 PROCESS_PAGE_SLICE = 2_000
 # Processes whose page parts are made at a time (a multiple of PROCESS_PAGE_SLICE).
@@ -188,9 +191,9 @@ def _pages(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE tmp_part_keys")
     for name in PARTS:
         con.execute(f"DROP TABLE snap.page_{name}")
-    # Profiles: every buyer's and supplier's processes first; then slices of parties, a slice at most PAGE_SLICE
-    # parties whose processes add up to about PROFILE_LINK_SLICE (a party with more is a slice of its own), each
-    # built from its slice's processes alone.
+    # Profiles: every buyer's and supplier's processes first; then slices of at most PAGE_SLICE parties weighing
+    # about PROFILE_SLICE_WEIGHT, each built from its parties' processes alone. A page's lists are ordered
+    # aggregates, held in memory: a slice of every profile at a million processes needs several times 768MB.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE tmp_party_links AS "
         f"SELECT {BUYER_KEY} AS party_id, p.ocid FROM processes AS p {BUYER_ORGANISATION} "
@@ -200,9 +203,10 @@ def _pages(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE tmp_keys AS SELECT key, dense_rank() OVER (ORDER BY start) - 1 AS slice FROM ("
-        f"SELECT party_id AS key, greatest((sum(n) OVER (ORDER BY party_id) - n) // {PROFILE_LINK_SLICE}, "
+        f"SELECT party_id AS key, greatest((sum(weight) OVER (ORDER BY party_id) - weight) // {PROFILE_SLICE_WEIGHT}, "
         f"(row_number() OVER (ORDER BY party_id) - 1) // {PAGE_SLICE}) AS start "
-        "FROM (SELECT party_id, count(*) AS n FROM tmp_party_links GROUP BY party_id))"
+        f"FROM (SELECT party_id, least(count(*), {PROFILE_COUNTED}) + 10 AS weight FROM tmp_party_links "
+        "GROUP BY party_id))"
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_subject_keys AS {SUBJECT_KEYS}")
     slices = con.execute("SELECT coalesce(max(slice) + 1, 0) FROM tmp_keys").fetchall()[0][0]
