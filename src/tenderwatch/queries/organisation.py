@@ -261,24 +261,19 @@ def page_sql(parties: str | None = None, *, ocids: str | None = None, subject_ke
     only (a read snapshot builds profiles a slice at a time this way); ``subject_keys``, a table made from
     SUBJECT_KEYS, saves working it out again for each slice.
     """
+
+    def scoped(table: str, columns: str = "*") -> str:
+        if ocids:
+            return f"(SELECT {columns} FROM {table} WHERE ocid IN (SELECT ocid FROM {ocids}))"
+        return table if columns == "*" else f"(SELECT {columns} FROM {table})"
+
     tables = {
-        name: f"(SELECT * FROM {name} WHERE ocid IN (SELECT ocid FROM {ocids}))" if ocids else name
-        for name in (
-            "processes",
-            "awards",
-            "award_suppliers",
-            "tenders",
-            "contracts",
-            "flags",
-            "party_identifiers",
-            "organisation_parties",
-        )
+        name: scoped(name)
+        for name in ("processes", "awards", "award_suppliers", "tenders", "contracts", "flags", "party_identifiers")
     }
-    matched = tables.pop("organisation_parties")
     # the flags with their row in the table, by which a profile finds again the flags it shows
-    tables["flag_rows"] = tables["flags"].replace("SELECT *", "SELECT rowid AS flag_row, *", 1)
-    if not ocids:
-        tables["flag_rows"] = "(SELECT rowid AS flag_row, * FROM flags)"
+    tables["flag_rows"] = scoped("flags", "rowid AS flag_row, *")
+    matched = scoped("organisation_parties")
     keys = {
         "buyer_key": BUYER_KEY,
         "supplier_key": SUPPLIER_KEY,
