@@ -171,8 +171,8 @@ SELECT p.ocid, coalesce(p.title, p.ocid) AS title, p.description, p.is_demo, p.b
        coalesce(rl.related, []) AS related, coalesce(nl.notices, []) AS notices, coalesce(fl.flags, []) AS flags,
        CASE WHEN ps.ocid IS NOT NULL THEN {{'flags_raised': ps.flags_raised, 'flags_applicable': ps.flags_applicable,
             'score': ps.score, 'codes': ps.codes}} END AS score
-FROM processes AS p
-LEFT JOIN (SELECT * FROM tenders WHERE {only}) AS t USING (ocid)
+FROM {processes} AS p
+LEFT JOIN (SELECT * FROM {tenders} WHERE {only}) AS t USING (ocid)
 LEFT JOIN (SELECT * FROM {award_list} WHERE {only}) AS al USING (ocid)
 LEFT JOIN (SELECT * FROM {contract_list} WHERE {only}) AS cl USING (ocid)
 LEFT JOIN (SELECT * FROM {notice_list} WHERE {only}) AS nl USING (ocid)
@@ -183,7 +183,7 @@ LEFT JOIN (SELECT * FROM {lot_list} WHERE {only}) AS ll USING (ocid)
 LEFT JOIN (SELECT * FROM {amendment_list} WHERE {only}) AS ml USING (ocid)
 LEFT JOIN (SELECT * FROM {document_list} WHERE {only}) AS dl USING (ocid)
 LEFT JOIN (SELECT * FROM {related_list} WHERE {only}) AS rl USING (ocid)
-LEFT JOIN (SELECT * FROM process_scores WHERE {only}) AS ps USING (ocid)
+LEFT JOIN (SELECT * FROM {process_scores} WHERE {only}) AS ps USING (ocid)
 {buyer_organisation}
 WHERE p.{only}
 """
@@ -195,18 +195,28 @@ def part_sql(name: str, only: str, tables: dict[str, str] | None = None) -> str:
     return PARTS[name].replace("{only}", only).format(**names)
 
 
-def page_sql(only: str = "ocid = $ocid", *, stored: bool = False) -> str:
-    """Return the page query for the processes matching ``only`` (by default the one in ``$ocid``): from the parts
-    stored in a read snapshot, or computing them."""
+def page_sql(
+    only: str = "ocid = $ocid", *, parts: dict[str, str] | None = None, sources: dict[str, str] | None = None
+) -> str:
+    """Return the page query for the processes matching ``only`` (by default the one in ``$ocid``).
+
+    ``parts`` names the table holding each part (a read snapshot stores them), else the parts are computed;
+    ``sources`` names a table to read instead of ``processes``, ``tenders``, ``process_scores`` or
+    ``organisation_parties``, one that holds at least the processes asked for.
+    """
+    read = {
+        name: (sources or {}).get(name, name)
+        for name in ("processes", "tenders", "process_scores", "organisation_parties")
+    }
     # every table joined is filtered to the processes asked for: a join with the whole of a table (the tenders, every
     # party's organisation) holds all of it in memory, which at a million processes is more than the limit
     keys = {
         "buyer_key": BUYER_KEY,
-        "buyer_organisation": buyer_organisation(f"(SELECT * FROM organisation_parties WHERE {only})"),
+        "buyer_organisation": buyer_organisation(f"(SELECT * FROM {read.pop('organisation_parties')} WHERE {only})"),
+        **read,
     }
-    if stored:
-        tables = {part: f"page_{part}" for part in PARTS}
-        return PAGE_SELECT.replace("{only}", only).format(**tables, **keys)
+    if parts is not None:
+        return PAGE_SELECT.replace("{only}", only).format(**parts, **keys)
     ctes = ",\n".join(f"{name} AS ({part_sql(name, only)})" for name in PARTS)
     return "WITH " + ctes + "\n" + PAGE_SELECT.replace("{only}", only).format(**{part: part for part in PARTS}, **keys)
 

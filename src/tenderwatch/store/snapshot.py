@@ -157,7 +157,7 @@ def _pages(con: duckdb.DuckDBPyConnection) -> None:
 
     Each part of the contract pages is made for PART_SLICE processes at a time, in one statement a part (a single
     query joining them all would hold every part in memory at once), and joined into pages PROCESS_PAGE_SLICE
-    processes at a time; profiles are built a slice of organisations at a time.
+    processes at a time; profiles are built a slice of parties at a time, each from its parties' processes alone.
     """
     from tenderwatch.queries.organisation import page_sql as profile_sql  # noqa: PLC0415 - queries use this module
     from tenderwatch.queries.process import PARTS, page_sql, part_sql  # noqa: PLC0415
@@ -168,7 +168,11 @@ def _pages(con: duckdb.DuckDBPyConnection) -> None:
         f"{PROCESS_PAGE_SLICE} AS slice FROM processes"
     )
     slices = con.execute("SELECT coalesce(max(slice) + 1, 0) FROM tmp_keys").fetchall()[0][0]
-    joined = page_sql("ocid IN (SELECT key FROM tmp_slice)", stored=True).replace("FROM page_", "FROM snap.page_")
+    # each slice of pages reads the parts, and the processes, tenders, scores and organisations of the parts' processes
+    # (copied once for them all: 0.33 s a slice of 2,000 pages at a million processes, against 0.52 s reading the
+    # whole tables)
+    sources = {name: f"tmp_page_{name}" for name in ("processes", "tenders", "process_scores", "organisation_parties")}
+    joined = page_sql("ocid IN (SELECT key FROM tmp_slice)", parts=stored, sources=sources)
     per_part = max(PART_SLICE // PROCESS_PAGE_SLICE, 1)
     for number in range(max(slices, 1)):
         if number % per_part == 0:
@@ -182,13 +186,18 @@ def _pages(con: duckdb.DuckDBPyConnection) -> None:
             for name in PARTS:
                 part = part_sql(name, "ocid IN (SELECT key FROM tmp_part_keys)", stored)
                 con.execute(f"CREATE OR REPLACE TABLE snap.page_{name} AS {part} ORDER BY ocid")
+            for name, table in sources.items():
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {table} AS "
+                    f"SELECT * FROM {name} WHERE ocid IN (SELECT key FROM tmp_part_keys)"
+                )
         # The parts joined into one row per process, a slice of processes at a time.
         con.execute("CREATE OR REPLACE TEMP TABLE tmp_slice AS SELECT key FROM tmp_keys WHERE slice = ?", [number])
         verb = "CREATE TABLE snap.process_pages AS" if number == 0 else "INSERT INTO snap.process_pages"
         # each page as one JSON text: reading one row of many nested columns costs more than parsing the text
         con.execute(f"{verb} SELECT ocid, to_json(page)::VARCHAR AS page FROM ({joined}) AS page")
-    con.execute("DROP TABLE tmp_slice")
-    con.execute("DROP TABLE tmp_part_keys")
+    for name in ("tmp_slice", "tmp_part_keys", *sources.values()):
+        con.execute(f"DROP TABLE {name}")
     for name in PARTS:
         con.execute(f"DROP TABLE snap.page_{name}")
     # Profiles: every buyer's and supplier's processes first; then slices of at most PAGE_SLICE parties weighing
