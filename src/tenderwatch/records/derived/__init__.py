@@ -537,7 +537,10 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
                    AS window_start,
                greatest(e.event_date, coalesce(e.end_date, e.event_date)) + INTERVAL {EXIT_AFTER_DAYS} DAY
                    AS window_end,
-               coalesce(k.title, a.title, p.title) AS old_title
+               coalesce(k.title, a.title, p.title) AS old_title,
+               -- a number for each exit and for each award (its row), which the pairs below carry: at a million
+               -- processes there are 12.5 million pairs, and grouping and joining them by text keys costs more
+               row_number() OVER (ORDER BY e.event_id) AS x_no
         FROM derived_events AS e
         JOIN processes AS p ON p.ocid = e.ocid
         LEFT JOIN contracts AS k ON k.ocid = e.ocid AND k.contract_id = e.contract_id
@@ -572,7 +575,7 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE tmp_de_awarded AS
-        SELECT b.buyer_key, a.ocid, a.award_id, coalesce(a.date, p.first_release_date) AS awarded,
+        SELECT b.buyer_key, a.rowid AS a_no, a.ocid, a.award_id, coalesce(a.date, p.first_release_date) AS awarded,
                unnest(coalesce(d.divisions, [NULL])) AS division
         FROM awards AS a JOIN processes AS p ON p.ocid = a.ocid
         JOIN tmp_de_buyers AS b ON b.ocid = a.ocid
@@ -584,15 +587,14 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE tmp_de_exit_keys AS
-        SELECT x.event_id, x.ocid, x.award_id, x.event_date, x.window_start, x.window_end, b.buyer_key,
+        SELECT x.x_no, x.ocid, x.award_id, x.event_date, x.window_start, x.window_end, b.buyer_key,
                unnest(coalesce(d.divisions, [NULL])) AS division
         FROM tmp_de_exits AS x
         JOIN tmp_de_buyers AS b ON b.ocid = x.ocid
         LEFT JOIN tmp_de_classes AS d ON d.ocid = x.ocid
         """
     )
-    pair = """SELECT DISTINCT x.event_id AS exit_id, x.ocid AS old_ocid, w.ocid AS new_ocid, w.award_id AS new_award_id
-              FROM tmp_de_exit_keys AS x"""
+    pair = """SELECT DISTINCT x.x_no, w.a_no FROM tmp_de_exit_keys AS x"""
     keep = """w.awarded BETWEEN x.window_start AND x.window_end
               AND (w.ocid <> x.ocid OR (w.award_id IS DISTINCT FROM x.award_id AND w.awarded::DATE > x.event_date))"""
     con.execute(
@@ -620,11 +622,11 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE tmp_de_new AS
-        SELECT a.ocid AS new_ocid, a.award_id AS new_award_id,
+        SELECT a.rowid AS a_no, a.ocid AS new_ocid, a.award_id AS new_award_id,
                coalesce(a.date, p.first_release_date)::DATE AS new_date, coalesce(a.title, p.title) AS new_title,
                {_words("coalesce(a.title, p.title)")} AS new_w
         FROM awards AS a JOIN processes AS p ON p.ocid = a.ocid
-        WHERE {live} AND a.ocid IN (SELECT new_ocid FROM tmp_de_pairs)
+        WHERE {live} AND a.rowid IN (SELECT a_no FROM tmp_de_pairs)
         """
     )
     con.execute("ALTER TABLE tmp_de_exits ADD COLUMN old_w VARCHAR[]")
@@ -652,8 +654,8 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
         CREATE OR REPLACE TEMP TABLE tmp_de_pairs AS
         SELECT c.*, x.old_w_no, n.new_w_no
         FROM tmp_de_pairs AS c
-        JOIN tmp_de_exits AS x ON x.event_id = c.exit_id
-        JOIN tmp_de_new AS n ON n.new_ocid = c.new_ocid AND n.new_award_id IS NOT DISTINCT FROM c.new_award_id
+        JOIN tmp_de_exits AS x USING (x_no)
+        JOIN tmp_de_new AS n USING (a_no)
         """
     )
     con.execute(
@@ -669,23 +671,41 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
         JOIN tmp_de_words AS b ON b.w_no = d.new_w_no
         """
     )
-    # Step 3: the pairs that are the same service by a link, or by CPV codes and a similar title.
+    # Step 3: the pairs that are the same service by a link, or by CPV codes and a similar title. First, by numbers
+    # alone, the pairs that can be: linked (found from the few links), or with titles at least as similar as the
+    # lowest threshold asks.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_de_linked AS
+        SELECT DISTINCT x.x_no, n.a_no
+        FROM tmp_de_exits AS x JOIN tmp_de_links AS l ON l.ocid = x.ocid JOIN tmp_de_new AS n ON n.new_ocid = l.other
+        """
+    )
+    lowest = min(TITLE_SIMILAR_SAME_CPV_CLASS, TITLE_SIMILAR, TITLE_SIMILAR_NO_CPV)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE tmp_de_candidates AS
+        SELECT c.x_no, c.a_no, k.x_no IS NOT NULL AS linked, t.similarity
+        FROM tmp_de_pairs AS c
+        JOIN tmp_de_title_pairs AS t ON t.old_w_no = c.old_w_no AND t.new_w_no = c.new_w_no
+        LEFT JOIN tmp_de_linked AS k ON k.x_no = c.x_no AND k.a_no = c.a_no
+        WHERE t.similarity >= {lowest} OR k.x_no IS NOT NULL
+        """
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE tmp_de_similar AS
         WITH scored AS (
-            SELECT c.exit_id, c.old_ocid, n.new_ocid, n.new_award_id, n.new_date, n.new_title,
-                   l.ocid IS NOT NULL AS linked, t.similarity,
+            SELECT x.event_id AS exit_id, x.ocid AS old_ocid, n.new_ocid, n.new_award_id, n.new_date, n.new_title,
+                   c.linked, c.similarity,
                    coalesce(list_has_any(o.divisions, k.divisions), FALSE) AS same_division,
                    coalesce(list_has_any(o.classes, k.classes), FALSE) AS same_class,
                    o.ocid IS NULL OR k.ocid IS NULL AS cpv_missing  -- no CPV code on one side
-            FROM tmp_de_pairs AS c
-            JOIN tmp_de_exits AS x ON x.event_id = c.exit_id
-            JOIN tmp_de_new AS n ON n.new_ocid = c.new_ocid AND n.new_award_id IS NOT DISTINCT FROM c.new_award_id
-            JOIN tmp_de_title_pairs AS t ON t.old_w_no = c.old_w_no AND t.new_w_no = c.new_w_no
-            LEFT JOIN tmp_de_links AS l ON l.ocid = c.old_ocid AND l.other = c.new_ocid
-            LEFT JOIN tmp_de_classes AS o ON o.ocid = c.old_ocid
-            LEFT JOIN tmp_de_classes AS k ON k.ocid = c.new_ocid
+            FROM tmp_de_candidates AS c
+            JOIN tmp_de_exits AS x USING (x_no)
+            JOIN tmp_de_new AS n USING (a_no)
+            LEFT JOIN tmp_de_classes AS o ON o.ocid = x.ocid
+            LEFT JOIN tmp_de_classes AS k ON k.ocid = n.new_ocid
         )
         SELECT * FROM scored
         WHERE linked
@@ -770,6 +790,8 @@ def _provider_exits(con: duckdb.DuckDBPyConnection) -> None:
         "tmp_de_new_suppliers",
         "tmp_de_words",
         "tmp_de_title_pairs",
+        "tmp_de_linked",
+        "tmp_de_candidates",
     ):
         con.execute(f"DROP TABLE {table}")
 
