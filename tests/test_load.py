@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import gzip
 import json
@@ -13,6 +14,7 @@ import sys
 import termios
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -468,17 +470,33 @@ def test_an_analysis_that_never_finished_is_done_by_the_next_load(db: Path, real
     assert query(db, "SELECT max(computed_at) FROM contract_lifecycle") == before
 
 
+@contextlib.contextmanager
+def _sigint_as_at_a_terminal() -> Iterator[None]:
+    """Ctrl-C at a terminal reaches a command with SIGINT neither ignored nor blocked. A child process inherits
+    both from its parent, and a test run can leave either changed (a child that ignores or blocks SIGINT finishes
+    its load and exits 0): the child is started with them as at a terminal, and this process's are put back."""
+    handler = signal.getsignal(signal.SIGINT)
+    blocked = signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
 def test_a_load_stopped_with_ctrl_c_says_so_in_one_line_and_the_command_goes_on(tmp_path: Path, real: Path) -> None:
     store = tmp_path / "store.duckdb"
     assert run_cli("load", str(real / "uk_fts_2026-09-03_page5_excerpt.json"), db=store).returncode == 0
     lines = (real / "uk_fts_single_release_packages_2021-2026.jsonl").read_bytes()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tenderwatch", "load", "-", "--db", str(store)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "TENDERWATCH_WORKERS": "1"},
-    )
+    with _sigint_as_at_a_terminal():
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tenderwatch", "load", "-", "--db", str(store)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "TENDERWATCH_WORKERS": "1"},
+        )
     assert process.stdin is not None
     process.stdin.write(lines)
     process.stdin.flush()  # and left open: the load reads the lines, then waits for more
