@@ -92,10 +92,12 @@ def compute_alerts(
 
 def _positions(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int]:
     """Return the last run's number, the last release it read, and the last release stored."""
-    last_run, since = con.execute("SELECT coalesce(max(run_id), 0), coalesce(max(seq), 0) FROM alert_runs").fetchall()[
-        0
-    ]
-    return last_run, since, con.execute("SELECT coalesce(max(seq), 0) FROM raw_releases").fetchall()[0][0]
+    return con.execute(
+        """
+        SELECT coalesce(max(run_id), 0), coalesce(max(seq), 0), (SELECT coalesce(max(seq), 0) FROM raw_releases)
+        FROM alert_runs
+        """
+    ).fetchall()[0]
 
 
 def update_alerts(con: duckdb.DuckDBPyConnection, settings: AlertSettings | None = None) -> AlertRun:

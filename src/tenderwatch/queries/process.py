@@ -210,11 +210,9 @@ def page_sql(
     }
     # every table joined is filtered to the processes asked for: a join with the whole of a table (the tenders, every
     # party's organisation) holds all of it in memory, which at a million processes is more than the limit
-    keys = {
-        "buyer_key": BUYER_KEY,
-        "buyer_organisation": buyer_organisation(f"(SELECT * FROM {read.pop('organisation_parties')} WHERE {only})"),
-        **read,
-    }
+    matched = read.pop("organisation_parties")
+    organisation = buyer_organisation(f"(SELECT * FROM {matched} WHERE {only})")
+    keys = {"buyer_key": BUYER_KEY, "buyer_organisation": organisation, **read}
     if parts is not None:
         return PAGE_SELECT.replace("{only}", only).format(**parts, **keys)
     ctes = ",\n".join(f"{name} AS ({part_sql(name, only)})" for name in PARTS)

@@ -153,14 +153,16 @@ PART_SLICE = 50_000
 
 
 def _pages(con: duckdb.DuckDBPyConnection) -> None:
-    """Build every contract page (``process_pages``) and every profile (``organisation_pages``) into the snapshot.
+    """Build every contract page (``process_pages``) and every profile (``organisation_pages``) into the snapshot."""
+    _process_pages(con)
+    _profile_pages(con)
 
-    Each part of the contract pages is made for PART_SLICE processes at a time, in one statement a part (a single
-    query joining them all would hold every part in memory at once), and joined into pages PROCESS_PAGE_SLICE
-    processes at a time; profiles are built a slice of parties at a time, each from its parties' processes alone.
-    """
-    from tenderwatch.queries.organisation import page_sql as profile_sql  # noqa: PLC0415 - queries use this module
-    from tenderwatch.queries.process import PARTS, page_sql, part_sql  # noqa: PLC0415
+
+def _process_pages(con: duckdb.DuckDBPyConnection) -> None:
+    """Build every contract page. Each part of the pages is made for PART_SLICE processes at a time, in one
+    statement a part (a single query joining them all would hold every part in memory at once), and joined into
+    pages PROCESS_PAGE_SLICE processes at a time."""
+    from tenderwatch.queries.process import PARTS, page_sql, part_sql  # noqa: PLC0415 - queries use this module
 
     stored = {part: f"snap.page_{part}" for part in PARTS}
     con.execute(
@@ -200,9 +202,14 @@ def _pages(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE {name}")
     for name in PARTS:
         con.execute(f"DROP TABLE snap.page_{name}")
-    # Profiles: every buyer's and supplier's processes first; then slices of at most PAGE_SLICE parties weighing
-    # about PROFILE_SLICE_WEIGHT, each built from its parties' processes alone. A page's lists are ordered
-    # aggregates, held in memory: a slice of every profile at a million processes needs several times 768MB.
+
+
+def _profile_pages(con: duckdb.DuckDBPyConnection) -> None:
+    """Build every profile: every buyer's and supplier's processes first; then slices of at most PAGE_SLICE parties
+    weighing about PROFILE_SLICE_WEIGHT, each built from its parties' processes alone. A page's lists are ordered
+    aggregates, held in memory: a slice of every profile at a million processes needs several times 768MB."""
+    from tenderwatch.queries.organisation import page_sql  # noqa: PLC0415 - queries use this module
+
     con.execute(
         "CREATE OR REPLACE TEMP TABLE tmp_party_links AS "
         f"SELECT {BUYER_KEY} AS party_id, p.ocid FROM processes AS p {BUYER_ORGANISATION} "
@@ -219,7 +226,7 @@ def _pages(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE tmp_subject_keys AS {SUBJECT_KEYS}")
     slices = con.execute("SELECT coalesce(max(slice) + 1, 0) FROM tmp_keys").fetchall()[0][0]
-    query = profile_sql("tmp_slice_parties", ocids="tmp_slice_ocids", subject_keys="tmp_subject_keys")
+    query = page_sql("tmp_slice_parties", ocids="tmp_slice_ocids", subject_keys="tmp_subject_keys")
     for number in range(max(slices, 1)):
         con.execute(
             "CREATE OR REPLACE TEMP TABLE tmp_slice_parties AS SELECT key AS party_id FROM tmp_keys WHERE slice = ?",
