@@ -69,13 +69,15 @@ def _ctes(settings: Settings) -> str:
         organisations AS (
             SELECT 'buyer' AS subject, {key_of("p.buyer_id", "p.buyer_name", "k")} AS subject_key,
                    {name_of("p.buyer_id", "p.buyer_name", "k")} AS name, s.ocid, s.bids, s.disqualified
-            FROM per_process AS s JOIN ind_processes AS p USING (ocid)
+            -- per_process holds processes that count only: the buyer and the procuring entity are read from their
+            -- own tables, which saves the run making a copy of processes joined to tenders
+            FROM per_process AS s JOIN processes AS p USING (ocid)
             LEFT JOIN near AS k ON k.ocid = p.ocid AND k.party_id = p.buyer_id
             WHERE p.buyer_id IS NOT NULL
             UNION ALL
             SELECT 'procuring_entity', {key_of("p.procuring_entity_id", "p.procuring_entity_name", "k")},
                    {name_of("p.procuring_entity_id", "p.procuring_entity_name", "k")}, s.ocid, s.bids, s.disqualified
-            FROM per_process AS s JOIN ind_processes AS p USING (ocid)
+            FROM per_process AS s JOIN tenders AS p USING (ocid)
             LEFT JOIN near AS k ON k.ocid = p.ocid AND k.party_id = p.procuring_entity_id
             WHERE p.procuring_entity_id IS NOT NULL
             UNION ALL

@@ -4,6 +4,9 @@
 ``ind_processes``        processes not excluded (tender status ``cancelled``, or a procedure listed in the
                          exclusions), with buyer, procuring entity, method, method details, tender dates and
                          ``price_comparison`` (whether bid prices may be compared, by the two lists)
+``ind_untendered``       the ocids of the processes without a tender (read by ``ind_processes`` when it is made
+                         from ``tenders`` alone, for a run whose statements read no column of ``processes``
+                         itself from it)
 ``ind_excluded``         the ocids of the processes excluded: a row of another table belongs to a process of
                          ``ind_processes`` when its ocid is ``NOT IN`` these (few) ocids, which costs much less
                          than a join with the million rows of ``ind_processes``
@@ -26,7 +29,10 @@
 
 A run of indicators makes a table of each of these that two or more of its statements read (see
 :func:`shared_by`), so that the work is done once; ``ind_party_keys`` stays a view, as the key of each party is
-kept in ``parties.party_key`` when normalising (and each bidder's in ``bids.tenderer_keys``).
+kept in ``parties.party_key`` when normalising (and each bidder's in ``bids.tenderer_keys``). So does
+``ind_processes`` when none of the run's statements reads a column of ``processes`` itself from it: it is then a
+scan of ``tenders`` with the few processes without a tender added, which costs each reader less than copying a
+million joined rows costs the run.
 
 Plus the macro ``tw_r8(sorted_list, p)``: the R-8 ("median-unbiased") quantile Cardinal uses, equal to
 NumPy's ``method="median_unbiased"``.
@@ -45,7 +51,8 @@ from tenderwatch.indicators.settings import CommonSettings
 
 # What each object reads of the others, in the order they are made.
 DEPENDS = {
-    "ind_processes": (),
+    "ind_untendered": (),
+    "ind_processes": ("ind_untendered",),
     "ind_excluded": (),
     "ind_unpriced": ("ind_processes", "ind_excluded"),
     "ind_main_currency": (),
@@ -69,6 +76,9 @@ DEPENDS = {
 # Views that only read rows of one table as they are: a table of them would be a copy, and making it costs more
 # than reading the rows again (``ind_party_keys``: 3 million rows at a million processes).
 SCANS = frozenset({"ind_party_keys"})
+
+# The columns of ind_processes that come from processes itself rather than from tenders.
+PROCESS_COLUMNS = frozenset({"buyer_id", "buyer_name", "title", "is_demo"})
 
 
 def shared_by(statements: Iterable[str]) -> set[str]:
@@ -137,7 +147,24 @@ def create_views(
     statements = view_statements(common)
     if reading is not None:
         texts = [*reading, *(sql for name, sql in statements.items() if name != "ind_processes")]
-        statements = view_statements(common, named=set(re.findall(r"\w+", "\n".join(texts))))
+        # the columns of processes itself, named by a statement, or a view it reads, that reads ind_processes
+        used = set().union(*(read_by(text) for text in reading))
+        by_process = {
+            word
+            for text in [*reading, *(sql for name, sql in statements.items() if name in used)]
+            if "ind_processes" in text
+            for word in re.findall(r"\w+", text)
+            if word in PROCESS_COLUMNS
+        }
+        statements = view_statements(
+            common, named=set(re.findall(r"\w+", "\n".join(texts))), tenders_only=not by_process
+        )
+        # only what the run reads: another view may name a column this ind_processes leaves out (the views all
+        # come back when the run ends, by a call without ``reading``)
+        statements = {name: sql for name, sql in statements.items() if name in used}
+        # from tenders alone, ind_processes is a scan (made again by each reader for less than a copy costs); the
+        # few processes without a tender are then what the run shares; else they are not read at all
+        materialise = set(materialise) - ({"ind_processes"} if not by_process else {"ind_untendered"})
     for name, sql in statements.items():
         kind = "TABLE" if name in materialise else "VIEW"
         other = "VIEW" if kind == "TABLE" else "TABLE"
@@ -149,9 +176,15 @@ def create_views(
         con.execute(f"CREATE OR REPLACE TEMP {kind} {name} AS {sql}")
 
 
-def view_statements(common: CommonSettings, *, named: Collection[str] | None = None) -> dict[str, str]:
+def view_statements(
+    common: CommonSettings, *, named: Collection[str] | None = None, tenders_only: bool = False
+) -> dict[str, str]:
     """Return the SELECT of each indicator view for these common settings, in the order they must be made; with
-    ``named``, ``ind_processes`` gives only the columns ``named`` holds (and the ocid)."""
+    ``named``, ``ind_processes`` gives only the columns ``named`` holds (and the ocid).
+
+    With ``tenders_only`` (for statements that read none of the columns of ``processes`` itself from it),
+    ``ind_processes`` reads ``tenders`` alone, with the processes that have no tender (``ind_untendered``) added:
+    the same rows, without joining a million processes to a million tenders."""
     statements: dict[str, str] = {}
 
     def make(name: str, sql: str) -> None:
@@ -184,20 +217,45 @@ def view_statements(common: CommonSettings, *, named: Collection[str] | None = N
         "tender_currency": "t.value_currency",
         "price_comparison": price_comparison,
     }
-    chosen = ",\n            ".join(
-        f"{value} AS {name}" for name, value in columns.items() if named is None or name in named or name == "ocid"
-    )
-    make(
-        "ind_processes",
-        f"""
-        SELECT
-            {chosen}
-        FROM processes AS p
-        LEFT JOIN tenders AS t USING (ocid)
-        WHERE t.status IS DISTINCT FROM 'cancelled'
-          AND NOT coalesce(list_contains({excluded}, t.procurement_method_details), FALSE)
-        """,
-    )
+    wanted = [
+        name
+        for name in columns
+        if (named is None or name in named or name == "ocid") and not (tenders_only and name in PROCESS_COLUMNS)
+    ]
+    kept = f"""t.status IS DISTINCT FROM 'cancelled'
+          AND NOT coalesce(list_contains({excluded}, t.procurement_method_details), FALSE)"""
+    make("ind_untendered", "SELECT p.ocid FROM processes AS p ANTI JOIN tenders AS t USING (ocid)")
+    if tenders_only:
+        # a process without a tender has no tender columns: the same expressions over a row of nothing
+        from_tenders = ",\n            ".join(
+            f"{'t.ocid' if name == 'ocid' else columns[name]} AS {name}" for name in wanted
+        )
+        untendered = ",\n            ".join(f"{columns[name]} AS {name}" for name in wanted)
+        make(
+            "ind_processes",
+            f"""
+            SELECT
+                {from_tenders}
+            FROM tenders AS t
+            WHERE t.ocid IS NOT NULL AND {kept}
+            UNION ALL
+            SELECT
+                {untendered}
+            FROM ind_untendered AS p LEFT JOIN tenders AS t ON FALSE
+            """,
+        )
+    else:
+        chosen = ",\n            ".join(f"{columns[name]} AS {name}" for name in wanted)
+        make(
+            "ind_processes",
+            f"""
+            SELECT
+                {chosen}
+            FROM processes AS p
+            LEFT JOIN tenders AS t USING (ocid)
+            WHERE {kept}
+            """,
+        )
     # every process has a row in processes, and at most one in tenders: those ruled out above are these
     make(
         "ind_excluded",
