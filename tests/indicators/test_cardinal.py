@@ -347,6 +347,9 @@ def test_r030_flags_a_winning_bid_received_after_the_deadline(run: Any) -> None:
         "The winning bid by Wessex Catering Ltd was received 1 March 2024 12:30 UTC, after the deadline of "
         "1 March 2024 12:00 UTC."
     )
+    tenderer = found[("R030", "tenderer", "W")]
+    assert tenderer.sentence.startswith("Wessex Catering Ltd won although its bid was received")
+    assert found[("R030", "process", "ocds-p-consortium-late")].sentence.startswith("The winning bid by ")
 
 
 def test_r035_flags_a_winner_whose_rivals_were_all_disqualified(run: Any) -> None:

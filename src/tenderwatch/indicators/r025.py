@@ -53,17 +53,15 @@ def _ctes(settings: Settings) -> str:
         {sole_winners()},
         {bid_tenderers()},
         taking_part AS (
-            SELECT t.ocid, t.tenderer_key, min(t.tenderer_name) AS tenderer_name,
-                   bool_or(t.tenderer_id = w.winner_id) AS won
+            SELECT t.ocid, t.tenderer_key, bool_or(t.tenderer_id = w.winner_id) AS won
             FROM tw_bid_tenderers AS t JOIN tw_sole_winners AS w USING (ocid)
             WHERE t.status = 'valid' AND t.tenderers = 1
             GROUP BY t.ocid, t.tenderer_key
         ),
-        {common_names("names", "taking_part", "tenderer_key", "tenderer_name")},
         tenderers AS (
-            SELECT t.tenderer_key, any_value(n.tenderer_name) AS tenderer_name, count(*) AS processes,
+            SELECT t.tenderer_key, count(*) AS processes,
                    count(*) FILTER (WHERE t.won) AS wins, count(*) FILTER (WHERE t.won) / count(*) AS ratio
-            FROM taking_part AS t LEFT JOIN names AS n USING (tenderer_key)
+            FROM taking_part AS t
             GROUP BY t.tenderer_key
         ),
         fence AS (
@@ -80,20 +78,29 @@ def _ctes(settings: Settings) -> str:
 def sql(settings: Settings, common: object) -> str:
     """Return the SELECT that evaluates R025."""
     source = "the fixed threshold" if settings.threshold is not None else "the lower fence (Q1 − 1.5 × IQR)"
+    flagged = "coalesce(f.active AND t.processes >= f.top AND t.ratio <= f.cut, FALSE)"
     return f"""
-        WITH {_ctes(settings)}
+        WITH {_ctes(settings)},
+        named AS (  -- each flagged tenderer's name in each process it took part in (only a flag's sentence names it)
+            SELECT t.ocid, t.tenderer_key, min(t.tenderer_name) AS tenderer_name
+            FROM tw_bid_tenderers AS t JOIN tw_sole_winners AS w USING (ocid)
+            WHERE t.status = 'valid' AND t.tenderers = 1
+              AND t.tenderer_key IN (SELECT t.tenderer_key FROM tenderers AS t CROSS JOIN fence AS f WHERE {flagged})
+            GROUP BY t.ocid, t.tenderer_key
+        ),
+        {common_names("names", "named", "tenderer_key", "tenderer_name")}
         SELECT 'tenderer' AS subject, t.tenderer_key AS subject_id, NULL AS ocid,
-               coalesce(f.active AND t.processes >= f.top AND t.ratio <= f.cut, FALSE) AS flagged,
+               {flagged} AS flagged,
                t.ratio AS value,
                json_object('processes', t.processes, 'wins', t.wins, 'ratio', t.ratio, 'threshold', f.cut,
                            'most_active_from', f.top, 'percentile', {int(settings.percentile)}, 'q1', f.q1,
                            'q3', f.q3, 'tenderers_compared', f.n) AS evidence,
-               t.tenderer_name || ' bid in ' || t.processes || ' processes and won ' || t.wins
+               n.tenderer_name || ' bid in ' || t.processes || ' processes and won ' || t.wins
                || ' (a win ratio of ' || format('{{:.2f}}', t.ratio) || '), at or below '
                || format('{{:.2f}}', f.cut) || ', {source} among ' || {number("f.n")}
                || ' tenderers, while bidding as often as the top ' || {100 - int(settings.percentile)}
                || '% of them.' AS sentence
-        FROM tenderers AS t CROSS JOIN fence AS f
+        FROM tenderers AS t CROSS JOIN fence AS f LEFT JOIN names AS n USING (tenderer_key)
     """
 
 

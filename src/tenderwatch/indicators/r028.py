@@ -75,12 +75,17 @@ def sql(settings: object, common: object) -> str:
                 FROM same_price GROUP BY ocid
             ) AS s USING (ocid)
         ),
-        tenderers AS (  -- each tenderer once per process (sharing has one row per tenderer and process)
-            SELECT t.ocid, t.tenderer_key, min(t.tenderer_name) AS tenderer_name, any_value(s.amount) AS amount,
-                   any_value(s.currency) AS currency
+        shared_names AS (  -- the name of each tenderer sharing a price (only a flag's sentence names it)
+            SELECT t.ocid, t.tenderer_key, min(t.tenderer_name) AS tenderer_name
             FROM bidders AS t
-            LEFT JOIN sharing AS s ON s.ocid = t.ocid AND s.tenderer_key = t.tenderer_key
+            SEMI JOIN sharing AS s ON s.ocid = t.ocid AND s.tenderer_key = t.tenderer_key
             GROUP BY t.ocid, t.tenderer_key
+        ),
+        tenderers AS (  -- each tenderer once per process (sharing has one row per tenderer and process)
+            SELECT t.ocid, t.tenderer_key, n.tenderer_name, s.amount, s.currency
+            FROM (SELECT DISTINCT ocid, tenderer_key FROM bidders) AS t
+            LEFT JOIN sharing AS s ON s.ocid = t.ocid AND s.tenderer_key = t.tenderer_key
+            LEFT JOIN shared_names AS n ON n.ocid = t.ocid AND n.tenderer_key = t.tenderer_key
         )
         SELECT 'process' AS subject, ocid AS subject_id, ocid, amount IS NOT NULL AS flagged, 1.0 AS value,
                json_object('amount', amount, 'currency', currency, 'bids_at_that_price', bids,

@@ -45,32 +45,39 @@ def sql(settings: object, common: object) -> str:
             WHERE t.status = 'valid' AND b.date IS NOT NULL AND p.tender_period_end IS NOT NULL
         ),
         tenderers AS (
-            SELECT ocid, tenderer_key, min(tenderer_name) AS tenderer_name, max(date) AS date, any_value(deadline)
-                   AS deadline, max(date) > any_value(deadline) AS late
+            SELECT ocid, tenderer_key, max(date) AS date, any_value(deadline) AS deadline,
+                   max(date) > any_value(deadline) AS late
             FROM winning_bids
             GROUP BY ocid, tenderer_key
         ),
-        processes AS (
-            SELECT ocid, bool_or(late) AS late,
-                   arg_max(tenderer_name, (date, tenderer_key, tenderer_name)) AS tenderer_name,
+        processes AS (  -- a tenderer has one row per process here: its key alone picks the last bid's tenderer
+            SELECT ocid, bool_or(late) AS late, arg_max(tenderer_key, (date, tenderer_key)) AS last_key,
                    max(date) AS date, any_value(deadline) AS deadline,
                    list_sort(list(tenderer_key) FILTER (WHERE late)) AS late_winners
             FROM tenderers
             GROUP BY ocid
+        ),
+        names AS (  -- the winners' names in the processes flagged (only a flag's sentence names them)
+            SELECT ocid, tenderer_key, min(tenderer_name) AS tenderer_name
+            FROM winning_bids
+            WHERE ocid IN (SELECT ocid FROM processes WHERE late)
+            GROUP BY ocid, tenderer_key
         )
-        SELECT 'process' AS subject, ocid AS subject_id, ocid, late AS flagged, 1.0 AS value,
-               json_object('bid_received', date, 'deadline', deadline, 'late_winners', late_winners,
-                           'hours_late', round((epoch(date) - epoch(deadline)) / 3600, 1)) AS evidence,
-               'The winning bid by ' || tenderer_name || ' was received ' || {_moment("date")} || ', after the '
-               || 'deadline of ' || {_moment("deadline")} || '.' AS sentence
-        FROM processes
+        SELECT 'process' AS subject, p.ocid AS subject_id, p.ocid, p.late AS flagged, 1.0 AS value,
+               json_object('bid_received', p.date, 'deadline', p.deadline, 'late_winners', p.late_winners,
+                           'hours_late', round((epoch(p.date) - epoch(p.deadline)) / 3600, 1)) AS evidence,
+               'The winning bid by ' || n.tenderer_name || ' was received ' || {_moment("p.date")} || ', after the '
+               || 'deadline of ' || {_moment("p.deadline")} || '.' AS sentence
+        FROM processes AS p
+        LEFT JOIN names AS n ON n.ocid = p.ocid AND n.tenderer_key IS NOT DISTINCT FROM p.last_key
         UNION ALL
-        SELECT 'tenderer', tenderer_key, ocid, late, 1.0,
-               json_object('bid_received', date, 'deadline', deadline,
-                           'hours_late', round((epoch(date) - epoch(deadline)) / 3600, 1)),
-               tenderer_name || ' won although its bid was received ' || {_moment("date")} || ', after the deadline '
-               || 'of ' || {_moment("deadline")} || '.'
-        FROM tenderers
+        SELECT 'tenderer', t.tenderer_key, t.ocid, t.late, 1.0,
+               json_object('bid_received', t.date, 'deadline', t.deadline,
+                           'hours_late', round((epoch(t.date) - epoch(t.deadline)) / 3600, 1)),
+               n.tenderer_name || ' won although its bid was received ' || {_moment("t.date")}
+               || ', after the deadline of ' || {_moment("t.deadline")} || '.'
+        FROM tenderers AS t
+        LEFT JOIN names AS n ON n.ocid = t.ocid AND n.tenderer_key IS NOT DISTINCT FROM t.tenderer_key
     """
 
 
