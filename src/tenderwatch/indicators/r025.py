@@ -100,7 +100,7 @@ def sql(settings: Settings, common: object) -> str:
                || format('{{:.2f}}', f.cut) || ', {source} among ' || {number("f.n")}
                || ' tenderers, while bidding as often as the top ' || {100 - int(settings.percentile)}
                || '% of them.' AS sentence
-        FROM tenderers AS t CROSS JOIN fence AS f LEFT JOIN names AS n USING (tenderer_key)
+        FROM tenderers AS t LEFT JOIN names AS n USING (tenderer_key) CROSS JOIN fence AS f
     """
 
 

@@ -84,11 +84,10 @@ def _ctes(settings: Settings) -> str:
             SELECT 'tenderer', t.tenderer_key, t.tenderer_name, t.ocid, 1, CASE WHEN s.disqualified THEN 1 ELSE 0 END
             FROM tw_bid_tenderers AS t JOIN submitted AS s USING (ocid, position)
         ),
-        {common_names("names", "organisations", "subject, subject_key", "name")},
         shares AS (
-            SELECT o.subject, o.subject_key, any_value(n.name) AS name, count(DISTINCT o.ocid) AS processes,
+            SELECT o.subject, o.subject_key, count(DISTINCT o.ocid) AS processes,
                    sum(o.bids) AS bids, sum(o.disqualified) AS disqualified, sum(o.disqualified) / sum(o.bids) AS share
-            FROM organisations AS o LEFT JOIN names AS n USING (subject, subject_key)
+            FROM organisations AS o
             GROUP BY o.subject, o.subject_key
             HAVING CASE WHEN subject = 'tenderer' THEN sum(bids) >= {int(settings.minimum_submitted_bids)}
                         ELSE count(DISTINCT ocid) >= {int(settings.minimum_contracting_processes)} END
@@ -109,21 +108,28 @@ def sql(settings: Settings, common: object) -> str:
     """Return the SELECT that evaluates R038."""
     source = "the fixed threshold" if settings.threshold is not None else "the upper fence (Q3 + 1.5 × IQR)"
     words = "CASE s.subject " + " ".join(f"WHEN '{key}' THEN '{word}'" for key, word in WORDS.items()) + " END"
+    flagged = "coalesce(f.cut > 0 AND s.share >= f.cut, FALSE)"
     return f"""
-        WITH {_ctes(settings)}
-        SELECT s.subject, s.subject_key AS subject_id, NULL AS ocid,
-               coalesce(f.cut > 0 AND s.share >= f.cut, FALSE) AS flagged, s.share AS value,
+        WITH {_ctes(settings)},
+        named AS (  -- the rows of the organisations flagged (only a flag's sentence names them)
+            SELECT o.subject, o.subject_key, o.name
+            FROM organisations AS o
+            SEMI JOIN (SELECT s.subject, s.subject_key FROM shares AS s JOIN fences AS f USING (subject)
+                       WHERE {flagged}) AS s USING (subject, subject_key)
+        ),
+        {common_names("names", "named", "subject, subject_key", "name")}
+        SELECT s.subject, s.subject_key AS subject_id, NULL AS ocid, {flagged} AS flagged, s.share AS value,
                json_object('bids', s.bids, 'disqualified', s.disqualified, 'share', s.share,
                            'processes', s.processes, 'threshold', f.cut, 'q1', f.q1, 'q3', f.q3,
                            'compared_with', f.n) AS evidence,
                CASE WHEN s.subject = 'tenderer'
-                    THEN s.name || ' had ' || s.disqualified || ' of its ' || s.bids || ' bids disqualified ('
-                    ELSE s.name || ' disqualified ' || s.disqualified || ' of the ' || s.bids
+                    THEN n.name || ' had ' || s.disqualified || ' of its ' || s.bids || ' bids disqualified ('
+                    ELSE n.name || ' disqualified ' || s.disqualified || ' of the ' || s.bids
                          || ' bids it received in ' || s.processes || ' processes ('
                END
                || {percent("s.share")} || '), at or above ' || {percent("f.cut")} || ', {source} among '
                || {number("f.n")} || ' ' || {words} || '.' AS sentence
-        FROM shares AS s JOIN fences AS f USING (subject)
+        FROM shares AS s JOIN fences AS f USING (subject) LEFT JOIN names AS n USING (subject, subject_key)
     """
 
 
