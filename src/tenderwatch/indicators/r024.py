@@ -125,29 +125,31 @@ def sql(settings: Settings, common: object) -> str:
     """Return the SELECT that evaluates R024."""
     source = "the fixed threshold" if settings.threshold is not None else "the lower fence (Q1 − 1.5 × IQR)"
     gap = percent("g.ratio", 2)
+    # in each branch of the final query, where it is worked out for the rows flagged only (not in rated, which
+    # every branch reads, and which worked it out for every process compared)
+    evidence = """json_object('winner', g.winner_key, 'winner_name', g.winner_name,
+                               'winning_bid', g.winning_amount, 'second_lowest_tenderer', g.rival_key,
+                               'second_lowest_name', g.rival_name, 'second_lowest_bid', g.rival_amount,
+                               'currency', g.currency, 'ratio', g.ratio, 'threshold', g.cut, 'q1', g.q1, 'q3', g.q3,
+                               'processes_compared', g.n)"""
     return f"""
         WITH {_ctes(settings)},
         rated AS (
-            SELECT g.*, coalesce(f.active AND g.ratio <= f.cut, FALSE) AS flagged, f.cut, f.q1, f.q3, f.n,
-                   json_object('winner', g.winner_key, 'winner_name', g.winner_name,
-                               'winning_bid', g.winning_amount, 'second_lowest_tenderer', g.rival_key,
-                               'second_lowest_name', g.rival_name, 'second_lowest_bid', g.rival_amount,
-                               'currency', g.currency, 'ratio', g.ratio, 'threshold', f.cut, 'q1', f.q1, 'q3', f.q3,
-                               'processes_compared', f.n) AS evidence
+            SELECT g.*, coalesce(f.active AND g.ratio <= f.cut, FALSE) AS flagged, f.cut, f.q1, f.q3, f.n
             FROM tw_price_gaps AS g CROSS JOIN fence AS f
         )
-        SELECT 'process' AS subject, ocid AS subject_id, ocid, flagged, ratio AS value, evidence,
+        SELECT 'process' AS subject, ocid AS subject_id, ocid, flagged, ratio AS value, {evidence} AS evidence,
                'The second-lowest bid (' || {money("rival_amount", "currency")} || ' by ' || rival_name
                || ') was only ' || {gap} || ' above the winning bid (' || {money("winning_amount", "currency")}
                || ' by ' || winner_name || '), at or below ' || {percent("cut", 2)}
                || ', {source} among ' || n || ' processes.' AS sentence
         FROM rated AS g
         UNION ALL
-        SELECT 'tenderer', winner_key, ocid, flagged, 0.0, evidence,
+        SELECT 'tenderer', winner_key, ocid, flagged, 0.0, {evidence},
                winner_name || ' won with a bid only ' || {gap} || ' below the next one, by ' || rival_name || '.'
         FROM rated AS g
         UNION ALL
-        SELECT 'tenderer', rival_key, ocid, flagged, 0.0, evidence,
+        SELECT 'tenderer', rival_key, ocid, flagged, 0.0, {evidence},
                rival_name || ' lost with a bid only ' || {gap} || ' above the winning one, by ' || winner_name || '.'
         FROM rated AS g
         WHERE rival_key IS DISTINCT FROM winner_key

@@ -55,25 +55,27 @@ def sql(settings: Settings, common: object) -> str:
     """Return the SELECT that evaluates R058."""
     source = "the fixed threshold" if settings.threshold is not None else "the upper fence (Q3 + 1.5 × IQR)"
     gap = percent("g.ratio", 1)
+    # in each branch of the final query, where it is worked out for the rows flagged only (not in rated, which
+    # every branch reads, and which worked it out for every process compared)
+    evidence = """json_object('winner', g.winner_key, 'winner_name', g.winner_name,
+                               'winning_bid', g.winning_amount, 'second_lowest_tenderer', g.rival_key,
+                               'second_lowest_name', g.rival_name, 'second_lowest_bid', g.rival_amount,
+                               'currency', g.currency, 'ratio', g.ratio, 'threshold', g.cut, 'q1', g.q1, 'q3', g.q3,
+                               'processes_compared', g.n)"""
     return f"""
         WITH {_ctes(settings)},
         rated AS (
-            SELECT g.*, coalesce(f.cut > 0 AND g.ratio >= f.cut, FALSE) AS flagged, f.cut, f.n,
-                   json_object('winner', g.winner_key, 'winner_name', g.winner_name,
-                               'winning_bid', g.winning_amount, 'second_lowest_tenderer', g.rival_key,
-                               'second_lowest_name', g.rival_name, 'second_lowest_bid', g.rival_amount,
-                               'currency', g.currency, 'ratio', g.ratio, 'threshold', f.cut, 'q1', f.q1, 'q3', f.q3,
-                               'processes_compared', f.n) AS evidence
+            SELECT g.*, coalesce(f.cut > 0 AND g.ratio >= f.cut, FALSE) AS flagged, f.cut, f.q1, f.q3, f.n
             FROM tw_price_gaps AS g CROSS JOIN fence AS f
         )
-        SELECT 'process' AS subject, ocid AS subject_id, ocid, flagged, ratio AS value, evidence,
+        SELECT 'process' AS subject, ocid AS subject_id, ocid, flagged, ratio AS value, {evidence} AS evidence,
                'The winning bid (' || {money("winning_amount", "currency")} || ' by ' || winner_name
                || ') was ' || {gap} || ' below the second-lowest (' || {money("rival_amount", "currency")}
                || ' by ' || rival_name || '), a gap at or above ' || {percent("cut", 1)}
                || ', {source} among ' || n || ' processes.' AS sentence
         FROM rated AS g
         UNION ALL
-        SELECT 'tenderer', winner_key, ocid, flagged, 0.0, evidence,
+        SELECT 'tenderer', winner_key, ocid, flagged, 0.0, {evidence},
                winner_name || ' won with a bid ' || {gap} || ' below the next lowest, by ' || rival_name || '.'
         FROM rated AS g
     """

@@ -364,21 +364,24 @@ def view_statements(
             WHERE b.ocid NOT IN (SELECT ocid FROM ind_unpriced) AND b.status = 'valid' AND b.value_amount IS NOT NULL
               AND b.value_currency = (SELECT currency FROM ind_main_currency)
               AND len(b.tenderer_ids) = 1 AND b.tenderer_ids[1] IS NOT NULL
+        ),
+        -- the winner's first bid and the rival's lowest each picked once, with all that is wanted of it
+        gaps AS (
+            SELECT w.ocid, any_value(b.currency) AS currency, w.winner_id,
+                   min(b.amount) FILTER (WHERE b.tenderer_id = w.winner_id) AS winning_amount,
+                   min(b.amount) FILTER (WHERE b.tenderer_id <> w.winner_id) AS rival_amount,
+                   arg_min({'key': b.tenderer_key, 'name': b.tenderer_name}, b.position)
+                       FILTER (WHERE b.tenderer_id = w.winner_id) AS winner,
+                   arg_min({'id': b.tenderer_id, 'key': b.tenderer_key, 'name': b.tenderer_name},
+                           (b.amount, b.position)) FILTER (WHERE b.tenderer_id <> w.winner_id) AS rival
+            FROM ind_sole_winners AS w JOIN valid_prices AS b USING (ocid)
+            GROUP BY w.ocid, w.winner_id
+            HAVING winning_amount > 0 AND rival_amount >= winning_amount
         )
-        SELECT w.ocid, any_value(b.currency) AS currency, w.winner_id,
-               min(b.amount) FILTER (WHERE b.tenderer_id = w.winner_id) AS winning_amount,
-               arg_min(b.tenderer_id, (b.amount, b.position)) FILTER (WHERE b.tenderer_id <> w.winner_id) AS rival_id,
-               min(b.amount) FILTER (WHERE b.tenderer_id <> w.winner_id) AS rival_amount,
-               arg_min(b.tenderer_key, b.position) FILTER (WHERE b.tenderer_id = w.winner_id) AS winner_key,
-               arg_min(b.tenderer_name, b.position) FILTER (WHERE b.tenderer_id = w.winner_id) AS winner_name,
-               arg_min(b.tenderer_key, (b.amount, b.position)) FILTER (WHERE b.tenderer_id <> w.winner_id)
-                   AS rival_key,
-               arg_min(b.tenderer_name, (b.amount, b.position)) FILTER (WHERE b.tenderer_id <> w.winner_id)
-                   AS rival_name,
-               (rival_amount - winning_amount) / winning_amount AS ratio
-        FROM ind_sole_winners AS w JOIN valid_prices AS b USING (ocid)
-        GROUP BY w.ocid, w.winner_id
-        HAVING winning_amount > 0 AND rival_amount >= winning_amount
+        SELECT ocid, currency, winner_id, winning_amount, rival.id AS rival_id, rival_amount,
+               winner.key AS winner_key, winner.name AS winner_name, rival.key AS rival_key,
+               rival.name AS rival_name, (rival_amount - winning_amount) / winning_amount AS ratio
+        FROM gaps
         """,
     )
     for name, sql in fact_views().items():
