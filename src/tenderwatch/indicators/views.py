@@ -4,7 +4,8 @@
 ``ind_processes``        processes not excluded (tender status ``cancelled``, or a procedure listed in the
                          exclusions), with buyer, procuring entity, method, method details, tender dates and
                          ``price_comparison`` (whether bid prices may be compared, by the two lists)
-``ind_untendered``       the ocids of the processes without a tender (read by ``ind_processes`` when it is made
+``ind_untendered``       the ocids of the processes without a tender (``processes.has_tender``, kept when
+                         normalising; read by ``ind_processes`` when it is made
                          from ``tenders`` alone, for a run whose statements read no column of ``processes``
                          itself from it)
 ``ind_excluded``         the ocids of the processes excluded: a row of another table belongs to a process of
@@ -226,7 +227,7 @@ def view_statements(
     ]
     kept = f"""t.status IS DISTINCT FROM 'cancelled'
           AND NOT coalesce(list_contains({excluded}, t.procurement_method_details), FALSE)"""
-    make("ind_untendered", "SELECT p.ocid FROM processes AS p ANTI JOIN tenders AS t USING (ocid)")
+    make("ind_untendered", "SELECT p.ocid FROM processes AS p WHERE NOT p.has_tender")
     if tenders_only:
         # a process without a tender has no tender columns: the same expressions over a row of nothing
         from_tenders = ",\n            ".join(

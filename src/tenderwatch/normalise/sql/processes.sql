@@ -25,6 +25,7 @@ SELECT
     tw_amount(t.r.planning.budget.amount.amount) AS planning_budget_amount,
     t.r.planning.budget.amount.currency AS planning_budget_currency,
     len(t.r.awards) AS award_count,
-    len(t.r.contracts) AS contract_count
+    len(t.r.contracts) AS contract_count,
+    t.r.tender IS NOT NULL AS has_tender
 FROM tmp_releases AS t
 LEFT JOIN packages AS p ON p.package_hash = t.latest_package_hash
