@@ -81,11 +81,11 @@ def sql(settings: Settings, common: object) -> str:
     flagged = "coalesce(f.active AND t.processes >= f.top AND t.ratio <= f.cut, FALSE)"
     return f"""
         WITH {_ctes(settings)},
+        flagged AS (SELECT t.tenderer_key FROM tenderers AS t CROSS JOIN fence AS f WHERE {flagged}),
         named AS (  -- each flagged tenderer's name in each process it took part in (only a flag's sentence names it)
             SELECT t.ocid, t.tenderer_key, min(t.tenderer_name) AS tenderer_name
             FROM tw_bid_tenderers AS t JOIN tw_sole_winners AS w USING (ocid)
-            WHERE t.status = 'valid' AND t.tenderers = 1
-              AND t.tenderer_key IN (SELECT t.tenderer_key FROM tenderers AS t CROSS JOIN fence AS f WHERE {flagged})
+            WHERE t.status = 'valid' AND t.tenderers = 1 AND t.tenderer_key IN (SELECT tenderer_key FROM flagged)
             GROUP BY t.ocid, t.tenderer_key
         ),
         {common_names("names", "named", "tenderer_key", "tenderer_name")}

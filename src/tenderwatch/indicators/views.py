@@ -5,9 +5,8 @@
                          exclusions), with buyer, procuring entity, method, method details, tender dates and
                          ``price_comparison`` (whether bid prices may be compared, by the two lists)
 ``ind_untendered``       the ocids of the processes without a tender (``processes.has_tender``, kept when
-                         normalising; read by ``ind_processes`` when it is made
-                         from ``tenders`` alone, for a run whose statements read no column of ``processes``
-                         itself from it)
+                         normalising), read by ``ind_processes`` when it is made from ``tenders`` alone, for a
+                         run whose statements read no column of ``processes`` itself from it
 ``ind_excluded``         the ocids of the processes excluded: a row of another table belongs to a process of
                          ``ind_processes`` when its ocid is ``NOT IN`` these (few) ocids, which costs much less
                          than a join with the million rows of ``ind_processes``
@@ -165,8 +164,8 @@ def create_views(
         # only what the run reads: another view may name a column this ind_processes leaves out (the views all
         # come back when the run ends, by a call without ``reading``)
         statements = {name: sql for name, sql in statements.items() if name in used}
-        # from tenders alone, ind_processes is a scan (made again by each reader for less than a copy costs); the
-        # few processes without a tender are then what the run shares; else they are not read at all
+        # from tenders alone, ind_processes is a scan (made again by each reader for less than a copy costs), and
+        # the few processes without a tender are what the run shares; else those are not read at all
         materialise = set(materialise) - ({"ind_processes"} if not by_process else {"ind_untendered"})
     for name, sql in statements.items():
         kind = "TABLE" if name in materialise else "VIEW"
