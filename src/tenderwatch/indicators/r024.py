@@ -82,6 +82,17 @@ def quartiles(values: str, source: str, group: str | None = None) -> str:
                FROM {source}{f" GROUP BY {group}" if group else ""}"""
 
 
+def gap_evidence() -> str:
+    """Return SQL text of the evidence of R024 and R058 over ``g``, a row of the price gaps with the fence's ``cut``,
+    ``q1``, ``q3`` and ``n``. Each branch of their final query names it, so that it is worked out for the rows
+    flagged only (not in a table expression every branch reads, which DuckDB makes whole)."""
+    return """json_object('winner', g.winner_key, 'winner_name', g.winner_name,
+                       'winning_bid', g.winning_amount, 'second_lowest_tenderer', g.rival_key,
+                       'second_lowest_name', g.rival_name, 'second_lowest_bid', g.rival_amount,
+                       'currency', g.currency, 'ratio', g.ratio, 'threshold', g.cut, 'q1', g.q1, 'q3', g.q3,
+                       'processes_compared', g.n)"""
+
+
 def meta_rows(columns: dict[str, str], source: str) -> str:
     """Return a SELECT of (name, value) rows: one per entry of ``columns`` (name: SQL expression) over the one row
     of ``source``."""
@@ -125,13 +136,7 @@ def sql(settings: Settings, common: object) -> str:
     """Return the SELECT that evaluates R024."""
     source = "the fixed threshold" if settings.threshold is not None else "the lower fence (Q1 − 1.5 × IQR)"
     gap = percent("g.ratio", 2)
-    # in each branch of the final query, where it is worked out for the rows flagged only (not in rated, which
-    # every branch reads, and which worked it out for every process compared)
-    evidence = """json_object('winner', g.winner_key, 'winner_name', g.winner_name,
-                               'winning_bid', g.winning_amount, 'second_lowest_tenderer', g.rival_key,
-                               'second_lowest_name', g.rival_name, 'second_lowest_bid', g.rival_amount,
-                               'currency', g.currency, 'ratio', g.ratio, 'threshold', g.cut, 'q1', g.q1, 'q3', g.q3,
-                               'processes_compared', g.n)"""
+    evidence = gap_evidence()
     return f"""
         WITH {_ctes(settings)},
         rated AS (

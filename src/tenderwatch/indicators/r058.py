@@ -26,7 +26,7 @@ from pydantic import Field
 
 from tenderwatch.indicators._catalogue import money, percent
 from tenderwatch.indicators.base import Indicator, IndicatorSettings, literal
-from tenderwatch.indicators.r024 import meta_rows, price_gaps, quartiles
+from tenderwatch.indicators.r024 import gap_evidence, meta_rows, price_gaps, quartiles
 
 
 class Settings(IndicatorSettings):
@@ -55,13 +55,7 @@ def sql(settings: Settings, common: object) -> str:
     """Return the SELECT that evaluates R058."""
     source = "the fixed threshold" if settings.threshold is not None else "the upper fence (Q3 + 1.5 × IQR)"
     gap = percent("g.ratio", 1)
-    # in each branch of the final query, where it is worked out for the rows flagged only (not in rated, which
-    # every branch reads, and which worked it out for every process compared)
-    evidence = """json_object('winner', g.winner_key, 'winner_name', g.winner_name,
-                               'winning_bid', g.winning_amount, 'second_lowest_tenderer', g.rival_key,
-                               'second_lowest_name', g.rival_name, 'second_lowest_bid', g.rival_amount,
-                               'currency', g.currency, 'ratio', g.ratio, 'threshold', g.cut, 'q1', g.q1, 'q3', g.q3,
-                               'processes_compared', g.n)"""
+    evidence = gap_evidence()
     return f"""
         WITH {_ctes(settings)},
         rated AS (

@@ -76,8 +76,9 @@ DEPENDS = {
 
 # Views that only read rows of one table as they are: a table of them would be a copy, and making it costs more
 # than reading the rows again (``ind_party_keys``: 3 million rows at a million processes; ``ind_awards``: 1.1
-# million, 0.17 s to copy for Cardinal's eleven, against 0.02 s more for the one statement that reads it again).
-SCANS = frozenset({"ind_party_keys", "ind_awards"})
+# million, 0.17 s to copy for Cardinal's eleven, against 0.02 s more for the one statement that reads it again;
+# ``ind_untendered``: a filter of ``processes.has_tender``).
+SCANS = frozenset({"ind_party_keys", "ind_awards", "ind_untendered"})
 
 # The columns of ind_processes that come from processes itself rather than from tenders.
 PROCESS_COLUMNS = frozenset({"buyer_id", "buyer_name", "title", "is_demo"})
@@ -164,9 +165,8 @@ def create_views(
         # only what the run reads: another view may name a column this ind_processes leaves out (the views all
         # come back when the run ends, by a call without ``reading``)
         statements = {name: sql for name, sql in statements.items() if name in used}
-        # from tenders alone, ind_processes is a scan (made again by each reader for less than a copy costs), and
-        # the few processes without a tender are what the run shares; else those are not read at all
-        materialise = set(materialise) - ({"ind_processes"} if not by_process else {"ind_untendered"})
+        if not by_process:  # from tenders alone, a scan: each reader makes it again for less than a copy costs
+            materialise = set(materialise) - {"ind_processes"}
     for name, sql in statements.items():
         kind = "TABLE" if name in materialise else "VIEW"
         other = "VIEW" if kind == "TABLE" else "TABLE"
