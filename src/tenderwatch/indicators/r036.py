@@ -31,7 +31,7 @@ def sql(settings: object, common: object) -> str:
             WHERE b.ocid NOT IN (SELECT ocid FROM ind_unpriced)
               AND b.status IS NOT NULL AND b.status NOT IN ('invited', 'withdrawn')
               AND b.value_amount IS NOT NULL AND b.value_currency = (SELECT currency FROM ind_main_currency)
-              AND b.ocid IN (SELECT ocid FROM ind_awards WHERE status = 'active')
+              AND b.ocid IN (SELECT ocid FROM ind_bid_awards WHERE status = 'active')
         ),
         ranked AS (
             SELECT ocid, any_value(currency) AS currency, count(*) AS bids,

@@ -14,6 +14,10 @@
 ``ind_bids``             bids of those processes: ``submitted`` (a status other than invited and withdrawn),
                          ``amount`` (a DOUBLE), ``in_main_currency``
 ``ind_awards``           awards of those processes, with ``supplier_ids`` in order
+``ind_bid_awards``       the awards (status, position and suppliers) of the processes with bid details, the
+                         only ones Cardinal's bid indicators read: at a million processes 176,000 of the 1.1
+                         million awards, so that the views and statements that read them do not each scan
+                         every award with its suppliers
 ``ind_final_awards``     processes whose awards are all final (Cardinal's rule: awards and bid details are
                          present and every award status is active, cancelled, unsuccessful or absent), with
                          their active awards' ``winners`` and the number of active awards
@@ -59,9 +63,10 @@ DEPENDS = {
     "ind_main_currency": (),
     "ind_bids": ("ind_excluded", "ind_unpriced", "ind_main_currency"),
     "ind_awards": ("ind_excluded",),
-    "ind_final_awards": ("ind_awards",),
+    "ind_bid_awards": ("ind_excluded",),
+    "ind_final_awards": ("ind_bid_awards",),
     "ind_party_keys": (),
-    "ind_sole_winners": ("ind_final_awards", "ind_awards"),
+    "ind_sole_winners": ("ind_final_awards", "ind_bid_awards"),
     "ind_bid_tenderers": ("ind_excluded",),
     "ind_price_gaps": ("ind_sole_winners", "ind_unpriced", "ind_main_currency"),
     # the facts of the catalogue's indicators (see _catalogue.facts)
@@ -308,6 +313,14 @@ def view_statements(
         """,
     )
     make(
+        "ind_bid_awards",
+        """
+        SELECT a.ocid, a.position, a.status, a.supplier_count, coalesce(a.supplier_ids, []::VARCHAR[]) AS supplier_ids
+        FROM awards AS a
+        WHERE a.ocid IN (SELECT DISTINCT ocid FROM bids WHERE ocid NOT IN (SELECT ocid FROM ind_excluded))
+        """,
+    )
+    make(
         "ind_final_awards",
         """
         SELECT
@@ -317,8 +330,7 @@ def view_statements(
             flatten(coalesce(list_transform(
                 list_sort(list((a.position, a.supplier_ids)) FILTER (WHERE a.status = 'active')), lambda x: x[2]
             ), [])) AS winners
-        FROM ind_awards AS a
-        WHERE a.ocid IN (SELECT ocid FROM bids)
+        FROM ind_bid_awards AS a
         GROUP BY a.ocid
         HAVING bool_and(a.status IS NULL OR a.status IN ('active', 'cancelled', 'unsuccessful'))
         """,
@@ -335,7 +347,7 @@ def view_statements(
         """
         SELECT f.ocid, a.supplier_ids[1] AS winner_id
         FROM ind_final_awards AS f
-        JOIN ind_awards AS a ON a.ocid = f.ocid AND a.status = 'active'
+        JOIN ind_bid_awards AS a ON a.ocid = f.ocid AND a.status = 'active'
         WHERE f.active_awards = 1 AND a.supplier_count = 1 AND len(a.supplier_ids) = 1
         """,
     )
