@@ -43,12 +43,13 @@ def sql(settings: Settings, common: object) -> str:
         final AS (
             SELECT ocid, list_distinct(winners) AS winners FROM ind_final_awards WHERE active_awards > 0
         ),
+        -- counts rather than lists: the tenderers are those of valid bids and those of disqualified ones, so the
+        -- disqualified who made no valid bid are all the tenderers less those of valid bids
         counted AS (
             SELECT t.ocid, any_value(f.winners) AS winners,
-                   list_sort(list_distinct(list(t.tenderer_id) FILTER (WHERE t.status = 'valid'))) AS valid_ids,
-                   list_distinct(list(t.tenderer_id) FILTER (WHERE t.status = 'disqualified')) AS disqualified_ids,
-                   list(struct_pack(id := t.tenderer_id, name := t.tenderer_name))
-                       FILTER (WHERE t.status = 'disqualified') AS disqualified_tenderers,
+                   count(DISTINCT t.tenderer_id) FILTER (WHERE t.status = 'valid') AS valid_tenderers,
+                   count(DISTINCT t.tenderer_id) AS tenderers,
+                   min(t.tenderer_id) FILTER (WHERE t.status = 'valid') AS valid_id,
                    min(t.tenderer_key) FILTER (WHERE t.status = 'valid') AS winner_key,
                    min(t.tenderer_name) FILTER (WHERE t.status = 'valid') AS winner_name
             FROM tw_bid_tenderers AS t JOIN final AS f USING (ocid)
@@ -56,26 +57,30 @@ def sql(settings: Settings, common: object) -> str:
             GROUP BY t.ocid
             HAVING count(DISTINCT t.tenderer_id) >= 2
         ),
-        rated AS (
-            SELECT *,
-                   len(valid_ids) = 1 AND list_sort(winners) = valid_ids AS sole_valid_winner,
-                   len(list_filter(disqualified_ids, x -> NOT list_contains(valid_ids, x))) AS others_disqualified,
-                   list_sort(list_distinct(list_transform(
-                       list_filter(disqualified_tenderers, x -> NOT list_contains(valid_ids, x.id)), x -> x.name
-                   ))) AS disqualified_names
+        rated AS (  -- the one valid tenderer is the one winner (the winners' ids have no duplicate nor null)
+            SELECT ocid, winner_key, winner_name, valid_tenderers, tenderers - valid_tenderers AS others_disqualified,
+                   valid_tenderers = 1 AND len(winners) = 1 AND winners[1] = valid_id AS sole_valid_winner,
+                   valid_id
             FROM counted
+        ),
+        disqualified AS (  -- the names of the others disqualified, where the process is flagged (for its sentence)
+            SELECT t.ocid, list_sort(list_distinct(list(t.tenderer_name))) AS disqualified_names
+            FROM tw_bid_tenderers AS t
+            JOIN rated AS r ON r.ocid = t.ocid AND r.sole_valid_winner AND r.others_disqualified >= {threshold}
+            WHERE t.status = 'disqualified' AND t.tenderer_id <> r.valid_id
+            GROUP BY t.ocid
         )
         SELECT 'process' AS subject, ocid AS subject_id, ocid,
                sole_valid_winner AND others_disqualified >= {threshold} AS flagged,
                others_disqualified AS value,
-               json_object('winner', winner_key, 'winner_name', winner_name, 'valid_tenderers', len(valid_ids),
+               json_object('winner', winner_key, 'winner_name', winner_name, 'valid_tenderers', valid_tenderers,
                            'others_disqualified', others_disqualified, 'disqualified', disqualified_names,
                            'threshold', {threshold}) AS evidence,
                'Every bid but the winner''s was disqualified: ' || others_disqualified || ' other tenderer'
                || CASE WHEN others_disqualified = 1 THEN '' ELSE 's' END || ' ('
                || array_to_string(disqualified_names, ', ')
                || '), leaving ' || winner_name || ' the only valid bidder.' AS sentence
-        FROM rated
+        FROM rated LEFT JOIN disqualified USING (ocid)
         UNION ALL
         SELECT 'tenderer', winner_key, ocid, others_disqualified >= {threshold}, 0.0,
                json_object('others_disqualified', others_disqualified, 'threshold', {threshold}),

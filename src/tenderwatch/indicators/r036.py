@@ -24,30 +24,36 @@ from tenderwatch.indicators.base import Indicator
 def sql(settings: object, common: object) -> str:
     """Return the SELECT that evaluates R036."""
     return f"""
-        WITH priced AS (  -- each bidder's name as parties gives it, else as the bid does
-            SELECT b.ocid, b.position, b.status, b.value_amount AS amount, b.value_currency AS currency,
-                   {{'id': b.tenderer_ids[1], 'name': b.tenderer_party_names[1]}} AS tenderer
+        WITH priced AS (
+            SELECT b.ocid, b.position, b.status, b.value_amount AS amount, b.value_currency AS currency
             FROM bids AS b
             WHERE b.ocid NOT IN (SELECT ocid FROM ind_unpriced)
               AND b.status IS NOT NULL AND b.status NOT IN ('invited', 'withdrawn')
               AND b.value_amount IS NOT NULL AND b.value_currency = (SELECT currency FROM ind_main_currency)
               AND b.ocid IN (SELECT ocid FROM ind_bid_awards WHERE status = 'active')
         ),
-        ranked AS (
+        ranked AS (  -- the lowest bid and the lowest valid one, each by its position (ties to the first)
             SELECT ocid, any_value(currency) AS currency, count(*) AS bids,
-                   arg_min(status, (amount, position)) AS lowest_status,
+                   arg_min({{'status': status, 'position': position}}, (amount, position)) AS lowest,
                    min(amount) AS lowest_amount,
-                   arg_min(tenderer, (amount, position)) AS lowest_by,
                    min(amount) FILTER (WHERE status = 'valid') AS lowest_valid_amount,
-                   arg_min(tenderer, (amount, position)) FILTER (WHERE status = 'valid') AS lowest_valid_by
+                   arg_min(position, (amount, position)) FILTER (WHERE status = 'valid') AS lowest_valid_position
             FROM priced
             GROUP BY ocid
             HAVING count(*) FILTER (WHERE status = 'valid') > 0
         ),
+        named AS (  -- each bidder's name as parties gives it, else as the bid does (only a flag's sentence names it)
+            SELECT r.ocid, b.tenderer_party_names[1] AS lowest_by, v.tenderer_party_names[1] AS lowest_valid_by
+            FROM ranked AS r
+            JOIN bids AS b ON b.ocid = r.ocid AND b.position = r.lowest.position
+            JOIN bids AS v ON v.ocid = r.ocid AND v.position = r.lowest_valid_position
+            WHERE r.lowest.status = 'disqualified'
+        ),
         lowest AS (
-            SELECT *, coalesce(lowest_by.name, 'an unnamed tenderer') AS lowest_tenderer,
-                   coalesce(lowest_valid_by.name, 'an unnamed tenderer') AS lowest_valid_tenderer
-            FROM ranked
+            SELECT r.*, r.lowest.status AS lowest_status,
+                   coalesce(n.lowest_by, 'an unnamed tenderer') AS lowest_tenderer,
+                   coalesce(n.lowest_valid_by, 'an unnamed tenderer') AS lowest_valid_tenderer
+            FROM ranked AS r LEFT JOIN named AS n USING (ocid)
         )
         SELECT 'process' AS subject, ocid AS subject_id, ocid, lowest_status = 'disqualified' AS flagged,
                1.0 AS value,
