@@ -379,15 +379,18 @@ def view_statements(
         ),
         -- the winner's first bid and the rival's lowest each picked once, with all that is wanted of it
         gaps AS (
-            SELECT w.ocid, any_value(b.currency) AS currency, w.winner_id,
+            SELECT b.ocid, any_value(b.currency) AS currency, w.winner_id,
                    min(b.amount) FILTER (WHERE b.tenderer_id = w.winner_id) AS winning_amount,
                    min(b.amount) FILTER (WHERE b.tenderer_id <> w.winner_id) AS rival_amount,
                    arg_min({'key': b.tenderer_key, 'name': b.tenderer_name}, b.position)
                        FILTER (WHERE b.tenderer_id = w.winner_id) AS winner,
                    arg_min({'id': b.tenderer_id, 'key': b.tenderer_key, 'name': b.tenderer_name},
                            (b.amount, b.position)) FILTER (WHERE b.tenderer_id <> w.winner_id) AS rival
-            FROM ind_sole_winners AS w JOIN valid_prices AS b USING (ocid)
-            GROUP BY w.ocid, w.winner_id
+            -- an inner join, written as a left one: DuckDB then builds its hash table of the 111,000 sole winners
+            -- rather than of the 500,000 bids, whose number it underestimates (a third less time at a million)
+            FROM valid_prices AS b LEFT JOIN ind_sole_winners AS w ON w.ocid = b.ocid
+            WHERE w.ocid IS NOT NULL
+            GROUP BY b.ocid, w.winner_id
             HAVING winning_amount > 0 AND rival_amount >= winning_amount
         )
         SELECT ocid, currency, winner_id, winning_amount, rival.id AS rival_id, rival_amount,
