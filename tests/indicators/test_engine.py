@@ -245,6 +245,31 @@ def test_kept_results_are_reused_until_the_data_or_the_settings_change(tmp_path:
         assert not workspace.flags(["R018"]).run.runs[0].reused
 
 
+def test_the_statement_kept_from_the_last_run_is_run_only_while_it_is_the_same(
+    tmp_path: Path, synthetic: list[dict]
+) -> None:
+    source = tmp_path / "releases.jsonl"
+    source.write_text("".join(json.dumps(item) + "\n" for item in synthetic[:2000]))
+    settings = load_settings(db=tmp_path / "store.duckdb", workers=1, analyse_after_load=False)
+    with Workspace.open(settings) as workspace:
+        workspace.load([str(source)])
+        first = workspace.flags(["R018"])
+        assert first.flags
+        key, _, text = workspace.store.meta("flags_statement:R018").partition("\n")
+        assert "ELSE NULL END AS evidence" in text, "kept as it ran: evidence worked out for flags only"
+
+        # kept for another statement (other settings, another version of DuckDB): rewritten again, not run
+        workspace.store.set_meta("flags_statement:R018", "another hash\nSELECT 1")
+        again = workspace.flags(["R018"], recompute=True)
+        assert _flag_rows(again.flags) == _flag_rows(first.flags)
+        assert workspace.store.meta("flags_statement:R018") == f"{key}\n{text}"
+
+        # kept for this statement: run as kept (here changed so that it flags nothing, to show it is what ran)
+        changed = f"SELECT subject, subject_id, ocid, FALSE AS flagged, value, evidence, sentence FROM ({text})"
+        workspace.store.set_meta("flags_statement:R018", f"{key}\n{changed}")
+        assert not workspace.flags(["R018"], recompute=True).flags
+
+
 def test_flags_command_says_when_it_shows_kept_results(tmp_path: Path, synthetic: list[dict]) -> None:
     db = _store(tmp_path / "store.duckdb", synthetic[:1000], threads=1)
     kept = run_cli("flags", "-i", "R018", "--format", "csv", db=db)
