@@ -33,12 +33,12 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Protocol
 
 import duckdb
 import orjson
-import pyarrow as pa
 
 from tenderwatch import __version__
 from tenderwatch.compiler import packaged_rules, rules_from_schema
@@ -1074,25 +1074,6 @@ class _BatchWriter:
     """Stores the workers' results a batch at a time: releases, rejects, packages and provisional compiled releases,
     one transaction per batch."""
 
-    RELEASE_SCHEMA = pa.schema(
-        [("seq", pa.int64()), ("source", pa.string()), ("member", pa.string())]
-        + [
-            (
-                name,
-                pa.list_(pa.string())
-                if name == "tags"
-                else pa.int64()
-                if name in ("line", "byte_offset")
-                else pa.string(),
-            )
-            for name in RELEASE_FIELDS
-        ]
-    )
-    REJECT_SCHEMA = pa.schema(
-        [("reject_key", pa.string()), ("source", pa.string()), ("member", pa.string())]
-        + [(name, pa.int64() if name in ("line", "byte_offset") else pa.string()) for name in REJECT_FIELDS]
-    )
-
     def __init__(self, store: Store, run: int, settings: Settings) -> None:
         self.store = store
         self.run = run
@@ -1210,6 +1191,8 @@ class _BatchWriter:
         self.rows_in_transaction += len(releases) + len(rejects)
         try:
             if packages:
+                import pyarrow as pa  # noqa: PLC0415 - imported when a load first needs it
+
                 con.register(
                     "tmp_packages",
                     pa.table({"package_hash": list(packages), "metadata": list(packages.values())}),
@@ -1227,17 +1210,7 @@ class _BatchWriter:
                 seen: set[str] = set()
                 hash_at = 3  # seq, source, member, then the RELEASE_FIELDS
                 unique = [row for row in releases if not (row[hash_at] in seen or seen.add(row[hash_at]))]
-                columns = list(zip(*unique, strict=True))
-                con.register(
-                    "tmp_batch",
-                    pa.Table.from_arrays(
-                        [
-                            pa.array(column, type=field.type)
-                            for column, field in zip(columns, self.RELEASE_SCHEMA, strict=True)
-                        ],
-                        schema=self.RELEASE_SCHEMA,
-                    ),
-                )
+                con.register("tmp_batch", _arrow_table(unique, "releases"))
                 inserted = con.execute(
                     """
                     INSERT INTO raw_releases BY NAME
@@ -1257,17 +1230,7 @@ class _BatchWriter:
                 con.execute("INSERT INTO tmp_runs SELECT ocid, release_count, error IS NOT NULL FROM tmp_compiled")
                 con.unregister("tmp_compiled")
             if rejects:
-                columns = list(zip(*rejects, strict=True))
-                con.register(
-                    "tmp_rejects",
-                    pa.Table.from_arrays(
-                        [
-                            pa.array(column, type=field.type)
-                            for column, field in zip(columns, self.REJECT_SCHEMA, strict=True)
-                        ],
-                        schema=self.REJECT_SCHEMA,
-                    ),
-                )
+                con.register("tmp_rejects", _arrow_table(rejects, "rejects"))
                 con.execute(
                     """
                     INSERT INTO rejects BY NAME
@@ -1395,19 +1358,42 @@ def _chunk_groups(
         yield chunk
 
 
-_COMPILED_SCHEMA = pa.schema(
-    [
-        (
-            name,
-            pa.list_(pa.string())
-            if name in ("release_ids", "release_tags")
-            else pa.int32()
-            if name == "release_count"
-            else pa.string(),
-        )
-        for name in COMPILED_FIELDS
-    ]
-)
+@cache
+def _arrow_schemas() -> dict[str, Any]:
+    """Return the Arrow schema of each kind of batch a load hands DuckDB (pyarrow is imported when a load first
+    needs it, not by every command)."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    def text_or(name: str, lists: tuple[str, ...], numbers: tuple[str, ...], number: Any) -> Any:
+        return pa.list_(pa.string()) if name in lists else number if name in numbers else pa.string()
+
+    return {
+        "releases": pa.schema(
+            [("seq", pa.int64()), ("source", pa.string()), ("member", pa.string())]
+            + [(name, text_or(name, ("tags",), ("line", "byte_offset"), pa.int64())) for name in RELEASE_FIELDS]
+        ),
+        "rejects": pa.schema(
+            [("reject_key", pa.string()), ("source", pa.string()), ("member", pa.string())]
+            + [(name, text_or(name, (), ("line", "byte_offset"), pa.int64())) for name in REJECT_FIELDS]
+        ),
+        "compiled": pa.schema(
+            [
+                (name, text_or(name, ("release_ids", "release_tags"), ("release_count",), pa.int32()))
+                for name in COMPILED_FIELDS
+            ]
+        ),
+    }
+
+
+def _arrow_table(rows: list[tuple[Any, ...]], kind: str) -> Any:
+    """Return rows (tuples in the order of the schema of ``kind``) as an Arrow table of that schema."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    schema = _arrow_schemas()[kind]
+    columns = list(zip(*rows, strict=True))
+    return pa.Table.from_arrays(
+        [pa.array(column, type=field.type) for column, field in zip(columns, schema, strict=True)], schema=schema
+    )
 
 
 def _replace_compiled(con: Any, batch: list[tuple[Any, ...]], *, pending_only: bool = False) -> None:
@@ -1416,14 +1402,7 @@ def _replace_compiled(con: Any, batch: list[tuple[Any, ...]], *, pending_only: b
     With ``pending_only``, only processes waiting in ``pending`` are touched: a provisional compile of a
     process that gained nothing new must not replace its compiled release.
     """
-    columns = list(zip(*batch, strict=True))
-    con.register(
-        "tmp_compiled",
-        pa.Table.from_arrays(
-            [pa.array(column, type=field.type) for column, field in zip(columns, _COMPILED_SCHEMA, strict=True)],
-            schema=_COMPILED_SCHEMA,
-        ),
-    )
+    con.register("tmp_compiled", _arrow_table(batch, "compiled"))
     chosen = "tmp_compiled" + (" WHERE ocid IN (SELECT ocid FROM pending)" if pending_only else "")
     con.execute(f"DELETE FROM compiled_releases WHERE ocid IN (SELECT ocid FROM {chosen})")
     con.execute(
