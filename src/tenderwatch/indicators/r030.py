@@ -33,8 +33,7 @@ def sql(settings: object, common: object) -> str:
         WITH {party_keys()},
         {bid_tenderers()},
         winners AS (
-            SELECT DISTINCT ocid, unnest(supplier_ids) AS winner_id FROM ind_bid_awards
-            WHERE status = 'active' AND ocid IN (SELECT ocid FROM tw_bid_tenderers WHERE status = 'valid')
+            SELECT DISTINCT ocid, unnest(supplier_ids) AS winner_id FROM ind_bid_awards WHERE status = 'active'
         ),
         winning_bids AS (  -- valid, dated bids by a winner, with the deadline
             SELECT t.ocid, t.tenderer_key, t.tenderer_name, b.date, p.tender_period_end AS deadline
