@@ -34,7 +34,7 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import measure
+from load import compile_package, measure
 
 CARDINAL_REFERENCE_SECONDS_PER_MILLION = 21.4
 CARDINAL_SETTINGS = """\
@@ -98,6 +98,7 @@ def main() -> None:
         "--runs", type=int, default=3, help="runs of (a) and of --from, whose median is shown (default 3)"
     )
     args = parser.parse_args()
+    compile_package()
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="tenderwatch-flags-"))
     workdir.mkdir(parents=True, exist_ok=True)
