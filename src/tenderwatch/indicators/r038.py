@@ -81,8 +81,11 @@ def _ctes(settings: Settings) -> str:
             LEFT JOIN near AS k ON k.ocid = p.ocid AND k.party_id = p.procuring_entity_id
             WHERE p.procuring_entity_id IS NOT NULL
             UNION ALL
-            SELECT 'tenderer', t.tenderer_key, t.tenderer_name, t.ocid, 1, CASE WHEN s.disqualified THEN 1 ELSE 0 END
-            FROM tw_bid_tenderers AS t JOIN submitted AS s USING (ocid, position)
+            -- each tenderer of each bid submitted: the bids of tw_bid_tenderers come with their status
+            SELECT 'tenderer', t.tenderer_key, t.tenderer_name, t.ocid, 1,
+                   CASE WHEN t.status = 'disqualified' THEN 1 ELSE 0 END
+            FROM tw_bid_tenderers AS t
+            WHERE t.status IS NOT NULL AND t.status NOT IN ('invited', 'withdrawn')
         ),
         shares AS (
             SELECT o.subject, o.subject_key, count(DISTINCT o.ocid) AS processes,
