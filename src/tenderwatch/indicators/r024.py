@@ -45,8 +45,9 @@ def party_keys() -> str:
 
 
 def bid_tenderers() -> str:
-    """Return the common table expression ``tw_bid_tenderers`` (ocid, position, status, tenderer_id, tenderers,
-    tenderer_key, tenderer_name): each tenderer with an id of each bid of the processes of ``ind_processes``."""
+    """Return the common table expression ``tw_bid_tenderers`` (ocid, position, status, date, tenderer_id,
+    tenderers, tenderer_key, tenderer_name): each tenderer with an id of each bid of the processes of
+    ``ind_processes``, with the bid's position, status and date."""
     return "tw_bid_tenderers AS (SELECT * FROM ind_bid_tenderers)"
 
 

@@ -36,12 +36,11 @@ def sql(settings: object, common: object) -> str:
             SELECT DISTINCT ocid, unnest(supplier_ids) AS winner_id FROM ind_bid_awards WHERE status = 'active'
         ),
         winning_bids AS (  -- valid, dated bids by a winner, with the deadline
-            SELECT t.ocid, t.tenderer_key, t.tenderer_name, b.date, p.tender_period_end AS deadline
+            SELECT t.ocid, t.tenderer_key, t.tenderer_name, t.date, p.tender_period_end AS deadline
             FROM tw_bid_tenderers AS t
             JOIN winners AS w ON w.ocid = t.ocid AND w.winner_id = t.tenderer_id
-            JOIN bids AS b ON b.ocid = t.ocid AND b.position = t.position
             JOIN ind_processes AS p ON p.ocid = t.ocid
-            WHERE t.status = 'valid' AND b.date IS NOT NULL AND p.tender_period_end IS NOT NULL
+            WHERE t.status = 'valid' AND t.date IS NOT NULL AND p.tender_period_end IS NOT NULL
         ),
         tenderers AS (
             SELECT ocid, tenderer_key, max(date) AS date, any_value(deadline) AS deadline,

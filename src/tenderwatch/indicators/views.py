@@ -24,7 +24,8 @@
 ``ind_main_currency``    one row: the main currency (the setting, else the currency of most bids)
 ``ind_party_keys``       each party of each process with its key across processes and its name
 ``ind_sole_winners``     processes with final awards, exactly one active award, to exactly one supplier
-``ind_bid_tenderers``    each tenderer (with an id) of each bid of the processes of ``ind_processes``, keyed
+``ind_bid_tenderers``    each tenderer (with an id) of each bid of the processes of ``ind_processes``, keyed,
+                         with the bid's position, status and date
 ``ind_price_gaps``       the gap between the winning bid and the second-lowest bid of each process with a sole
                          winner and comparable prices (R024 and R058)
 ``ind_cpv`` and others   the facts the catalogue's indicators share: main CPV code, awarded value, buyer and
@@ -354,9 +355,9 @@ def view_statements(
     make(
         "ind_bid_tenderers",
         """
-        SELECT u.ocid, u.position, u.status, u.tenderer_id, u.tenderers, u.tenderer_key, u.tenderer_name
+        SELECT u.ocid, u.position, u.status, u.date, u.tenderer_id, u.tenderers, u.tenderer_key, u.tenderer_name
         FROM (
-            SELECT b.ocid, b.position, b.status, len(b.tenderer_ids) AS tenderers,
+            SELECT b.ocid, b.position, b.status, b.date, len(b.tenderer_ids) AS tenderers,
                    unnest(b.tenderer_ids) AS tenderer_id, unnest(b.tenderer_keys) AS tenderer_key,
                    unnest(b.tenderer_party_names) AS tenderer_name
             FROM bids AS b
