@@ -18,8 +18,9 @@ defines ``INDICATOR = Indicator(...)``. Its module docstring is its methodology,
 Rows that are not flagged say the indicator *applied* to that subject; the composite score uses them.
 An indicator with statistical fences may also give ``meta_sql``: a SELECT of (name, value) rows, such as
 the quartiles and the fence, reported beside the flags (Cardinal's ``Meta``). It runs after ``sql`` and may read
-``tw_evaluated`` (``subject``, ``subject_id``, ``ocid``, ``flagged``, ``value``): the rows ``sql`` gave in this run,
-so that fences worked out from those values need not be worked out again from the tables.
+``tw_evaluated`` (``subject``, ``subject_id``, ``ocid``, ``flagged``, ``value``, ``evidence``): the rows ``sql`` gave
+in this run, so that fences worked out from those values need not be worked out again from the tables. Only the
+flagged rows have their evidence there, unless the indicator sets ``meta_reads_evidence``.
 
 Settings are a pydantic model with a default and a description for every field; unknown keys are errors.
 """
@@ -70,6 +71,9 @@ class Indicator:
     """Where the method comes from."""
     meta_sql: Callable[[Any, Any], str] | None = None
     """``meta_sql(settings, common)`` returns a SELECT of (name, value), or None; it may read ``tw_evaluated``."""
+    meta_reads_evidence: bool = False
+    """Whether ``meta_sql`` reads the evidence of every row of ``tw_evaluated``, not only of the flagged ones: every
+    row's evidence is then worked out, so this suits an indicator of few rows (one per organisation, say)."""
     cardinal: bool = False
     """Whether this is one of Cardinal's eleven indicators (its rules, defaults and output)."""
     differences: tuple[str, ...] = field(default_factory=tuple)

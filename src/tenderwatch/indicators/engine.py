@@ -328,6 +328,7 @@ class _Planned:
     settings: dict[str, Any]
     sql: str
     meta_sql: str | None
+    explain_all: bool = False  # every row keeps its evidence (the meta statement reads it)
 
     @classmethod
     def of(cls, code: str, settings: FlagSettings) -> _Planned:
@@ -335,7 +336,12 @@ class _Planned:
         chosen = settings.for_indicator(code, indicator.settings)
         meta_sql = indicator.meta_sql(chosen, settings.common) if indicator.meta_sql is not None else None
         return cls(
-            code, indicator.title, chosen.model_dump(mode="json"), indicator.sql(chosen, settings.common), meta_sql
+            code,
+            indicator.title,
+            chosen.model_dump(mode="json"),
+            indicator.sql(chosen, settings.common),
+            meta_sql,
+            explain_all=meta_sql is not None and indicator.meta_reads_evidence,
         )
 
 
@@ -384,7 +390,13 @@ def _rewritten(con: duckdb.DuckDBPyConnection, planned: list[_Planned]) -> dict[
     result = {}
     for plan in planned:
         key, _, text = kept.get(plan.code, ("", "", ""))
-        result[plan.code] = (hashes[plan.code], text if key == hashes[plan.code] else _flags_only_explained(plan.sql))
+        if plan.explain_all:  # run as it is: every row's evidence is read
+            result[plan.code] = (hashes[plan.code], plan.sql)
+        else:
+            result[plan.code] = (
+                hashes[plan.code],
+                text if key == hashes[plan.code] else _flags_only_explained(plan.sql),
+            )
     return result
 
 
@@ -418,12 +430,13 @@ def _run(
             if complete or plan.meta_sql is not None
             else "CASE WHEN flagged THEN subject_id END, CASE WHEN flagged THEN ocid END"
         )
+        # only a flag keeps its evidence (at a million processes, every evaluation's would not fit), unless the
+        # indicator's meta statement reads every row's
+        evidence = "evidence::JSON" if plan.explain_all else "CASE WHEN flagged THEN evidence::JSON END"
         con.execute(
             f"""
             INSERT INTO tmp_evaluations
-            SELECT '{code}', subject, {ids}, flagged, value::DOUBLE,
-                   -- only a flag keeps its evidence: at a million processes, every evaluation's would not fit
-                   CASE WHEN flagged THEN evidence::JSON END, CASE WHEN flagged THEN sentence END
+            SELECT '{code}', subject, {ids}, flagged, value::DOUBLE, {evidence}, CASE WHEN flagged THEN sentence END
             FROM ({rewritten[code][1]})
             """
         )
@@ -431,7 +444,7 @@ def _run(
             con.execute(
                 f"""
                 CREATE OR REPLACE TEMP VIEW tw_evaluated AS
-                SELECT subject, subject_id, ocid, flagged, value FROM tmp_evaluations WHERE code = '{code}'
+                SELECT subject, subject_id, ocid, flagged, value, evidence FROM tmp_evaluations WHERE code = '{code}'
                 """
             )
             con.execute(f"INSERT INTO tmp_meta SELECT '{code}', name, value::DOUBLE FROM ({plan.meta_sql})")

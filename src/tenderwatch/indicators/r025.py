@@ -47,7 +47,6 @@ class Settings(IndicatorSettings):
 
 
 def _ctes(settings: Settings) -> str:
-    threshold = literal(settings.threshold)
     return f"""
         {party_keys()},
         {sole_winners()},
@@ -64,15 +63,21 @@ def _ctes(settings: Settings) -> str:
             FROM taking_part AS t
             GROUP BY t.tenderer_key
         ),
-        fence AS (
+        {_fence(settings, "tenderers")}
+    """
+
+
+def _fence(settings: Settings, tenderers: str) -> str:
+    """Return the CTE ``fence`` over ``tenderers``, a relation of (processes, ratio), one row per tenderer."""
+    threshold = literal(settings.threshold)
+    return f"""fence AS (
             SELECT count(*) AS n,
                    tw_r8(list(ratio ORDER BY ratio), 0.25) AS q1, tw_r8(list(ratio ORDER BY ratio), 0.75) AS q3,
                    tw_r8(list(processes::DOUBLE ORDER BY processes), {int(settings.percentile)} / 100) AS top,
                    coalesce({threshold}, q1 - 1.5 * (q3 - q1)) AS cut,
                    CASE WHEN {threshold} IS NOT NULL THEN {threshold} > 0 ELSE q1 > 0 AND cut > 0 END AS active
-            FROM tenderers
-        )
-    """
+            FROM {tenderers}
+        )"""
 
 
 def sql(settings: Settings, common: object) -> str:
@@ -108,7 +113,9 @@ def meta_sql(settings: Settings, common: object) -> str:
     """Return the quartiles, the percentile and the fence, named as Cardinal names them."""
     columns = {} if settings.threshold is not None else {"q1": "q1", "q3": "q3"}
     columns |= {"upper_fence": "top", "lower_fence": "cut"}
-    return f"WITH {_ctes(settings)} {meta_rows(columns, 'fence')}"
+    # the tenderers this run evaluated, each with its number of processes (from its evidence) and its ratio
+    evaluated = "(SELECT (evidence->>'processes')::BIGINT AS processes, value AS ratio FROM tw_evaluated)"
+    return f"WITH {_fence(settings, evaluated)} {meta_rows(columns, 'fence')}"
 
 
 INDICATOR = Indicator(
@@ -121,6 +128,7 @@ INDICATOR = Indicator(
     sql=sql,
     settings=Settings,
     meta_sql=meta_sql,
+    meta_reads_evidence=True,
     needs=("bids.status", "bids.tenderer_ids", "awards.status", "award_suppliers.party_id"),
     references=(
         "Open Contracting Partnership, Red Flags for Integrity (2024), R025",
