@@ -37,7 +37,7 @@ class Settings(IndicatorSettings):
 def sql(settings: Settings, common: object) -> str:
     """Return the SELECT that evaluates R003."""
     per_procedure = (
-        "map_extract({"
+        "map_extract(MAP {"
         + ", ".join(f"{literal(k)}: {int(v)}" for k, v in settings.procurement_method_details.items())
         + "}, procurement_method_details)[1]"
         if settings.procurement_method_details
