@@ -32,13 +32,18 @@ class Settings(IndicatorSettings):
 def sql(settings: Settings, common: object) -> str:
     """Return the SELECT that evaluates R018."""
     return f"""
-        WITH statistics AS (
-            SELECT ocid, max(value) AS bids FROM bid_statistics
-            WHERE measure = 'bids' AND related_lot IS NULL GROUP BY ocid
+        WITH uncounted AS (  -- the processes whose tender does not give the number of tenderers
+            SELECT ocid FROM tenders WHERE number_of_tenderers IS NULL
         ),
-        from_bids AS (  -- counted from bid details
+        statistics AS (  -- the number of bids from bid statistics, where the tender does not give it
+            SELECT ocid, max(value) AS bids FROM bid_statistics
+            WHERE measure = 'bids' AND related_lot IS NULL AND ocid IN (SELECT ocid FROM uncounted)
+            GROUP BY ocid
+        ),
+        from_bids AS (  -- counted from bid details, where the tender does not give it
             SELECT ocid, count(DISTINCT tenderer) AS bids
             FROM (SELECT ocid, unnest(tenderer_ids) AS tenderer FROM ind_bids WHERE submitted)
+            WHERE ocid IN (SELECT ocid FROM uncounted)
             GROUP BY ocid
         ),
         counted AS (
