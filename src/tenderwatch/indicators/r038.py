@@ -63,23 +63,23 @@ def _ctes(settings: Settings) -> str:
             SELECT ocid, count(*) AS bids, count(*) FILTER (WHERE disqualified) AS disqualified
             FROM submitted GROUP BY ocid
         ),
-        near AS (  -- the parties of the processes with submitted bids only
-            SELECT * FROM tw_party_keys WHERE ocid IN (SELECT ocid FROM per_process)
-        ),
-        organisations AS (
-            SELECT 'buyer' AS subject, {key_of("p.buyer_id", "p.buyer_name", "k")} AS subject_key,
-                   {name_of("p.buyer_id", "p.buyer_name", "k")} AS name, s.ocid, s.bids, s.disqualified
-            -- per_process holds processes that count only: the buyer and the procuring entity are read from their
-            -- own tables, which saves the run making a copy of processes joined to tenders
+        -- the buyer and the procuring entity of each process that counts, read from their own tables (which saves
+        -- the run making a copy of processes joined to tenders), then their keys and names from parties in one join
+        named_as AS (
+            SELECT 'buyer' AS subject, s.ocid, p.buyer_id AS party_id, p.buyer_name AS given_name, s.bids,
+                   s.disqualified
             FROM per_process AS s JOIN processes AS p USING (ocid)
-            LEFT JOIN near AS k ON k.ocid = p.ocid AND k.party_id = p.buyer_id
             WHERE p.buyer_id IS NOT NULL
             UNION ALL
-            SELECT 'procuring_entity', {key_of("p.procuring_entity_id", "p.procuring_entity_name", "k")},
-                   {name_of("p.procuring_entity_id", "p.procuring_entity_name", "k")}, s.ocid, s.bids, s.disqualified
+            SELECT 'procuring_entity', s.ocid, p.procuring_entity_id, p.procuring_entity_name, s.bids, s.disqualified
             FROM per_process AS s JOIN tenders AS p USING (ocid)
-            LEFT JOIN near AS k ON k.ocid = p.ocid AND k.party_id = p.procuring_entity_id
             WHERE p.procuring_entity_id IS NOT NULL
+        ),
+        organisations AS (
+            SELECT w.subject, {key_of("w.party_id", "w.given_name", "k")} AS subject_key,
+                   {name_of("w.party_id", "w.given_name", "k")} AS name, w.ocid, w.bids, w.disqualified
+            FROM named_as AS w
+            LEFT JOIN tw_party_keys AS k ON k.ocid = w.ocid AND k.party_id = w.party_id
             UNION ALL
             -- each tenderer of each bid submitted: the bids of tw_bid_tenderers come with their status
             SELECT 'tenderer', t.tenderer_key, t.tenderer_name, t.ocid, 1,
