@@ -1364,23 +1364,18 @@ def _arrow_schemas() -> dict[str, Any]:
     needs it, not by every command)."""
     import pyarrow as pa  # noqa: PLC0415
 
-    def text_or(name: str, lists: tuple[str, ...], numbers: tuple[str, ...], number: Any) -> Any:
-        return pa.list_(pa.string()) if name in lists else number if name in numbers else pa.string()
+    def columns(names: Iterable[str], numbers: dict[str, Any], lists: tuple[str, ...] = ()) -> list[tuple[str, Any]]:
+        """Each column as text, unless it is one of ``numbers`` (with its type) or of ``lists`` (of text)."""
+        return [(name, pa.list_(pa.string()) if name in lists else numbers.get(name, pa.string())) for name in names]
 
+    positions = {"line": pa.int64(), "byte_offset": pa.int64()}
     return {
         "releases": pa.schema(
-            [("seq", pa.int64()), ("source", pa.string()), ("member", pa.string())]
-            + [(name, text_or(name, ("tags",), ("line", "byte_offset"), pa.int64())) for name in RELEASE_FIELDS]
+            [("seq", pa.int64()), *columns(["source", "member", *RELEASE_FIELDS], positions, ("tags",))]
         ),
-        "rejects": pa.schema(
-            [("reject_key", pa.string()), ("source", pa.string()), ("member", pa.string())]
-            + [(name, text_or(name, (), ("line", "byte_offset"), pa.int64())) for name in REJECT_FIELDS]
-        ),
+        "rejects": pa.schema(columns(["reject_key", "source", "member", *REJECT_FIELDS], positions)),
         "compiled": pa.schema(
-            [
-                (name, text_or(name, ("release_ids", "release_tags"), ("release_count",), pa.int32()))
-                for name in COMPILED_FIELDS
-            ]
+            columns(COMPILED_FIELDS, {"release_count": pa.int32()}, ("release_ids", "release_tags"))
         ),
     }
 

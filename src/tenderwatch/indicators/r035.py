@@ -58,21 +58,22 @@ def sql(settings: Settings, common: object) -> str:
             HAVING count(DISTINCT t.tenderer_id) >= 2
         ),
         rated AS (  -- the one valid tenderer is the one winner (the winners' ids have no duplicate nor null)
-            SELECT ocid, winner_key, winner_name, valid_tenderers, tenderers - valid_tenderers AS others_disqualified,
-                   valid_tenderers = 1 AND len(winners) = 1 AND winners[1] = valid_id AS sole_valid_winner,
-                   valid_id
-            FROM counted
+            SELECT *, sole_valid_winner AND others_disqualified >= {threshold} AS flagged
+            FROM (
+                SELECT ocid, winner_key, winner_name, valid_tenderers, valid_id,
+                       tenderers - valid_tenderers AS others_disqualified,
+                       valid_tenderers = 1 AND len(winners) = 1 AND winners[1] = valid_id AS sole_valid_winner
+                FROM counted
+            )
         ),
         disqualified AS (  -- the names of the others disqualified, where the process is flagged (for its sentence)
             SELECT t.ocid, list_sort(list_distinct(list(t.tenderer_name))) AS disqualified_names
             FROM tw_bid_tenderers AS t
-            JOIN rated AS r ON r.ocid = t.ocid AND r.sole_valid_winner AND r.others_disqualified >= {threshold}
+            JOIN rated AS r ON r.ocid = t.ocid AND r.flagged
             WHERE t.status = 'disqualified' AND t.tenderer_id <> r.valid_id
             GROUP BY t.ocid
         )
-        SELECT 'process' AS subject, ocid AS subject_id, ocid,
-               sole_valid_winner AND others_disqualified >= {threshold} AS flagged,
-               others_disqualified AS value,
+        SELECT 'process' AS subject, ocid AS subject_id, ocid, flagged, others_disqualified AS value,
                json_object('winner', winner_key, 'winner_name', winner_name, 'valid_tenderers', valid_tenderers,
                            'others_disqualified', others_disqualified, 'disqualified', disqualified_names,
                            'threshold', {threshold}) AS evidence,
@@ -82,7 +83,7 @@ def sql(settings: Settings, common: object) -> str:
                || '), leaving ' || winner_name || ' the only valid bidder.' AS sentence
         FROM rated LEFT JOIN disqualified USING (ocid)
         UNION ALL
-        SELECT 'tenderer', winner_key, ocid, others_disqualified >= {threshold}, 0.0,
+        SELECT 'tenderer', winner_key, ocid, flagged, 0.0,
                json_object('others_disqualified', others_disqualified, 'threshold', {threshold}),
                winner_name || ' won as the only valid bidder after ' || others_disqualified || ' other tenderer'
                || CASE WHEN others_disqualified = 1 THEN ' was' ELSE 's were' END || ' disqualified.'
