@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from tenderwatch import Workspace, load_settings
 from tests import REAL, SCHEMA
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Run one worker per core, up to four: each test already keeps DuckDB's threads busy, and a worker may hold a
+    store of a gigabyte."""
+    return max(1, min(os.cpu_count() or 1, 4))
 
 
 @pytest.fixture(autouse=True)
