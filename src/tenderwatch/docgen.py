@@ -248,6 +248,7 @@ def indicators_index() -> str:
     from tenderwatch.indicators import INDICATORS  # noqa: PLC0415
     from tenderwatch.indicators.engine import plan_for_file  # noqa: PLC0415
     from tenderwatch.indicators.settings import CommonSettings, from_toml  # noqa: PLC0415
+    from tenderwatch.indicators.spark import NOT_ON_SPARK  # noqa: PLC0415
 
     lines = [
         "# Red-flag indicators",
@@ -262,7 +263,10 @@ def indicators_index() -> str:
         "2024), and for the eleven that Cardinal implements, Cardinal's rules and defaults (each page lists where",
         "tenderwatch deliberately differs). Codes `TW###` are tenderwatch's own series.",
         "",
-        "Run them with `tenderwatch flags`; see which ones the data supports with `tenderwatch coverage`.",
+        "Run them with `tenderwatch flags`; see which ones the data supports with `tenderwatch coverage`. For data",
+        f"that outgrow one machine, {len(INDICATORS) - len(NOT_ON_SPARK)} of them also run on Apache Spark, from "
+        "the same statements: see",
+        "[../spark.md](../spark.md).",
         "",
         "Every run keeps its results in the store, where the web app, briefings and alerts read them. When an",
         "indicator is asked for again and nothing it depends on has changed (the data, its settings and the shared",

@@ -24,7 +24,7 @@ from tenderwatch.indicators.r024 import bid_tenderers, party_keys
 
 def _moment(timestamp: str) -> str:
     """Return SQL text writing a timestamp for people, in UTC: 3 May 2024 14:30 UTC."""
-    return f"strftime(timezone('UTC', {timestamp}), '%-d %B %Y %H:%M UTC')"
+    return f"(strftime(timezone('UTC', {timestamp}), '%-d %B %Y %H:%M') || ' UTC')"
 
 
 def sql(settings: object, common: object) -> str:

@@ -327,9 +327,13 @@ def view_statements(
         SELECT
             a.ocid,
             count(*) FILTER (WHERE a.status = 'active') AS active_awards,
-            -- in the order of the awards: sorting each list costs a third of an ordered aggregate
+            -- in the order of the awards: sorting each list costs a third of an ordered aggregate (named fields,
+            -- as Spark cannot take a field of a struct by its position)
             flatten(coalesce(list_transform(
-                list_sort(list((a.position, a.supplier_ids)) FILTER (WHERE a.status = 'active')), lambda x: x[2]
+                list_sort(
+                    list({'position': a.position, 'suppliers': a.supplier_ids}) FILTER (WHERE a.status = 'active')
+                ),
+                lambda x: x.suppliers
             ), [])) AS winners
         FROM ind_bid_awards AS a
         GROUP BY a.ocid

@@ -1,0 +1,333 @@
+"""The indicators on Apache Spark: each statement translated from DuckDB's SQL into Spark SQL with sqlglot.
+
+The indicators are written once, as DuckDB SQL over the normalised tables. For data that outgrow one machine,
+:func:`run_on_spark` runs the same statements in a Spark session whose catalogue holds the normalised tables under
+their own names (for example read from Parquet files that DuckDB wrote with ``COPY table TO 'table.parquet'``).
+:func:`spark_sql` does the translation: sqlglot's DuckDB-to-Spark translation, after tenderwatch's own DuckDB
+macros are written out in full, plus the few rewrites listed in :data:`REWRITES` for what sqlglot leaves in
+DuckDB's form.
+
+Needs the ``spark`` extra (``pip install 'tenderwatch[spark]'``: pyspark and sqlglot) and a Java runtime. A test
+runs every indicator on the demo data in both engines and compares the rows each flags
+(``tests/indicators/test_spark.py``); docs/spark.md says which indicators pass and what differs.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from tenderwatch.indicators import views
+from tenderwatch.indicators.settings import FlagSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from sqlglot import exp
+
+    from tenderwatch.settings import Settings
+
+# Spark settings the translated statements rely on: evidence keeps its null values, as DuckDB's json_object does,
+# and timestamps are shown in UTC, as the statements' timezone('UTC', ...) asks.
+SESSION_CONF = {
+    "spark.sql.jsonGenerator.ignoreNullFields": "false",
+    "spark.sql.session.timeZone": "UTC",
+}
+
+# Indicators whose statements do not run on Spark yet, and why.
+NOT_ON_SPARK = {
+    "TW101": "reads each release's JSON with DuckDB's JSON functions (json_type and paths over lists)",
+    "TW105": "finds the next tender with an ASOF join, which Spark SQL does not have",
+    "TW108": "reads founding dates from the parties' JSON details with DuckDB's JSON paths over lists",
+}
+
+REWRITES = (
+    "tenderwatch's DuckDB macros (tw_r8, tw_party_key and the normalising ones) written out in full, and the "
+    "store's variables (getvariable) replaced by their values",
+    "WITH ... AS NOT MATERIALIZED: the hint dropped",
+    "len(list): size(list) (DuckDB's len of a list; length() stays for text)",
+    "list(x ORDER BY k): the list collected as structs of the keys and x, sorted, and x taken back out",
+    "first(x ORDER BY k): min_by(x, k) (max_by for DESC)",
+    "min(x, n) OVER w: the n least values of the window, sorted",
+    "list_sum(list): aggregate(list, 0, (t, x) -> t + x)",
+    "list[a:b]: slice(list, a, b - a + 1)",
+    "json_object(k, v, ...): to_json(named_struct(k, v, ...))",
+    "json_extract(json, '$.path[*]'): from_json(get_json_object(json, '$.path'), 'array<string>')",
+    "a && b (lists that overlap): arrays_overlap(a, b)",
+    "regexp_full_match(s, p): s RLIKE '^(?:p)$'",
+    "format('{:,.2f}', x) and the other number formats of the sentences: format_number or format_string",
+    "timezone('UTC', t): t, in a session whose time zone is UTC",
+)
+
+
+@cache
+def _macros() -> dict[str, tuple[list[str], exp.Expression]]:
+    """tenderwatch's DuckDB macros, by name: their parameters and their body, parsed."""
+    import sqlglot  # noqa: PLC0415 - an optional dependency
+
+    text = resources.files("tenderwatch.normalise").joinpath("sql/_macros.sql").read_text(encoding="utf-8")
+    text += ";\n" + views.R8_MACRO
+    text = re.sub(r"\blen\(", "array_length(", text)
+    found: dict[str, tuple[list[str], exp.Expression]] = {}
+    pattern = r"(?is)CREATE OR REPLACE TEMP MACRO\s+(\w+)\(([^)]*)\)\s+AS\s+(.*?)(?=;|\Z)"
+    for match in re.finditer(pattern, text):
+        params = [param.strip() for param in match.group(2).split(",")]
+        found[match.group(1).lower()] = (params, sqlglot.parse_one(match.group(3).strip(), read="duckdb"))
+    return found
+
+
+def _expand(tree: exp.Expression) -> exp.Expression:
+    from sqlglot import exp  # noqa: PLC0415
+
+    macros = _macros()
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous) and node.name.lower() in macros:
+            params, body = macros[node.name.lower()]
+            given = dict(zip(params, node.expressions, strict=True))
+
+            def bind(inner: exp.Expression) -> exp.Expression:
+                if isinstance(inner, exp.Column) and not inner.table and inner.name in given:
+                    return given[inner.name].copy()
+                return inner
+
+            return exp.Paren(this=_expand(body.copy().transform(bind)))
+        return node
+
+    return tree.transform(replace)
+
+
+def _call(name: str, *args: exp.Expression) -> exp.Expression:
+    from sqlglot import exp  # noqa: PLC0415
+
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _sorted_list(order: exp.Order, condition: exp.Expression | None) -> exp.Expression:
+    """DuckDB's ``list(x ORDER BY k, ...)``, which Spark has no ordered form of: the list collected as structs of
+    the keys and the value, sorted, and the value taken back out (or, ordered by the value itself, sorted)."""
+    from sqlglot import exp  # noqa: PLC0415
+
+    value = order.this
+    keys = order.expressions
+    distinct = isinstance(value, exp.Distinct)
+    if distinct:
+        value = value.expressions[0]
+
+    def collect(item: exp.Expression) -> exp.Expression:
+        collected = _call("collect_list", item)
+        if condition is not None:
+            collected = exp.Filter(this=collected, expression=exp.Where(this=condition.copy()))
+        return _call("array_distinct", collected) if distinct else collected
+
+    if len(keys) == 1 and keys[0].this == value:
+        ordered = _call("array_sort", collect(value))
+        return _call("reverse", ordered) if keys[0].args.get("desc") else ordered
+    if distinct or any(key.args.get("desc") for key in keys):
+        raise NotImplementedError(
+            "list(DISTINCT ...) or list(... ORDER BY ... DESC) by another expression than the value"
+        )
+    fields: list[exp.Expression] = []
+    for number, key in enumerate(keys):
+        fields.extend([exp.Literal.string(f"k{number}"), key.this])
+    fields.extend([exp.Literal.string("v"), value])
+    element = exp.to_identifier("e")
+    return _call(
+        "transform",
+        _call("array_sort", collect(_call("named_struct", *fields))),
+        exp.Lambda(this=exp.Dot(this=exp.column("e"), expression=exp.to_identifier("v")), expressions=[element]),
+    )
+
+
+def _formatted(pattern: str, value: exp.Expression) -> exp.Expression | None:
+    """DuckDB's ``format()`` of one number, in the few patterns the sentences use, as Spark writes it."""
+    from sqlglot import exp  # noqa: PLC0415
+
+    if match := re.fullmatch(r"\{:,(?:\.(\d+)f)?\}", pattern):
+        return _call("format_number", value, exp.Literal.number(int(match.group(1) or 0)))
+    if match := re.fullmatch(r"\{:\.(\d+)f\}", pattern):
+        return _call("format_string", exp.Literal.string(f"%.{match.group(1)}f"), exp.cast(value, "DOUBLE"))
+    if pattern == "{:g}":  # the shortest form: no trailing ".0"
+        text = exp.cast(value, "STRING")
+        return _call("regexp_replace", text, exp.Literal.string(r"\.0$"), exp.Literal.string(""))
+    return None
+
+
+def _rewrite(node: exp.Expression) -> exp.Expression:
+    from sqlglot import exp  # noqa: PLC0415
+
+    if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+        node.set("materialized", None)
+        return node
+    if isinstance(node, exp.Filter) and isinstance(node.this, exp.ArrayAgg) and isinstance(node.this.this, exp.Order):
+        return _sorted_list(node.this.this, node.expression.this)
+    if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
+        return _sorted_list(node.this, None)
+    if (
+        isinstance(node, (exp.First, exp.Last))
+        and isinstance(node.this, exp.Order)
+        and len(node.this.expressions) == 1
+    ):
+        # first(x ORDER BY k): the x of the least k
+        key = node.this.expressions[0]
+        late = bool(key.args.get("desc")) != isinstance(node, exp.Last)
+        return _call("max_by" if late else "min_by", node.this.this, key.this)
+    if (
+        isinstance(node, exp.Window)
+        and isinstance(node.this, (exp.Min, exp.Max))
+        and node.this.args.get("count") is not None
+    ):
+        # min(x, n) OVER w: the n least values in the window
+        collected = node.copy()
+        collected.set("this", _call("collect_list", node.this.this))
+        ordered = _call("array_sort", collected)
+        if isinstance(node.this, exp.Max):
+            ordered = _call("reverse", ordered)
+        return _call("slice", ordered, exp.Literal.number(1), node.this.args["count"])
+    if isinstance(node, exp.Format) and isinstance(node.this, exp.Literal) and len(node.expressions) == 1:
+        formatted = _formatted(node.this.this, node.expressions[0])
+        if formatted is not None:
+            return formatted
+    if isinstance(node, exp.JSONObject):
+        pairs: list[Any] = []
+        for pair in node.expressions:
+            pairs.extend([pair.this, pair.expression])
+        return _call("to_json", _call("named_struct", *pairs))
+    if isinstance(node, exp.ArrayOverlaps):
+        return _call("arrays_overlap", node.this, node.expression)
+    if isinstance(node, exp.RegexpFullMatch):
+        pattern = node.expression
+        if isinstance(pattern, exp.Literal) and pattern.is_string:
+            anchored: exp.Expression = exp.Literal.string(f"^(?:{pattern.this})$")
+        else:
+            anchored = exp.DPipe(
+                this=exp.DPipe(this=exp.Literal.string("^(?:"), expression=pattern),
+                expression=exp.Literal.string(")$"),
+            )
+        return exp.RegexpLike(this=node.this, expression=anchored)
+    if isinstance(node, exp.Bracket) and len(node.expressions) == 1 and isinstance(node.expressions[0], exp.Slice):
+        part = node.expressions[0]
+        start = part.this or exp.Literal.number(1)
+        if part.expression is None:
+            return _call("slice", node.this, start, _call("size", node.this.copy()))
+        length = exp.Add(this=exp.Sub(this=part.expression, expression=start.copy()), expression=exp.Literal.number(1))
+        return _call("slice", node.this, start, length)
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "list_sum":
+        total, item = exp.to_identifier("t"), exp.to_identifier("x")
+        return _call(
+            "aggregate",
+            node.expressions[0],
+            exp.cast(exp.Literal.number(0), "DOUBLE"),
+            exp.Lambda(this=exp.Add(this=exp.column("t"), expression=exp.column("x")), expressions=[total, item]),
+        )
+    if isinstance(node, (exp.Min, exp.Max)) and node.args.get("count") is not None:
+        ordered = _call("array_sort", _call("collect_list", node.this))
+        if isinstance(node, exp.Max):
+            ordered = _call("reverse", ordered)
+        return _call("slice", ordered, exp.Literal.number(1), node.args["count"])
+    if (
+        isinstance(node, exp.Anonymous)
+        and node.name.lower() == "timezone"
+        and isinstance(node.expressions[0], exp.Literal)
+        and node.expressions[0].this.upper() == "UTC"
+    ):
+        return node.expressions[1]  # Spark's session time zone is UTC (SESSION_CONF)
+    if isinstance(node, exp.JSONExtract) and node.expression.sql(dialect="duckdb").strip("'").endswith("[*]"):
+        # a list of JSON values: Spark reads the array as a list of texts
+        path = node.expression.sql(dialect="duckdb").strip("'")[: -len("[*]")]
+        return _call(
+            "from_json",
+            _call("get_json_object", node.this, exp.Literal.string(path)),
+            exp.Literal.string("array<string>"),
+        )
+    return node
+
+
+def store_variables(settings: Settings | None = None) -> dict[str, float | int]:
+    """The DuckDB variables a store sets from its settings (see :class:`tenderwatch.store.Store`), which the
+    normalising macros read: the limits of believable amounts and years."""
+    from tenderwatch.settings import load_settings  # noqa: PLC0415
+
+    chosen = settings or load_settings()
+    return {
+        "tw_max_amount": float(chosen.max_amount),
+        "tw_min_year": int(chosen.min_year),
+        "tw_max_year": int(chosen.max_year),
+    }
+
+
+def spark_sql(sql: str, variables: Mapping[str, float | int] | None = None) -> str:
+    """Return a DuckDB statement of tenderwatch's as Spark SQL, with each ``getvariable(name)`` replaced by its
+    value in ``variables`` (by default :func:`store_variables` of the settings)."""
+    import sqlglot  # noqa: PLC0415
+    from sqlglot import exp  # noqa: PLC0415
+
+    values = store_variables() if variables is None else variables
+
+    def bind(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "getvariable":
+            name = node.expressions[0]
+            if isinstance(name, exp.Literal) and name.this in values:
+                return exp.Literal.number(values[name.this])
+        return node
+
+    # DuckDB's len() is the length of a list here (text uses length()), which Spark calls size()
+    sql = re.sub(r"\blen\(", "array_length(", sql)
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    # a node a step replaces is not looked into by the same pass: passes until nothing changes
+    for step in (_expand, lambda node: node.transform(_rewrite), lambda node: node.transform(bind)):
+        for _ in range(10):
+            before = tree.sql(dialect="duckdb")
+            tree = step(tree)
+            if tree.sql(dialect="duckdb") == before:
+                break
+    return tree.sql(dialect="spark")
+
+
+def create_spark_views(spark: Any, settings: FlagSettings) -> None:
+    """Create the indicator views (``ind_*``) in a Spark session that holds the normalised tables."""
+    for name, sql in views.view_statements(settings.common).items():
+        spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {spark_sql(sql)}")
+
+
+def spark_evaluations(spark: Any, settings: FlagSettings, codes: list[str] | None = None) -> dict[str, Any]:
+    """Run the indicators in a Spark session whose catalogue holds the normalised tables; return, by code, a
+    DataFrame of every evaluation: subject, subject_id, ocid, flagged, value, evidence (JSON text) and sentence.
+
+    Without ``codes``, every indicator the settings select runs, less those of :data:`NOT_ON_SPARK`; naming one of
+    those is a ``ValueError``."""
+    from tenderwatch.indicators import INDICATORS  # noqa: PLC0415
+    from tenderwatch.indicators.engine import selected_codes  # noqa: PLC0415
+
+    chosen = [code for code in selected_codes(settings, codes) if codes is not None or code not in NOT_ON_SPARK]
+    refused = [code for code in chosen if code in NOT_ON_SPARK]
+    if refused:
+        raise ValueError("; ".join(f"{code} does not run on Spark yet: it {NOT_ON_SPARK[code]}" for code in refused))
+    for key, value in SESSION_CONF.items():
+        spark.conf.set(key, value)
+    create_spark_views(spark, settings)
+    frames = {}
+    for code in chosen:
+        indicator = INDICATORS[code]
+        statement = spark_sql(indicator.sql(settings.for_indicator(code, indicator.settings), settings.common))
+        frames[code] = spark.sql(
+            "SELECT subject, subject_id, ocid, flagged, CAST(value AS DOUBLE) AS value, "
+            f"CAST(evidence AS STRING) AS evidence, sentence FROM ({statement})"
+        )
+    return frames
+
+
+def run_on_spark(spark: Any, settings: FlagSettings, codes: list[str] | None = None) -> Any:
+    """Return one DataFrame of the evaluations of :func:`spark_evaluations`, with the code of each in ``code``."""
+    from pyspark.sql import functions  # noqa: PLC0415 - an optional dependency
+
+    frames = [
+        frame.select(functions.lit(code).alias("code"), "*")
+        for code, frame in spark_evaluations(spark, settings, codes).items()
+    ]
+    result = frames[0]
+    for frame in frames[1:]:
+        result = result.unionByName(frame)
+    return result
