@@ -39,7 +39,6 @@ SESSION_CONF = {
 # Indicators whose statements do not run on Spark yet, and why.
 NOT_ON_SPARK = {
     "TW101": "reads each release's JSON with DuckDB's JSON functions (json_type and paths over lists)",
-    "TW105": "finds the next tender with an ASOF join, which Spark SQL does not have",
     "TW108": "reads founding dates from the parties' JSON details with DuckDB's JSON paths over lists",
 }
 
@@ -59,6 +58,8 @@ REWRITES = (
     "regexp_full_match(s, p): s RLIKE '^(?:p)$'",
     "format('{:,.2f}', x) and the other number formats of the sentences: format_number or format_string",
     "timezone('UTC', t): t, in a session whose time zone is UTC",
+    "A ASOF JOIN B ON keys AND B.t >= A.t0: an inner join keeping the rows of B of the least B.t (_without_asof)",
+    "to_months(n): make_interval(0, n)",
 )
 
 
@@ -155,8 +156,47 @@ def _formatted(pattern: str, value: exp.Expression) -> exp.Expression | None:
     return None
 
 
+def _without_asof(select: exp.Select) -> exp.Select:
+    """DuckDB's ``A ASOF JOIN B ON keys AND B.t >= A.t0``, which Spark does not have: an inner join, keeping for
+    each row of A the rows of B with the least ``B.t``. Rows of A with the same keys and ``A.t0`` have the same
+    nearest row of B, so they are ranked together. The statement's WHERE then applies before the nearest row is
+    picked rather than after: the same for a bound on ``B.t`` from above, as in TW105, not in general."""
+    from sqlglot import exp  # noqa: PLC0415
+
+    for join in select.args.get("joins") or []:
+        if str(join.args.get("method") or "").upper() != "ASOF":
+            continue
+        right = join.this.alias_or_name
+        keys: list[exp.Expression] = []
+        order: exp.Expression | None = None
+        for condition in join.args["on"].flatten() if isinstance(join.args["on"], exp.And) else [join.args["on"]]:
+            if isinstance(condition, exp.EQ):
+                mine = condition.this if condition.this.find(exp.Column).table == right else condition.expression
+                keys.append((condition.expression if mine is condition.this else condition.this).copy())
+            elif isinstance(condition, (exp.GTE, exp.GT)) and condition.this.find(exp.Column).table == right:
+                order = condition.this.copy()
+                keys.append(condition.expression.copy())
+            else:
+                raise NotImplementedError(f"an ASOF join condition Spark has no form for: {condition.sql()}")
+        if order is None:
+            raise NotImplementedError("an ASOF join without its inequality")
+        join.set("method", None)
+        nearest = exp.Window(
+            this=exp.Anonymous(this="rank", expressions=[]),
+            partition_by=keys,
+            order=exp.Order(expressions=[exp.Ordered(this=order)]),
+        )
+        select.set("qualify", exp.Qualify(this=exp.EQ(this=nearest, expression=exp.Literal.number(1))))
+    return select
+
+
 def _rewrite(node: exp.Expression) -> exp.Expression:
     from sqlglot import exp  # noqa: PLC0415
+
+    if isinstance(node, exp.Select) and any(
+        str(join.args.get("method") or "").upper() == "ASOF" for join in node.args.get("joins") or []
+    ):
+        return _without_asof(node)
 
     if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
         node.set("materialized", None)
@@ -214,6 +254,8 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
             return _call("slice", node.this, start, _call("size", node.this.copy()))
         length = exp.Add(this=exp.Sub(this=part.expression, expression=start.copy()), expression=exp.Literal.number(1))
         return _call("slice", node.this, start, length)
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "to_months":
+        return _call("make_interval", exp.Literal.number(0), node.expressions[0])
     if isinstance(node, exp.Anonymous) and node.name.lower() == "list_sum":
         total, item = exp.to_identifier("t"), exp.to_identifier("x")
         return _call(
