@@ -248,7 +248,6 @@ def indicators_index() -> str:
     from tenderwatch.indicators import INDICATORS  # noqa: PLC0415
     from tenderwatch.indicators.engine import plan_for_file  # noqa: PLC0415
     from tenderwatch.indicators.settings import CommonSettings, from_toml  # noqa: PLC0415
-    from tenderwatch.indicators.spark import NOT_ON_SPARK  # noqa: PLC0415
 
     lines = [
         "# Red-flag indicators",
@@ -264,8 +263,7 @@ def indicators_index() -> str:
         "tenderwatch deliberately differs). Codes `TW###` are tenderwatch's own series.",
         "",
         "Run them with `tenderwatch flags`; see which ones the data supports with `tenderwatch coverage`. For data",
-        f"that outgrow one machine, {len(INDICATORS) - len(NOT_ON_SPARK)} of them also run on Apache Spark, from "
-        "the same statements: see",
+        "that outgrow one machine, they also run on Apache Spark, from the same statements: see",
         "[../spark.md](../spark.md).",
         "",
         "Every run keeps its results in the store, where the web app, briefings and alerts read them. When an",

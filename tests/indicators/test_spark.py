@@ -1,8 +1,8 @@
 """The indicators on Apache Spark give the same flags as on DuckDB.
 
 A demo store is analysed as usual (every indicator runs on DuckDB and its flags are stored); its tables are written
-to Parquet and read into a local Spark session, and every indicator that runs on Spark runs there from the same
-statements, translated. Each indicator must flag the same subjects of the same processes, and evaluate as many.
+to Parquet and read into a local Spark session, and every indicator runs there from the same statements,
+translated. Each indicator must flag the same subjects of the same processes, and evaluate as many.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tenderwatch import Workspace, load_settings
 from tenderwatch.demo import build_demo
 from tenderwatch.indicators import INDICATORS
 from tenderwatch.indicators.settings import load_flag_settings
-from tenderwatch.indicators.spark import NOT_ON_SPARK, run_on_spark, spark_evaluations, spark_sql
+from tenderwatch.indicators.spark import run_on_spark, spark_evaluations, spark_sql
 
 pyspark = pytest.importorskip("pyspark", reason="the spark extra (pyspark) is not installed")
 
@@ -73,15 +73,22 @@ def _to_parquet(store: Path, folder: Path) -> list[str]:
     return names
 
 
-def test_every_indicator_that_runs_on_spark_flags_what_duckdb_flags(spark, analysed: Path, tmp_path: Path) -> None:
-    for name in _to_parquet(analysed, tmp_path / "parquet"):
-        spark.read.parquet(str(tmp_path / "parquet" / f"{name}.parquet")).createOrReplaceTempView(name)
+@pytest.fixture(scope="module")
+def tables(spark, analysed: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The demo store's tables, read from Parquet into the Spark session under their own names."""
+    folder = tmp_path_factory.mktemp("parquet") / "tables"
+    for name in _to_parquet(analysed, folder):
+        spark.read.parquet(str(folder / f"{name}.parquet")).createOrReplaceTempView(name)
+
+
+@pytest.mark.usefixtures("tables")
+def test_every_indicator_flags_on_spark_what_it_flags_on_duckdb(spark, analysed: Path) -> None:
     con = duckdb.connect(str(analysed), read_only=True)
     stored = Counter(con.execute("SELECT code, subject, subject_id, ocid FROM flags").fetchall())
     evaluated_here = dict(con.execute("SELECT code, evaluated FROM flag_runs").fetchall())
     con.close()
 
-    codes = sorted(set(INDICATORS) - set(NOT_ON_SPARK))
+    codes = sorted(INDICATORS)
     frames = spark_evaluations(spark, load_flag_settings(None, None))
     assert sorted(frames) == codes
     for code in codes:
@@ -101,12 +108,11 @@ def test_every_indicator_that_runs_on_spark_flags_what_duckdb_flags(spark, analy
     assert sum(1 for code in codes if any(row[0] == code for row in stored)) >= 25
 
 
-def test_an_indicator_not_yet_on_spark_is_refused_with_its_reason(spark) -> None:
-    settings = load_flag_settings(None, None)
-    with pytest.raises(ValueError, match="TW101 does not run on Spark yet: it reads each release's JSON"):
-        run_on_spark(spark, settings, ["R018", "TW101"])
-    one = run_on_spark(spark, settings, ["R018"])
+@pytest.mark.usefixtures("tables")
+def test_run_on_spark_gives_one_frame_with_the_code_of_each_row(spark) -> None:
+    one = run_on_spark(spark, load_flag_settings(None, None), ["R018", "TW101"])
     assert one.columns == ["code", "subject", "subject_id", "ocid", "flagged", "value", "evidence", "sentence"]
+    assert {row["code"] for row in one.select("code").distinct().collect()} == {"R018", "TW101"}
 
 
 def test_the_translation_writes_out_macros_and_keeps_lists_in_order() -> None:

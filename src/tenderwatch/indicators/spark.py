@@ -14,6 +14,7 @@ runs every indicator on the demo data in both engines and compares the rows each
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
 from importlib import resources
@@ -36,12 +37,6 @@ SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
 }
 
-# Indicators whose statements do not run on Spark yet, and why.
-NOT_ON_SPARK = {
-    "TW101": "reads each release's JSON with DuckDB's JSON functions (json_type and paths over lists)",
-    "TW108": "reads founding dates from the parties' JSON details with DuckDB's JSON paths over lists",
-}
-
 REWRITES = (
     "tenderwatch's DuckDB macros (tw_r8, tw_party_key and the normalising ones) written out in full, and the "
     "store's variables (getvariable) replaced by their values",
@@ -57,6 +52,10 @@ REWRITES = (
     "a && b (lists that overlap): arrays_overlap(a, b)",
     "regexp_full_match(s, p): s RLIKE '^(?:p)$'",
     "format('{:,.2f}', x) and the other number formats of the sentences: format_number or format_string",
+    "json_type(j) IN (the number types): j RLIKE a JSON number (Spark reads JSON values as text)",
+    "json_extract(json, '$.list[*].field'): each element's field, from the list read as texts",
+    "from_json(json, DuckDB's JSON structure): from_json(json, the same as Spark's type)",
+    "a correlated scalar subquery beside a GROUP BY: wrapped in first(), one value per group",
     "timezone('UTC', t): t, in a session whose time zone is UTC",
     "A ASOF JOIN B ON keys AND B.t >= A.t0: an inner join keeping the rows of B of the least B.t (_without_asof)",
     "to_months(n): make_interval(0, n)",
@@ -75,7 +74,10 @@ def _macros() -> dict[str, tuple[list[str], exp.Expression]]:
     pattern = r"(?is)CREATE OR REPLACE TEMP MACRO\s+(\w+)\(([^)]*)\)\s+AS\s+(.*?)(?=;|\Z)"
     for match in re.finditer(pattern, text):
         params = [param.strip() for param in match.group(2).split(",")]
-        found[match.group(1).lower()] = (params, sqlglot.parse_one(match.group(3).strip(), read="duckdb"))
+        found[match.group(1).lower()] = (
+            params,
+            sqlglot.parse_one(match.group(3).strip(), read="duckdb"),
+        )
     return found
 
 
@@ -138,7 +140,10 @@ def _sorted_list(order: exp.Order, condition: exp.Expression | None) -> exp.Expr
     return _call(
         "transform",
         _call("array_sort", collect(_call("named_struct", *fields))),
-        exp.Lambda(this=exp.Dot(this=exp.column("e"), expression=exp.to_identifier("v")), expressions=[element]),
+        exp.Lambda(
+            this=exp.Dot(this=exp.column("e"), expression=exp.to_identifier("v")),
+            expressions=[element],
+        ),
     )
 
 
@@ -149,7 +154,11 @@ def _formatted(pattern: str, value: exp.Expression) -> exp.Expression | None:
     if match := re.fullmatch(r"\{:,(?:\.(\d+)f)?\}", pattern):
         return _call("format_number", value, exp.Literal.number(int(match.group(1) or 0)))
     if match := re.fullmatch(r"\{:\.(\d+)f\}", pattern):
-        return _call("format_string", exp.Literal.string(f"%.{match.group(1)}f"), exp.cast(value, "DOUBLE"))
+        return _call(
+            "format_string",
+            exp.Literal.string(f"%.{match.group(1)}f"),
+            exp.cast(value, "DOUBLE"),
+        )
     if pattern == "{:g}":  # the shortest form: no trailing ".0"
         text = exp.cast(value, "STRING")
         return _call("regexp_replace", text, exp.Literal.string(r"\.0$"), exp.Literal.string(""))
@@ -186,8 +195,26 @@ def _without_asof(select: exp.Select) -> exp.Select:
             partition_by=keys,
             order=exp.Order(expressions=[exp.Ordered(this=order)]),
         )
-        select.set("qualify", exp.Qualify(this=exp.EQ(this=nearest, expression=exp.Literal.number(1))))
+        select.set(
+            "qualify",
+            exp.Qualify(this=exp.EQ(this=nearest, expression=exp.Literal.number(1))),
+        )
     return select
+
+
+def _spark_type(shape: Any) -> str:
+    """Spark's name of the type of a DuckDB JSON structure, as ``from_json`` takes them."""
+    if isinstance(shape, list):
+        return f"array<{_spark_type(shape[0])}>"
+    if isinstance(shape, dict):
+        return "struct<" + ",".join(f"{key}:{_spark_type(value)}" for key, value in shape.items()) + ">"
+    return {
+        "VARCHAR": "string",
+        "DOUBLE": "double",
+        "BIGINT": "bigint",
+        "INTEGER": "int",
+        "BOOLEAN": "boolean",
+    }[shape.upper()]
 
 
 def _rewrite(node: exp.Expression) -> exp.Expression:
@@ -197,6 +224,21 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         str(join.args.get("method") or "").upper() == "ASOF" for join in node.args.get("joins") or []
     ):
         return _without_asof(node)
+    if isinstance(node, exp.Select) and node.args.get("group"):
+        # a correlated scalar subquery beside the grouping: one value per group, which Spark wants in an aggregate
+        for projection in node.expressions:
+            for subquery in list(projection.find_all(exp.Subquery)):
+                ancestor = subquery.parent
+                wrapped = False
+                while ancestor is not None and ancestor is not node:
+                    if isinstance(ancestor, exp.AggFunc) or (
+                        isinstance(ancestor, exp.Anonymous) and ancestor.name.lower() == "first"
+                    ):
+                        wrapped = True
+                        break
+                    ancestor = ancestor.parent
+                if not wrapped and subquery.find(exp.Column) is not None:
+                    subquery.replace(_call("first", subquery.copy()))
 
     if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
         node.set("materialized", None)
@@ -252,7 +294,10 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         start = part.this or exp.Literal.number(1)
         if part.expression is None:
             return _call("slice", node.this, start, _call("size", node.this.copy()))
-        length = exp.Add(this=exp.Sub(this=part.expression, expression=start.copy()), expression=exp.Literal.number(1))
+        length = exp.Add(
+            this=exp.Sub(this=part.expression, expression=start.copy()),
+            expression=exp.Literal.number(1),
+        )
         return _call("slice", node.this, start, length)
     if isinstance(node, exp.Anonymous) and node.name.lower() == "to_months":
         return _call("make_interval", exp.Literal.number(0), node.expressions[0])
@@ -262,7 +307,10 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
             "aggregate",
             node.expressions[0],
             exp.cast(exp.Literal.number(0), "DOUBLE"),
-            exp.Lambda(this=exp.Add(this=exp.column("t"), expression=exp.column("x")), expressions=[total, item]),
+            exp.Lambda(
+                this=exp.Add(this=exp.column("t"), expression=exp.column("x")),
+                expressions=[total, item],
+            ),
         )
     if isinstance(node, (exp.Min, exp.Max)) and node.args.get("count") is not None:
         ordered = _call("array_sort", _call("collect_list", node.this))
@@ -276,6 +324,35 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         and node.expressions[0].this.upper() == "UTC"
     ):
         return node.expressions[1]  # Spark's session time zone is UTC (SESSION_CONF)
+    if (
+        isinstance(node, exp.In)
+        and isinstance(node.this, exp.JSONType)
+        and {e.name for e in node.expressions} == {"UBIGINT", "BIGINT", "HUGEINT", "DOUBLE"}
+    ):
+        # is the JSON value a number: Spark reads a JSON value as text, so the text must read as one
+        return exp.RegexpLike(
+            this=node.this.this,
+            expression=exp.Literal.string(r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"),
+        )
+    if isinstance(node, exp.FromJson) and isinstance(node.expression, exp.Literal) and node.expression.is_string:
+        # DuckDB's JSON structure ('[{"id": "VARCHAR"}]') as Spark's type ('array<struct<id:string>>')
+        shape = _spark_type(json.loads(node.expression.this))
+        return _call("from_json", node.this, exp.Literal.string(shape))
+    if isinstance(node, (exp.JSONExtract, exp.JSONExtractScalar)):
+        path = node.expression.sql(dialect="duckdb").strip("'")
+        if "[*]." in path:  # a field of each element of a list: the list read as texts, the field of each
+            head, tail = path.split("[*].", 1)
+            element = exp.to_identifier("e")
+            each = exp.Lambda(
+                this=_call("get_json_object", exp.column("e"), exp.Literal.string("$." + tail)),
+                expressions=[element],
+            )
+            listed = _call(
+                "from_json",
+                _call("get_json_object", node.this, exp.Literal.string(head)),
+                exp.Literal.string("array<string>"),
+            )
+            return _call("transform", listed, each)
     if isinstance(node, exp.JSONExtract) and node.expression.sql(dialect="duckdb").strip("'").endswith("[*]"):
         # a list of JSON values: Spark reads the array as a list of texts
         path = node.expression.sql(dialect="duckdb").strip("'")[: -len("[*]")]
@@ -319,7 +396,11 @@ def spark_sql(sql: str, variables: Mapping[str, float | int] | None = None) -> s
     sql = re.sub(r"\blen\(", "array_length(", sql)
     tree = sqlglot.parse_one(sql, read="duckdb")
     # a node a step replaces is not looked into by the same pass: passes until nothing changes
-    for step in (_expand, lambda node: node.transform(_rewrite), lambda node: node.transform(bind)):
+    for step in (
+        _expand,
+        lambda node: node.transform(_rewrite),
+        lambda node: node.transform(bind),
+    ):
         for _ in range(10):
             before = tree.sql(dialect="duckdb")
             tree = step(tree)
@@ -338,20 +419,15 @@ def spark_evaluations(spark: Any, settings: FlagSettings, codes: list[str] | Non
     """Run the indicators in a Spark session whose catalogue holds the normalised tables; return, by code, a
     DataFrame of every evaluation: subject, subject_id, ocid, flagged, value, evidence (JSON text) and sentence.
 
-    Without ``codes``, every indicator the settings select runs, less those of :data:`NOT_ON_SPARK`; naming one of
-    those is a ``ValueError``."""
+    Without ``codes``, every indicator the settings select runs."""
     from tenderwatch.indicators import INDICATORS  # noqa: PLC0415
     from tenderwatch.indicators.engine import selected_codes  # noqa: PLC0415
 
-    chosen = [code for code in selected_codes(settings, codes) if codes is not None or code not in NOT_ON_SPARK]
-    refused = [code for code in chosen if code in NOT_ON_SPARK]
-    if refused:
-        raise ValueError("; ".join(f"{code} does not run on Spark yet: it {NOT_ON_SPARK[code]}" for code in refused))
     for key, value in SESSION_CONF.items():
         spark.conf.set(key, value)
     create_spark_views(spark, settings)
     frames = {}
-    for code in chosen:
+    for code in selected_codes(settings, codes):
         indicator = INDICATORS[code]
         statement = spark_sql(indicator.sql(settings.for_indicator(code, indicator.settings), settings.common))
         frames[code] = spark.sql(

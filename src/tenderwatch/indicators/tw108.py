@@ -78,8 +78,9 @@ def sql(settings: Settings, common: object) -> str:
     registered = (
         f"""
             SELECT {statement_key} AS identifier, founded, statement_id
-            FROM (SELECT statement_id, tw_ts(data->>'foundingDate') AS founded,
-                         unnest(from_json(data->'identifiers', '[{{"scheme": "VARCHAR", "id": "VARCHAR"}}]')) AS i
+            FROM (SELECT statement_id, tw_ts(json_extract_string(data, '$.foundingDate')) AS founded,
+                         unnest(from_json(json_extract(data, '$.identifiers'),
+                                          '[{{"scheme": "VARCHAR", "id": "VARCHAR"}}]')) AS i
                   FROM ownership_statements WHERE statement_type = 'entityStatement')
             WHERE founded IS NOT NULL
         """
