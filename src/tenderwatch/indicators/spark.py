@@ -228,17 +228,9 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         # a correlated scalar subquery beside the grouping: one value per group, which Spark wants in an aggregate
         for projection in node.expressions:
             for subquery in list(projection.find_all(exp.Subquery)):
-                ancestor = subquery.parent
-                wrapped = False
-                while ancestor is not None and ancestor is not node:
-                    if isinstance(ancestor, exp.AggFunc) or (
-                        isinstance(ancestor, exp.Anonymous) and ancestor.name.lower() == "first"
-                    ):
-                        wrapped = True
-                        break
-                    ancestor = ancestor.parent
-                if not wrapped and subquery.find(exp.Column) is not None:
-                    subquery.replace(_call("first", subquery.copy()))
+                outside = subquery.find_ancestor(exp.AggFunc, exp.Select)
+                if outside is node and subquery.find(exp.Column) is not None:
+                    subquery.replace(exp.First(this=subquery.copy()))
 
     if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
         node.set("materialized", None)
@@ -261,7 +253,7 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         and isinstance(node.this, (exp.Min, exp.Max))
         and node.this.args.get("count") is not None
     ):
-        # min(x, n) OVER w: the n least values in the window
+        # min(x, n) OVER w: the n least values in the window (max: the greatest)
         collected = node.copy()
         collected.set("this", _call("collect_list", node.this.this))
         ordered = _call("array_sort", collected)
@@ -312,11 +304,6 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
                 expressions=[total, item],
             ),
         )
-    if isinstance(node, (exp.Min, exp.Max)) and node.args.get("count") is not None:
-        ordered = _call("array_sort", _call("collect_list", node.this))
-        if isinstance(node, exp.Max):
-            ordered = _call("reverse", ordered)
-        return _call("slice", ordered, exp.Literal.number(1), node.args["count"])
     if (
         isinstance(node, exp.Anonymous)
         and node.name.lower() == "timezone"
@@ -340,27 +327,17 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return _call("from_json", node.this, exp.Literal.string(shape))
     if isinstance(node, (exp.JSONExtract, exp.JSONExtractScalar)):
         path = node.expression.sql(dialect="duckdb").strip("'")
-        if "[*]." in path:  # a field of each element of a list: the list read as texts, the field of each
-            head, tail = path.split("[*].", 1)
-            element = exp.to_identifier("e")
-            each = exp.Lambda(
-                this=_call("get_json_object", exp.column("e"), exp.Literal.string("$." + tail)),
-                expressions=[element],
-            )
+        head, star, tail = path.partition("[*]")
+        if star:  # a list of JSON values, which Spark reads as a list of texts; or a field of each of them
             listed = _call(
                 "from_json",
                 _call("get_json_object", node.this, exp.Literal.string(head)),
                 exp.Literal.string("array<string>"),
             )
-            return _call("transform", listed, each)
-    if isinstance(node, exp.JSONExtract) and node.expression.sql(dialect="duckdb").strip("'").endswith("[*]"):
-        # a list of JSON values: Spark reads the array as a list of texts
-        path = node.expression.sql(dialect="duckdb").strip("'")[: -len("[*]")]
-        return _call(
-            "from_json",
-            _call("get_json_object", node.this, exp.Literal.string(path)),
-            exp.Literal.string("array<string>"),
-        )
+            if not tail:
+                return listed
+            each = _call("get_json_object", exp.column("e"), exp.Literal.string("$" + tail))
+            return _call("transform", listed, exp.Lambda(this=each, expressions=[exp.to_identifier("e")]))
     return node
 
 
@@ -409,10 +386,11 @@ def spark_sql(sql: str, variables: Mapping[str, float | int] | None = None) -> s
     return tree.sql(dialect="spark")
 
 
-def create_spark_views(spark: Any, settings: FlagSettings) -> None:
+def create_spark_views(spark: Any, settings: FlagSettings, variables: Mapping[str, float | int] | None = None) -> None:
     """Create the indicator views (``ind_*``) in a Spark session that holds the normalised tables."""
+    values = store_variables() if variables is None else variables
     for name, sql in views.view_statements(settings.common).items():
-        spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {spark_sql(sql)}")
+        spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {spark_sql(sql, values)}")
 
 
 def spark_evaluations(spark: Any, settings: FlagSettings, codes: list[str] | None = None) -> dict[str, Any]:
@@ -425,11 +403,12 @@ def spark_evaluations(spark: Any, settings: FlagSettings, codes: list[str] | Non
 
     for key, value in SESSION_CONF.items():
         spark.conf.set(key, value)
-    create_spark_views(spark, settings)
+    values = store_variables()  # the settings read once, not for each statement
+    create_spark_views(spark, settings, values)
     frames = {}
     for code in selected_codes(settings, codes):
         indicator = INDICATORS[code]
-        statement = spark_sql(indicator.sql(settings.for_indicator(code, indicator.settings), settings.common))
+        statement = spark_sql(indicator.sql(settings.for_indicator(code, indicator.settings), settings.common), values)
         frames[code] = spark.sql(
             "SELECT subject, subject_id, ocid, flagged, CAST(value AS DOUBLE) AS value, "
             f"CAST(evidence AS STRING) AS evidence, sentence FROM ({statement})"
