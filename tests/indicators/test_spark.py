@@ -121,3 +121,67 @@ def test_the_translation_writes_out_macros_and_keeps_lists_in_order() -> None:
     assert "ARRAY_SORT(COLLECT_LIST(x))" in translated
     assert "SIZE(ids)" in translated
     assert "SLICE(ocids, 1, 50 - 1 + 1)" in translated
+
+
+def test_an_asof_join_filters_the_nearest_row_as_duckdb_does(spark) -> None:
+    # DuckDB pairs each tender with the nearest later notice first, then applies the WHERE: a condition on the
+    # notice may leave the tender with no match, even when a later notice would meet it
+    tenders = [("t1", "north", 10), ("t2", "north", 30), ("t3", "south", 10)]
+    notices = [
+        ("n1", "north", 12, 500),
+        ("n2", "north", 20, 90_000),
+        ("n3", "north", 31, 80_000),
+        ("n4", "south", 9, 1),
+    ]
+    statement = """
+        SELECT t.id, n.id AS notice
+        FROM tenders AS t ASOF JOIN notices AS n ON n.region = t.region AND n.day >= t.day
+        WHERE t.region <> 'east' AND n.value >= 10000
+    """
+    con = duckdb.connect()
+    con.execute("CREATE TABLE tenders (id VARCHAR, region VARCHAR, day INTEGER)")
+    con.execute("CREATE TABLE notices (id VARCHAR, region VARCHAR, day INTEGER, value INTEGER)")
+    con.executemany("INSERT INTO tenders VALUES (?, ?, ?)", tenders)
+    con.executemany("INSERT INTO notices VALUES (?, ?, ?, ?)", notices)
+    expected = sorted(con.execute(statement).fetchall())
+    assert expected == [("t2", "n3")]  # t1's nearest notice (n1) is too small; t3 has none after it
+
+    spark.createDataFrame(tenders, "id string, region string, day int").createOrReplaceTempView("tenders")
+    spark.createDataFrame(notices, "id string, region string, day int, value int").createOrReplaceTempView("notices")
+    translated = spark_sql(statement, {})
+    assert sorted(tuple(row) for row in spark.sql(translated).collect()) == expected
+
+
+def test_an_amount_published_as_text_is_not_a_number_on_spark_either(spark) -> None:
+    # Spark reads a JSON value as text and drops a string's quotes, so "12" and 12 would look alike
+    documents = [
+        ("number", '{"amount": 12}'),
+        ("text", '{"amount": "12"}'),
+        ("decimal", '{"amount": 1.5}'),
+        ("exponent", '{"amount": -1e10}'),
+        ("null", '{"amount": null}'),
+        ("missing", '{"value": 3}'),
+        ("list", '{"amount": [1]}'),
+        ("boolean", '{"amount": true}'),
+    ]
+    statement = """
+        SELECT id, json_type(json_extract(data, '$.amount')) IN ('UBIGINT', 'BIGINT', 'HUGEINT', 'DOUBLE') AS number
+        FROM documents
+    """
+    con = duckdb.connect()
+    con.execute("CREATE TABLE documents (id VARCHAR, data VARCHAR)")
+    con.executemany("INSERT INTO documents VALUES (?, ?)", documents)
+    expected = sorted(con.execute(statement).fetchall())
+    assert dict(expected) == {
+        "number": True,
+        "text": False,
+        "decimal": True,
+        "exponent": True,
+        "null": False,
+        "missing": None,
+        "list": False,
+        "boolean": False,
+    }
+
+    spark.createDataFrame(documents, "id string, data string").createOrReplaceTempView("documents")
+    assert sorted(tuple(row) for row in spark.sql(spark_sql(statement, {})).collect()) == expected

@@ -52,12 +52,14 @@ REWRITES = (
     "a && b (lists that overlap): arrays_overlap(a, b)",
     "regexp_full_match(s, p): s RLIKE '^(?:p)$'",
     "format('{:,.2f}', x) and the other number formats of the sentences: format_number or format_string",
-    "json_type(j) IN (the number types): j RLIKE a JSON number (Spark reads JSON values as text)",
+    "json_type(j) IN (the number types): the type of j read as a variant is a number (Spark reads JSON values as "
+    "text, without the quotes of a string)",
     "json_extract(json, '$.list[*].field'): each element's field, from the list read as texts",
     "from_json(json, DuckDB's JSON structure): from_json(json, the same as Spark's type)",
     "a correlated scalar subquery beside a GROUP BY: wrapped in first(), one value per group",
     "timezone('UTC', t): t, in a session whose time zone is UTC",
-    "A ASOF JOIN B ON keys AND B.t >= A.t0: an inner join keeping the rows of B of the least B.t (_without_asof)",
+    "A ASOF JOIN B ON keys AND B.t >= A.t0: an inner join keeping the rows of B of the least B.t, the WHERE's "
+    "conditions on B applied to that row (_without_asof)",
     "to_months(n): make_interval(0, n)",
 )
 
@@ -166,40 +168,60 @@ def _formatted(pattern: str, value: exp.Expression) -> exp.Expression | None:
 
 
 def _without_asof(select: exp.Select) -> exp.Select:
-    """DuckDB's ``A ASOF JOIN B ON keys AND B.t >= A.t0``, which Spark does not have: an inner join, keeping for
-    each row of A the rows of B with the least ``B.t``. Rows of A with the same keys and ``A.t0`` have the same
-    nearest row of B, so they are ranked together. The statement's WHERE then applies before the nearest row is
-    picked rather than after: the same for a bound on ``B.t`` from above, as in TW105, not in general."""
+    """DuckDB's ``A ASOF JOIN B ON keys AND B.t >= A.t0``, which Spark does not have: an inner join, ranking for
+    each row of A the rows of B by ``B.t`` and keeping the first. Rows of A with the same keys and ``A.t0`` have the
+    same nearest row of B, so they are ranked together. As in DuckDB, the statement's WHERE chooses among the rows
+    of A, but only filters the nearest row of B: its conditions on B's columns apply after the ranking. The ranked
+    query is wrapped in one that keeps the statement's own columns, so it needs a name for each."""
     from sqlglot import exp  # noqa: PLC0415
 
-    for join in select.args.get("joins") or []:
-        if str(join.args.get("method") or "").upper() != "ASOF":
-            continue
-        right = join.this.alias_or_name
-        keys: list[exp.Expression] = []
-        order: exp.Expression | None = None
-        for condition in join.args["on"].flatten() if isinstance(join.args["on"], exp.And) else [join.args["on"]]:
-            if isinstance(condition, exp.EQ):
-                mine = condition.this if condition.this.find(exp.Column).table == right else condition.expression
-                keys.append((condition.expression if mine is condition.this else condition.this).copy())
-            elif isinstance(condition, (exp.GTE, exp.GT)) and condition.this.find(exp.Column).table == right:
-                order = condition.this.copy()
-                keys.append(condition.expression.copy())
-            else:
-                raise NotImplementedError(f"an ASOF join condition Spark has no form for: {condition.sql()}")
-        if order is None:
-            raise NotImplementedError("an ASOF join without its inequality")
-        join.set("method", None)
-        nearest = exp.Window(
-            this=exp.Anonymous(this="rank", expressions=[]),
-            partition_by=keys,
-            order=exp.Order(expressions=[exp.Ordered(this=order)]),
-        )
-        select.set(
-            "qualify",
-            exp.Qualify(this=exp.EQ(this=nearest, expression=exp.Literal.number(1))),
-        )
-    return select
+    joins = [join for join in select.args.get("joins") or [] if str(join.args.get("method") or "").upper() == "ASOF"]
+    names = [projection.alias_or_name for projection in select.expressions]
+    if (
+        len(joins) != 1
+        or not all(names)
+        or any(select.args.get(part) for part in ("group", "having", "qualify", "distinct", "order", "limit"))
+    ):
+        raise NotImplementedError("an ASOF join Spark has no form for: " + select.sql(dialect="duckdb")[:200])
+    join = joins[0]
+    right = join.this.alias_or_name
+    keys: list[exp.Expression] = []
+    order: exp.Expression | None = None
+    for condition in join.args["on"].flatten() if isinstance(join.args["on"], exp.And) else [join.args["on"]]:
+        if isinstance(condition, exp.EQ):
+            mine = condition.this if condition.this.find(exp.Column).table == right else condition.expression
+            keys.append((condition.expression if mine is condition.this else condition.this).copy())
+        elif isinstance(condition, (exp.GTE, exp.GT)) and condition.this.find(exp.Column).table == right:
+            order = condition.this.copy()
+            keys.append(condition.expression.copy())
+        else:
+            raise NotImplementedError(f"an ASOF join condition Spark has no form for: {condition.sql()}")
+    if order is None:
+        raise NotImplementedError("an ASOF join without its inequality")
+    join.set("method", None)
+    ranked = exp.Window(
+        this=exp.Anonymous(this="rank", expressions=[]),
+        partition_by=keys,
+        order=exp.Order(expressions=[exp.Ordered(this=order)]),
+    )
+    kept: list[exp.Expression] = []
+    after: list[exp.Expression] = []
+    where = select.args.get("where")
+    if where is not None:
+        for condition in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
+            on_right = any(column.table == right for column in condition.find_all(exp.Column))
+            (after if on_right else kept).append(condition)
+    select.set("where", exp.Where(this=exp.and_(*kept)) if kept else None)
+    select.append("expressions", exp.alias_(ranked, "tw_asof_rank"))
+    chosen: exp.Expression = exp.EQ(this=exp.column("tw_asof_rank"), expression=exp.Literal.number(1))
+    if after:
+        select.append("expressions", exp.alias_(exp.and_(*after), "tw_asof_kept"))
+        chosen = exp.and_(chosen, exp.column("tw_asof_kept"))
+    return (
+        exp.select(*(exp.column(name) for name in names))
+        .from_(exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier("tw_asof"))))
+        .where(chosen)
+    )
 
 
 def _spark_type(shape: Any) -> str:
@@ -316,10 +338,18 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         and isinstance(node.this, exp.JSONType)
         and {e.name for e in node.expressions} == {"UBIGINT", "BIGINT", "HUGEINT", "DOUBLE"}
     ):
-        # is the JSON value a number: Spark reads a JSON value as text, so the text must read as one
+        # is the JSON value a number: Spark reads a JSON value as text, unquoted ("12" as 12), so the value is read
+        # again as a variant, whose type tells a number from a text
+        value = node.this.this
+        if isinstance(value, exp.JSONExtract):
+            variant = _call(
+                "try_variant_get", _call("try_parse_json", value.this), value.expression, exp.Literal.string("variant")
+            )
+        else:
+            variant = _call("try_parse_json", value)
         return exp.RegexpLike(
-            this=node.this.this,
-            expression=exp.Literal.string(r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"),
+            this=_call("schema_of_variant", variant),
+            expression=exp.Literal.string(r"^(TINYINT|SMALLINT|INT|BIGINT|FLOAT|DOUBLE|DECIMAL\(.*\))$"),
         )
     if isinstance(node, exp.FromJson) and isinstance(node.expression, exp.Literal) and node.expression.is_string:
         # DuckDB's JSON structure ('[{"id": "VARCHAR"}]') as Spark's type ('array<struct<id:string>>')
