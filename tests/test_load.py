@@ -213,6 +213,21 @@ def test_loading_the_same_file_again_changes_nothing(db: Path, real: Path) -> No
     assert table_contents(db) == before
 
 
+def test_the_stored_json_is_compressed_on_disk(db: Path, real: Path) -> None:
+    # DuckDB writes a new file in its oldest format by default, which would store every release uncompressed
+    load(db, real / "uk_cf_2020_awards_openopps.jsonl")
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for table, column in (("raw_releases", "data"), ("compiled_releases", "data"), ("packages", "metadata")):
+            kinds = con.execute(
+                f"SELECT DISTINCT compression FROM pragma_storage_info('{table}') "
+                f"WHERE column_name = '{column}' AND segment_type = 'VARCHAR'"
+            ).fetchall()
+            assert kinds == [("ZSTD",)], (table, kinds)
+    finally:
+        con.close()
+
+
 def test_a_release_seen_in_two_files_is_stored_once(db: Path, real: Path) -> None:
     # The Open Opps tenders file repeats 173 releases of the awards file.
     result = load(db, real / "uk_cf_2020_awards_openopps.jsonl", real / "uk_cf_2020_tenders_openopps.jsonl")

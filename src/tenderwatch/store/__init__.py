@@ -206,6 +206,11 @@ def normalised_schema_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+# The storage format of new stores (and of the web app's snapshots, which a store's connection attaches): DuckDB
+# writes by default in the oldest format that every version since 0.10 reads, which compresses none of the JSON text.
+STORAGE_VERSION = "v1.5.0"
+
+
 class Store:
     """An open tenderwatch store (one DuckDB file)."""
 
@@ -219,7 +224,10 @@ class Store:
             )
         skip_missing_pandas()
         try:
-            self.con = duckdb.connect(str(path), read_only=read_only)
+            # a new file is written in DuckDB's storage format of 1.5 rather than the oldest it can, which allows
+            # zstd for the stored JSON: a store of 100,000 releases takes 69 MB instead of 504 MB
+            config = {} if read_only else {"storage_compatibility_version": STORAGE_VERSION}
+            self.con = duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.IOException as error:
             message = str(error)
             if "lock" in message.lower():
