@@ -172,7 +172,7 @@ def _without_asof(select: exp.Select) -> exp.Select:
     each row of A the rows of B by ``B.t`` and keeping the first. Rows of A with the same keys and ``A.t0`` have the
     same nearest row of B, so they are ranked together. As in DuckDB, the statement's WHERE chooses among the rows
     of A, but only filters the nearest row of B: its conditions on B's columns apply after the ranking. The ranked
-    query is wrapped in one that keeps the statement's own columns, so it needs a name for each."""
+    query is wrapped in one that keeps the statement's own columns, so each needs a name of its own."""
     from sqlglot import exp  # noqa: PLC0415
 
     joins = [join for join in select.args.get("joins") or [] if str(join.args.get("method") or "").upper() == "ASOF"]
@@ -180,6 +180,7 @@ def _without_asof(select: exp.Select) -> exp.Select:
     if (
         len(joins) != 1
         or not all(names)
+        or len(set(names)) < len(names)
         or any(select.args.get(part) for part in ("group", "having", "qualify", "distinct", "order", "limit"))
     ):
         raise NotImplementedError("an ASOF join Spark has no form for: " + select.sql(dialect="duckdb")[:200])
