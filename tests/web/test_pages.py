@@ -311,6 +311,19 @@ def test_a_profile_shows_its_first_flags_and_links_to_them_all(web_store: Path, 
         assert {(flag["code"], flag["ocid"], flag["sentence"]) for flag in profile["flags"]} <= keys
 
 
+def test_the_snapshot_keeps_the_format_where_a_page_reads_without_decompressing_a_block(web_store: Path) -> None:
+    # the store is written in DuckDB 1.5's format, which compresses long text with zstd; the snapshot is not: reading
+    # one page out of a zstd block made every page two to three times slower under load at a million processes
+    # (docs/performance.md)
+    formats = {}
+    for name, path in (("store", web_store), ("snapshot", current_snapshot(web_store))):
+        with duckdb.connect(str(path), read_only=True) as con:
+            formats[name] = con.execute(
+                "SELECT tags['storage_version'] FROM duckdb_databases() WHERE NOT internal"
+            ).fetchall()[0][0]
+    assert formats == {"store": "v1.5.0+", "snapshot": "v1.0.0+"}
+
+
 def test_search_ranks_by_bm25_and_every_path_agrees(web_store: Path) -> None:
     snapshot = current_snapshot(web_store)
     with duckdb.connect(str(snapshot), read_only=True) as con:
