@@ -206,8 +206,10 @@ def normalised_schema_hash() -> str:
     return digest.hexdigest()[:16]
 
 
-# The storage format of new stores (and of the web app's snapshots, which a store's connection attaches): DuckDB
-# writes by default in the oldest format that every version since 0.10 reads, which compresses none of the JSON text.
+# The storage format of a new store. By default DuckDB writes the oldest format that every version since 0.10 reads,
+# which has no zstd for text: the JSON declared `USING COMPRESSION zstd` was silently kept uncompressed (a store of
+# 100,000 releases took 504 MB; it takes 70 MB in this format). The web app's snapshot keeps the old format (see
+# snapshot.SNAPSHOT_STORAGE_VERSION).
 STORAGE_VERSION = "v1.5.0"
 
 
@@ -224,8 +226,6 @@ class Store:
             )
         skip_missing_pandas()
         try:
-            # a new file is written in DuckDB's storage format of 1.5 rather than the oldest it can, which allows
-            # zstd for the stored JSON: a store of 100,000 releases takes 69 MB instead of 504 MB
             config = {} if read_only else {"storage_compatibility_version": STORAGE_VERSION}
             self.con = duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.IOException as error:

@@ -34,7 +34,7 @@ SLIM = {
 }
 # Not needed by the web app: work queues, sync checkpoints and the fetched pages' raw bytes.
 SKIPPED = {"pending", "meta", "sync_pages", "sync_windows"}
-# The snapshot's storage format: DuckDB's default, the oldest it writes (see publish_snapshot).
+# The snapshot's storage format: DuckDB's default, the oldest it writes, not the store's (see publish_snapshot).
 SNAPSHOT_STORAGE_VERSION = "v0.10.2"
 # Indexes for the lookups the pages make (by process, buyer and supplier).
 INDEXES = (
@@ -267,9 +267,9 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, store_path: Path) -> Path:
             "SELECT table_name FROM duckdb_columns() WHERE column_name = 'ocid' AND database_name = current_database()"
         ).fetchall()
     }
-    # In DuckDB's oldest storage format, as before stores moved to 1.5's: there a page's few rows of long JSON text are
-    # read without decompressing whole zstd blocks, and under 16 clients at a million processes the pages were two to
-    # three times slower in the newer format (see docs/performance.md)
+    # In DuckDB's oldest storage format rather than the store's: there a page's few rows of long JSON text are read
+    # without decompressing a whole zstd block; in the store's format every page was two to three times slower under
+    # 16 clients at a million processes (see docs/performance.md)
     con.execute(f"ATTACH '{partial.as_posix()}' AS snap (STORAGE_VERSION '{SNAPSHOT_STORAGE_VERSION}')")
     try:
         for name in tables:
