@@ -4,8 +4,8 @@ The indicators are written once, as DuckDB SQL over the normalised tables. For d
 :func:`run_on_spark` runs the same statements in a Spark session whose catalogue holds the normalised tables under
 their own names (for example read from Parquet files that DuckDB wrote with ``COPY table TO 'table.parquet'``).
 :func:`spark_sql` does the translation: sqlglot's DuckDB-to-Spark translation, after tenderwatch's own DuckDB
-macros are written out in full, plus the few rewrites listed in :data:`REWRITES` for what sqlglot leaves in
-DuckDB's form.
+macros are written out in full, plus the few rewrites of :func:`_rewrite` for what sqlglot leaves in DuckDB's form
+(docs/spark.md lists them).
 
 Needs the ``spark`` extra (``pip install 'tenderwatch[spark]'``: pyspark and sqlglot) and a Java runtime. A test
 runs every indicator on the demo data in both engines and compares the rows each flags
@@ -17,18 +17,16 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from tenderwatch.indicators import views
 from tenderwatch.indicators.settings import FlagSettings
+from tenderwatch.store import macro_sql, store_variables
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from sqlglot import exp
-
-    from tenderwatch.settings import Settings
 
 # Spark settings the translated statements rely on: evidence keeps its null values, as DuckDB's json_object does,
 # and timestamps are shown in UTC, as the statements' timezone('UTC', ...) asks.
@@ -37,50 +35,25 @@ SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
 }
 
-REWRITES = (
-    "tenderwatch's DuckDB macros (tw_r8, tw_party_key and the normalising ones) written out in full, and the "
-    "store's variables (getvariable) replaced by their values",
-    "WITH ... AS NOT MATERIALIZED: the hint dropped",
-    "len(list): size(list) (DuckDB's len of a list; length() stays for text)",
-    "list(x ORDER BY k): the list collected as structs of the keys and x, sorted, and x taken back out",
-    "first(x ORDER BY k): min_by(x, k) (max_by for DESC)",
-    "min(x, n) OVER w: the n least values of the window, sorted",
-    "list_sum(list): aggregate(list, 0, (t, x) -> t + x)",
-    "list[a:b]: slice(list, a, b - a + 1)",
-    "json_object(k, v, ...): to_json(named_struct(k, v, ...))",
-    "json_extract(json, '$.path[*]'): from_json(get_json_object(json, '$.path'), 'array<string>')",
-    "a && b (lists that overlap): arrays_overlap(a, b)",
-    "regexp_full_match(s, p): s RLIKE '^(?:p)$'",
-    "format('{:,.2f}', x) and the other number formats of the sentences: format_number or format_string",
-    "json_type(j) IN (the number types): the type of j read as a variant is a number (Spark reads JSON values as "
-    "text, without the quotes of a string)",
-    "json_extract(json, '$.list[*].field'): each element's field, from the list read as texts",
-    "from_json(json, DuckDB's JSON structure): from_json(json, the same as Spark's type)",
-    "a correlated scalar subquery beside a GROUP BY: wrapped in first(), one value per group",
-    "timezone('UTC', t): t, in a session whose time zone is UTC",
-    "A ASOF JOIN B ON keys AND B.t >= A.t0: an inner join keeping the rows of B of the least B.t, the WHERE's "
-    "conditions on B applied to that row (_without_asof)",
-    "to_months(n): make_interval(0, n)",
-)
-
 
 @cache
 def _macros() -> dict[str, tuple[list[str], exp.Expression]]:
     """tenderwatch's DuckDB macros, by name: their parameters and their body, parsed."""
-    import sqlglot  # noqa: PLC0415 - an optional dependency
-
-    text = resources.files("tenderwatch.normalise").joinpath("sql/_macros.sql").read_text(encoding="utf-8")
-    text += ";\n" + views.R8_MACRO
-    text = re.sub(r"\blen\(", "array_length(", text)
+    text = macro_sql() + ";\n" + views.R8_MACRO
     found: dict[str, tuple[list[str], exp.Expression]] = {}
     pattern = r"(?is)CREATE OR REPLACE TEMP MACRO\s+(\w+)\(([^)]*)\)\s+AS\s+(.*?)(?=;|\Z)"
     for match in re.finditer(pattern, text):
         params = [param.strip() for param in match.group(2).split(",")]
-        found[match.group(1).lower()] = (
-            params,
-            sqlglot.parse_one(match.group(3).strip(), read="duckdb"),
-        )
+        found[match.group(1).lower()] = (params, _parse(match.group(3).strip()))
     return found
+
+
+def _parse(sql: str) -> exp.Expression:
+    """Parse DuckDB SQL of tenderwatch's, where ``len()`` is the length of a list (text uses ``length()``): read as
+    ``array_length()``, which Spark calls ``size()``."""
+    import sqlglot  # noqa: PLC0415 - an optional dependency
+
+    return sqlglot.parse_one(re.sub(r"\blen\(", "array_length(", sql), read="duckdb")
 
 
 def _expand(tree: exp.Expression) -> exp.Expression:
@@ -372,26 +345,20 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def store_variables(settings: Settings | None = None) -> dict[str, float | int]:
-    """The DuckDB variables a store sets from its settings (see :class:`tenderwatch.store.Store`), which the
-    normalising macros read: the limits of believable amounts and years."""
+def _variables() -> dict[str, float | int]:
+    """The variables a store sets from the settings (the macros read them), for the settings in force."""
     from tenderwatch.settings import load_settings  # noqa: PLC0415
 
-    chosen = settings or load_settings()
-    return {
-        "tw_max_amount": float(chosen.max_amount),
-        "tw_min_year": int(chosen.min_year),
-        "tw_max_year": int(chosen.max_year),
-    }
+    return store_variables(load_settings())
 
 
 def spark_sql(sql: str, variables: Mapping[str, float | int] | None = None) -> str:
     """Return a DuckDB statement of tenderwatch's as Spark SQL, with each ``getvariable(name)`` replaced by its
-    value in ``variables`` (by default :func:`store_variables` of the settings)."""
-    import sqlglot  # noqa: PLC0415
+    value in ``variables`` (by default those a store sets from the settings, see
+    :func:`tenderwatch.store.store_variables`)."""
     from sqlglot import exp  # noqa: PLC0415
 
-    values = store_variables() if variables is None else variables
+    values = _variables() if variables is None else variables
 
     def bind(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Anonymous) and node.name.lower() == "getvariable":
@@ -400,26 +367,25 @@ def spark_sql(sql: str, variables: Mapping[str, float | int] | None = None) -> s
                 return exp.Literal.number(values[name.this])
         return node
 
-    # DuckDB's len() is the length of a list here (text uses length()), which Spark calls size()
-    sql = re.sub(r"\blen\(", "array_length(", sql)
-    tree = sqlglot.parse_one(sql, read="duckdb")
+    tree = _parse(sql)
     # a node a step replaces is not looked into by the same pass: passes until nothing changes
+    text = tree.sql(dialect="duckdb")
     for step in (
         _expand,
         lambda node: node.transform(_rewrite),
         lambda node: node.transform(bind),
     ):
         for _ in range(10):
-            before = tree.sql(dialect="duckdb")
             tree = step(tree)
-            if tree.sql(dialect="duckdb") == before:
+            before, text = text, tree.sql(dialect="duckdb")
+            if text == before:
                 break
     return tree.sql(dialect="spark")
 
 
 def create_spark_views(spark: Any, settings: FlagSettings, variables: Mapping[str, float | int] | None = None) -> None:
     """Create the indicator views (``ind_*``) in a Spark session that holds the normalised tables."""
-    values = store_variables() if variables is None else variables
+    values = _variables() if variables is None else variables
     for name, sql in views.view_statements(settings.common).items():
         spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {spark_sql(sql, values)}")
 
@@ -434,7 +400,7 @@ def spark_evaluations(spark: Any, settings: FlagSettings, codes: list[str] | Non
 
     for key, value in SESSION_CONF.items():
         spark.conf.set(key, value)
-    values = store_variables()  # the settings read once, not for each statement
+    values = _variables()  # the settings read once, not for each statement
     create_spark_views(spark, settings, values)
     frames = {}
     for code in selected_codes(settings, codes):

@@ -206,6 +206,22 @@ def normalised_schema_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+def store_variables(settings: Settings) -> dict[str, float | int]:
+    """The DuckDB variables a store's connection sets from the settings, which the normalising macros read: the
+    limits of believable amounts and years."""
+    return {
+        "tw_max_amount": float(settings.max_amount),
+        "tw_min_year": int(settings.min_year),
+        "tw_max_year": int(settings.max_year),
+    }
+
+
+@cache
+def macro_sql() -> str:
+    """The statements that make the normalising macros (``normalise/sql/_macros.sql``), read once."""
+    return resources.files("tenderwatch.normalise").joinpath("sql/_macros.sql").read_text(encoding="utf-8")
+
+
 # The storage format of a new store. By default DuckDB writes the oldest format that every version since 0.10 reads,
 # which has no zstd for text: the JSON declared `USING COMPRESSION zstd` was silently kept uncompressed (a store of
 # 100,000 releases took 504 MB; it takes 70 MB in this format). The web app's snapshot keeps the old format (see
@@ -251,11 +267,9 @@ class Store:
         con.execute("SET enable_progress_bar = false")
         # Commits append to the write-ahead log; the file is rewritten once it holds this much, not at every batch.
         con.execute("SET checkpoint_threshold = '1GB'")
-        con.execute("SET VARIABLE tw_max_amount = ?", [float(settings.max_amount)])
-        con.execute("SET VARIABLE tw_min_year = ?", [int(settings.min_year)])
-        con.execute("SET VARIABLE tw_max_year = ?", [int(settings.max_year)])
-        macros = resources.files("tenderwatch.normalise").joinpath("sql/_macros.sql").read_text(encoding="utf-8")
-        con.execute(macros)
+        for name, value in store_variables(settings).items():
+            con.execute(f"SET VARIABLE {name} = ?", [value])
+        con.execute(macro_sql())
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """Return a second connection to the same store (for reading while this one writes)."""
