@@ -218,6 +218,21 @@ def test_a_process_at_every_stage_has_a_status(tmp_path: Path) -> None:
     assert rows[("ocds-lc0010-unsuccessful", "A1")]["status"] == "cancelled"
 
 
+def test_a_tender_marked_unsuccessful_before_its_deadline_has_not_failed(tmp_path: Path) -> None:
+    # Contracts Finder publishes most tender notices with the status unsuccessful, before bids are even due
+    early = release("ocds-b5fd17-lc0020-early", "2024-03-01T09:00:00Z", buyer=BUYER,
+                    tender={"id": "T1", "status": "unsuccessful", "value": _gbp(40000),
+                            "tenderPeriod": {"endDate": "2024-03-29T12:00:00Z"}})  # fmt: skip
+    # marked unsuccessful by a notice after the deadline: the procedure failed
+    late = release("ocds-lc0021-late", "2024-04-15T09:00:00Z", buyer=BUYER,
+                   tender={"id": "T1", "status": "unsuccessful", "value": _gbp(40000),
+                           "tenderPeriod": {"endDate": "2024-03-29T12:00:00Z"}})  # fmt: skip
+    rows = lifecycle(tmp_path, [early, late])
+    by_ocid = {ocid: row for (ocid, _), row in rows.items()}
+    assert by_ocid["ocds-b5fd17-lc0020-early"]["status"] == "tendering"
+    assert by_ocid["ocds-lc0021-late"]["status"] == "cancelled"
+
+
 def test_first_facts_follow_release_dates_not_loading_order(tmp_path: Path) -> None:
     ocid = "ocds-lc0011-order"
     history = [
@@ -294,6 +309,17 @@ def test_it_runs_on_the_real_data(real_store: Path) -> None:
     assert processes > 1000 and covered == processes
     statuses = {row[0] for row in query(real_store, "SELECT DISTINCT status FROM contract_lifecycle")}
     assert statuses <= {"planned", "tendering", "awarded", "active", "ended", "terminated_early", "cancelled"}
+    # Contracts Finder's tender notices marked unsuccessful on publication, before their deadline, are not cancelled
+    # (578 processes were, of the 1,616, when the status was taken at its word)
+    early = query(
+        real_store,
+        "SELECT l.status, count(*) FROM contract_lifecycle AS l JOIN tenders AS t USING (ocid) "
+        "JOIN processes AS p USING (ocid) WHERE t.status = 'unsuccessful' AND p.last_release_date < "
+        "t.tender_period_end AND l.row_type = 'process' GROUP BY ALL",
+    )
+    assert dict(early).get("tendering", 0) > 400 and "cancelled" not in dict(early)
+    cancelled = query(real_store, "SELECT count(*) FROM contract_lifecycle WHERE status = 'cancelled'")[0][0]
+    assert 0 < cancelled < 100
     con = duckdb.connect(str(real_store), read_only=True)
     try:
         bad = con.execute(

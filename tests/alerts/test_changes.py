@@ -179,6 +179,28 @@ def test_real_notices_give_changes_that_each_name_their_notice(real: Path, works
     assert len(_changes(workspace)) == len(changes)
 
 
+def test_a_tender_marked_unsuccessful_on_publication_is_new_not_cancelled(real: Path, workspace: Workspace) -> None:
+    # Contracts Finder gives most tender notices the status unsuccessful on the day they are published, before
+    # bids are due: each is a new tender, and no procedure was stopped
+    workspace.load([str(real / "uk_cf_2020_tenders_openopps.jsonl")])
+    analyse(workspace)
+    early = {
+        row["ocid"]
+        for row in rows(
+            workspace.store.con,
+            "SELECT ocid FROM tenders JOIN processes USING (ocid) "
+            "WHERE tenders.status = 'unsuccessful' AND last_release_date < tender_period_end",
+        )
+    }
+    kinds: dict[str, set[str]] = {}
+    for change in _changes(workspace):
+        kinds.setdefault(change["kind"], set()).add(change["ocid"])
+    assert len(early) > 300
+    assert early <= kinds["new_tender"]
+    # the few marked unsuccessful by a notice dated after their deadline are still reported as stopped
+    assert kinds["tender_cancelled"] and not kinds["tender_cancelled"] & early
+
+
 def test_notices_read_a_slice_at_a_time_give_the_same_changes(
     real: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -415,6 +415,28 @@ def test_tw105_cpv_digits(tmp_path: Path) -> None:
     assert flagged(found, "TW105") == {"ocds-tw105-n5"}
 
 
+def test_tw105_a_tender_marked_unsuccessful_before_its_deadline_has_not_failed(tmp_path: Path) -> None:
+    def tender(ocid: str, date: str, status: str, deadline: str) -> dict:
+        return release(ocid, date, f"{ocid}-1", buyer=OTHER, tender={
+            "id": "T1", "title": "Grounds maintenance", "status": status,
+            "tenderPeriod": {"startDate": date, "endDate": deadline},
+            "items": [{"id": "1", "classification": {"scheme": "CPV", "id": "77310000"}}]})  # fmt: skip
+
+    # as Contracts Finder publishes a tender notice: unsuccessful on the day, with bids due a month later
+    on_publication = [
+        tender("ocds-b5fd17-tw105-p1", "2024-01-10T00:00:00Z", "unsuccessful", "2024-02-09T12:00:00Z"),
+        tender("ocds-b5fd17-tw105-p2", "2024-04-01T00:00:00Z", "active", "2024-05-01T12:00:00Z"),
+    ]
+    found, run = evaluate(tmp_path, on_publication, ["TW105"])
+    assert flagged(found, "TW105") == set() and counts(run) == (2, 0)
+    # the same buyer's procedure declared unsuccessful after its deadline did fail: the next tender relaunches it
+    failed = [*on_publication, release("ocds-b5fd17-tw105-p1", "2024-02-20T00:00:00Z", "ocds-b5fd17-tw105-p1-2",
+                                       buyer=OTHER, tender={"id": "T1", "status": "unsuccessful"})]  # fmt: skip
+    (tmp_path / "failed").mkdir()
+    found, _ = evaluate(tmp_path / "failed", failed, ["TW105"])
+    assert flagged(found, "TW105") == {"ocds-b5fd17-tw105-p2"}
+
+
 # ------------------------------------------------------------------------------------------------------ TW106
 
 
@@ -520,7 +542,11 @@ TW107_RELEASES = [
     _closing("ocds-tw107-awarded", "2020-01-31T12:00:00Z"),
     release("ocds-tw107-awarded", "2020-04-01T00:00:00Z", "ocds-tw107-awarded-2", tag=["award"], buyer=BUYER,
             awards=[{"id": "A1", "status": "active", "date": "2020-04-01T00:00:00Z"}]),
-    _closing("ocds-tw107-failed", "2020-01-31T12:00:00Z", status="unsuccessful"),
+    _closing("ocds-tw107-failed", "2020-01-31T12:00:00Z"),
+    release("ocds-tw107-failed", "2020-03-02T00:00:00Z", "ocds-tw107-failed-2", buyer=BUYER,
+            tender={"id": "T1", "status": "unsuccessful"}),
+    # marked unsuccessful on publication, before bids were due (as Contracts Finder does): no outcome published
+    _closing("ocds-tw107-closed", "2020-01-31T12:00:00Z", status="unsuccessful"),
     _closing("ocds-tw107-open", "2099-01-31T12:00:00Z"),
     _closing("ocds-tw107-recent", RECENT),
 ]  # fmt: skip
@@ -528,8 +554,8 @@ TW107_RELEASES = [
 
 def test_tw107_missing_award_notices(tmp_path: Path) -> None:
     found, run = evaluate(tmp_path, TW107_RELEASES, ["TW107"])
-    assert flagged(found, "TW107") == {"ocds-tw107-silent"}
-    assert counts(run) == (4, 1)
+    assert flagged(found, "TW107") == {"ocds-tw107-silent", "ocds-tw107-closed"}
+    assert counts(run) == (5, 2)
     silent = found[("TW107", "process", "ocds-tw107-silent")]
     days = (dt.date.today() - dt.date(2020, 1, 31)).days
     assert silent.value == days and silent.evidence["days_since_deadline"] == days
@@ -542,7 +568,7 @@ def test_tw107_missing_award_notices(tmp_path: Path) -> None:
 
 def test_tw107_days(tmp_path: Path) -> None:
     found, _ = evaluate(tmp_path, TW107_RELEASES, ["TW107"], {"TW107": {"days": 30}})
-    assert flagged(found, "TW107") == {"ocds-tw107-silent", "ocds-tw107-recent"}
+    assert flagged(found, "TW107") == {"ocds-tw107-silent", "ocds-tw107-closed", "ocds-tw107-recent"}
 
 
 # ------------------------------------------------------------------------------------------------------ TW108

@@ -16,7 +16,9 @@ OCDS merge does), so only a value that is given and differs from the last one gi
 - ``new_amendment``: an amendment (by id, else by its date and text) seen for the first time;
 - ``termination``: a contract marked terminated or cancelled, or named in a notice tagged contractTermination, or
   an award marked cancelled (once per contract or award);
-- ``tender_cancelled``: the tender marked cancelled, withdrawn or unsuccessful (once per process);
+- ``tender_cancelled``: the tender marked cancelled, withdrawn or unsuccessful (once per process); a tender marked
+  unsuccessful by a notice dated before its own deadline for bids is not (Contracts Finder marks most tender
+  notices so on publication): that notice gives a ``new_tender``;
 - ``provider_exit``: a provider exit found by :mod:`tenderwatch.records.derived` (once per ended contract and
   replacement process);
 - ``poor_performance``: a performance failure or key performance indicators below standard published for a
@@ -67,6 +69,7 @@ _HISTORY = json.dumps(
             "title": "VARCHAR",
             "status": "VARCHAR",
             "value": _VALUE,
+            "tenderPeriod": {"endDate": "VARCHAR"},
             "amendments": [_AMENDMENT],
         },
         "awards": [
@@ -357,7 +360,11 @@ def _history(con: duckdb.DuckDBPyConnection) -> None:
         contracts AS (SELECT *, unnest(x.contracts) AS c FROM tmp_al_releases),
         raw AS (
             SELECT ocid, step, release_id, released, tags, 'tender' AS object_type, '' AS key,
-                   x.tender.id AS object_id, x.tender.title AS title, lower(trim(x.tender.status)) AS status,
+                   x.tender.id AS object_id, x.tender.title AS title,
+                   -- a tender marked unsuccessful before its deadline for bids has not ended (see the macro)
+                   CASE WHEN NOT tw_unsuccessful_before_deadline(x.tender.status, released,
+                                                                 tw_ts(x.tender.tenderPeriod.endDate))
+                        THEN lower(trim(x.tender.status)) END AS status,
                    tw_value(x.tender.value.amount) AS amount, upper(trim(x.tender.value.currency)) AS currency,
                    NULL::DATE AS end_date
             FROM tmp_al_releases WHERE x.tender IS NOT NULL

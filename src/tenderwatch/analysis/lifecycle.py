@@ -299,7 +299,12 @@ process_rows AS (
     SELECT
         'process' AS row_type, p.ocid, NULL AS contract_id, NULL AS award_id,
         p.title, NULL AS contract_status, NULL AS award_status,
-        CASE WHEN t.ocid IS NULL THEN 'planned' ELSE coalesce(lower(t.status), 'active') END AS tender_status,
+        CASE
+            WHEN t.ocid IS NULL THEN 'planned'
+            -- marked unsuccessful before its deadline for bids: still tendering (see the macro)
+            WHEN tw_unsuccessful_before_deadline(t.status, p.last_release_date, t.tender_period_end) THEN 'active'
+            ELSE coalesce(lower(t.status), 'active')
+        END AS tender_status,
         t.contract_period_start AS start_date, NULL::TIMESTAMPTZ AS award_date, NULL::TIMESTAMPTZ AS date_signed,
         FALSE AS own_value, NULL::DECIMAL(38, 6) AS contract_original_value, NULL AS contract_original_currency,
         coalesce(th.value_amount, t.value_amount) AS award_original_value,

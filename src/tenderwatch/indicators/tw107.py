@@ -3,7 +3,8 @@
 A **process** is flagged when the deadline for bids (``tender.tenderPeriod.endDate``) passed more than **days**
 days ago (180 by default, counted to today) and nothing about its outcome was published: no award, no contract,
 no notice tagged ``awardCancellation`` or ``tenderCancellation``, and a tender status that is not ``cancelled``,
-``withdrawn`` or ``unsuccessful``.
+``withdrawn`` or ``unsuccessful``. A status of ``unsuccessful`` given by a notice dated before the deadline for bids
+is no outcome: Contracts Finder gives most of its tender notices that status on the day they are published.
 
 Every process whose deadline for bids has passed is evaluated. Six months is long enough for evaluation,
 standstill and signature in all but the largest procedures, and the law expects the outcome to be published
@@ -49,8 +50,9 @@ def sql(settings: Settings, common: object) -> str:
                    EXISTS (SELECT 1 FROM awards AS a WHERE a.ocid = p.ocid) AS has_award,
                    EXISTS (SELECT 1 FROM contracts AS c WHERE c.ocid = p.ocid) AS has_contract,
                    coalesce(list_has_any(q.release_tags, ['awardCancellation', 'tenderCancellation']), FALSE)
-                   OR coalesce(lower(p.tender_status) IN ('cancelled', 'withdrawn', 'unsuccessful'), FALSE)
-                       AS has_cancellation
+                   OR (coalesce(lower(p.tender_status) IN ('cancelled', 'withdrawn', 'unsuccessful'), FALSE)
+                       AND NOT tw_unsuccessful_before_deadline(p.tender_status, q.last_release_date,
+                                                               p.tender_period_end)) AS has_cancellation
             FROM ind_processes AS p JOIN processes AS q USING (ocid)
             WHERE p.tender_period_end < current_date::TIMESTAMPTZ
         )

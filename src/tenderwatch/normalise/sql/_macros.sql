@@ -48,3 +48,10 @@ CREATE OR REPLACE TEMP MACRO tw_party_key(party_id, scheme, identifier, name) AS
             THEN upper(trim(scheme)) || '-' || trim(identifier)
         WHEN nullif(trim(name), '') IS NOT NULL THEN 'name:' || upper(trim(regexp_replace(name, '\s+', ' ', 'g')))
     END;
+
+-- A tender marked unsuccessful by a notice dated before its own deadline for bids has not failed: no bid can have
+-- been judged yet. Contracts Finder gives most of its tender notices this status on the day they are published
+-- (385 of 500 notices of early 2020 in the real data, 206 of 221 of 2014-15, each before its deadline), so the
+-- lifecycle, the alerts and the indicators that read a failed procedure pass over such a status.
+CREATE OR REPLACE TEMP MACRO tw_unsuccessful_before_deadline(status, reported, deadline) AS
+    coalesce(lower(trim(status)) = 'unsuccessful' AND reported < deadline, FALSE);
