@@ -562,7 +562,7 @@ def test_tw107_missing_award_notices(tmp_path: Path) -> None:
     assert silent.evidence["deadline"] == "2020-01-31" and silent.evidence["threshold_days"] == 180
     assert silent.sentence == (
         f"Bids were due on 31 January 2020, {days:,} days ago (more than 180), and no award, contract or "
-        "cancellation has been published; the last notice is of 1 January 2020."
+        "cancellation is in the 1 notice held for it, of 1 January 2020."
     )
 
 

@@ -15,7 +15,7 @@ that the procedure quietly failed, or only that the publisher's data (or the sto
 which facts are missing, not why.
 
 Example: a council's tender for school transport closed on 1 March 2024; by today no award, contract or
-cancellation has been published for it, more than 180 days on: flagged.
+cancellation is among the notices held for it, more than 180 days on: flagged.
 """
 
 from __future__ import annotations
@@ -64,8 +64,10 @@ def sql(settings: Settings, common: object) -> str:
                            'tender_status', tender_status, 'last_notice', last_release_date::DATE,
                            'notices', release_count) AS evidence,
                'Bids were due on ' || {_day("deadline")} || ', ' || format('{{:,}}', days_since)
-               || ' days ago (more than ' || {days} || '), and no award, contract or cancellation has been '
-               || 'published; the last notice is of ' || {_day("last_release_date")} || '.' AS sentence
+               || ' days ago (more than ' || {days} || '), and no award, contract or cancellation is in the '
+               || CASE WHEN release_count = 1 THEN '1 notice held for it, of '
+                       ELSE format('{{:,}}', release_count) || ' notices held for it, the latest of ' END
+               || {_day("last_release_date")} || '.' AS sentence
         FROM evaluated
     """
 
