@@ -309,6 +309,61 @@ def test_bad_values_are_set_aside_and_the_release_is_kept(tmp_path: Path, db: Pa
     assert query(db, "SELECT value_amount FROM contracts") == [(None,)]
 
 
+def _milestones(start: str | None, end: str | None) -> list[dict]:
+    """The two milestones Contracts Finder's OCDS 1.0 notices give for the anticipated contract period."""
+    return [
+        {"id": 1, "title": "Contract start", "dueDate": start, "description": "Anticipated contract start date"},
+        {"id": 2, "title": "Contract end", "dueDate": end, "description": "Anticipated contract end date"},
+    ]
+
+
+def test_contracts_finders_anticipated_contract_period_is_read_as_the_contracts(tmp_path: Path, db: Path) -> None:
+    # 2014-16: the milestones have no dates and the tender period is the contract's (a financial year here)
+    legacy = release("ocds-b5fd17-legacy", "1", "2014-12-17T16:44:56Z", tender={
+        "id": "t", "status": "active", "milestones": _milestones(None, None),
+        "tenderPeriod": {"startDate": "2015-04-01T00:00:00Z", "endDate": "2016-03-31T00:00:00Z"}})  # fmt: skip
+    # 2019-20: the milestones have the dates, and the tender period is the time for bids
+    dated = release("ocds-b5fd17-dated", "1", "2020-01-12T16:31:54Z", tender={
+        "id": "t", "status": "active", "milestones": _milestones("2020-04-01T00:00:00Z", "2025-03-31T00:00:00Z"),
+        "tenderPeriod": {"endDate": "2020-02-14T00:00:00Z"}})  # fmt: skip
+    # another publisher's milestone of that title, and a contractPeriod, are read as they are
+    other = release("ocds-aaaaaa-other", "1", "2020-01-12T00:00:00Z", tender={
+        "id": "t", "status": "active",
+        "milestones": [{"id": "m", "title": "Contract start", "dueDate": "2020-09-01T00:00:00Z"}],
+        "tenderPeriod": {"startDate": "2020-01-12T00:00:00Z", "endDate": "2020-02-14T00:00:00Z"},
+        "contractPeriod": {"startDate": "2020-04-01T00:00:00Z", "endDate": "2021-03-31T00:00:00Z"}})  # fmt: skip
+    path = tmp_path / "cf.jsonl"
+    path.write_text("".join(json.dumps(item) + "\n" for item in (legacy, dated, other)))
+    assert load(db, path).loaded == 3
+    rows = query(
+        db,
+        "SELECT ocid, tender_period_start::DATE::VARCHAR, tender_period_end::DATE::VARCHAR, "
+        "contract_period_start::DATE::VARCHAR, contract_period_end::DATE::VARCHAR FROM tenders ORDER BY ocid",
+    )
+    assert rows == [
+        ("ocds-aaaaaa-other", "2020-01-12", "2020-02-14", "2020-04-01", "2021-03-31"),
+        ("ocds-b5fd17-dated", None, "2020-02-14", "2020-04-01", "2025-03-31"),
+        ("ocds-b5fd17-legacy", None, None, "2015-04-01", "2016-03-31"),
+    ]
+
+
+def test_contracts_finders_notices_of_2014_15_give_the_contracts_period_not_a_deadline(real_store: Path) -> None:
+    # their tender period is the anticipated contract's (197 of the 221 span more than 90 days); 11 of the processes
+    # also hold the same notice in the newer form, whose deadline for bids is kept
+    rows = query(
+        real_store,
+        """
+        SELECT count(*), count(t.contract_period_end),
+               count(*) FILTER (WHERE t.tender_period_end IS NOT NULL AND p.release_count = 1),
+               count(*) FILTER (WHERE t.tender_period_start > t.tender_period_end
+                                   OR t.tender_period_end IN (t.contract_period_start, t.contract_period_end))
+        FROM tenders AS t JOIN processes AS p USING (ocid)
+        WHERE ocid IN (SELECT ocid FROM raw_releases WHERE source LIKE '%uk_cf_2014-2015_legacy%')
+        """,
+    )
+    assert rows == [(200, 200, 0, 0)]
+
+
 def test_a_party_given_twice_in_a_process_is_marked_repeated_and_the_first_names_its_bidder(
     tmp_path: Path, db: Path
 ) -> None:

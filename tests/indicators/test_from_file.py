@@ -19,7 +19,7 @@ from tenderwatch import Workspace, load_settings
 from tenderwatch.exceptions import InputError, SettingsError
 from tenderwatch.indicators.engine import plan_for_file
 from tenderwatch.indicators.settings import from_cardinal_ini, from_toml
-from tenderwatch.normalise import normalise_file
+from tenderwatch.normalise import normalise_file, structure, table_statements
 from tenderwatch.store import NORMALISED_TABLES, Store, tables
 from tenderwatch.workspace import SilentReporter
 from tests import VOLATILE_COLUMNS, run_cli
@@ -330,6 +330,16 @@ def test_only_the_tables_the_chosen_indicators_read_are_filled() -> None:
     # R028 names a common table expression of its own "tenderers": that is not the table
     assert "tenderers" not in cardinal.tables
     assert "documents" in plan_for_file(from_toml({}, "test"), ["R004"]).tables  # R004 reads tender notices
+
+
+def test_each_statement_makes_parsed_only_the_fields_of_the_parts_of_a_release_it_reads() -> None:
+    plan = plan_for_file(from_cardinal_ini("".join(f"[{code}]\n" for code in CARDINAL), "test"), None)
+    parsed = json.loads(structure(tuple(table_statements(plan.tables, plan.columns).values())))
+    # the tenders' deadline is read past Contracts Finder's milestones, which are parsed for it; no statement of
+    # these tables reads the contracts' milestones, though "milestones" is a word of the tenders' statement
+    assert set(parsed["tender"]["milestones"][0]) >= {"title", "dueDate"}
+    assert "milestones" not in parsed.get("contracts", [{}])[0]
+    assert "description" not in parsed["tender"]
 
 
 def test_a_file_too_big_for_the_memory_limit_is_read_again_with_more(real_copy: tuple[Path, Path]) -> None:

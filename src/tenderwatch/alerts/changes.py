@@ -362,7 +362,7 @@ def _history(con: duckdb.DuckDBPyConnection) -> None:
             SELECT ocid, step, release_id, released, tags, 'tender' AS object_type, '' AS key,
                    x.tender.id AS object_id, x.tender.title AS title,
                    -- a tender marked unsuccessful before its deadline for bids has not ended (see the macro)
-                   CASE WHEN NOT tw_unsuccessful_before_deadline(x.tender.status, released,
+                   CASE WHEN NOT tw_unsuccessful_before_deadline(ocid, x.tender.status, released,
                                                                  tw_ts(x.tender.tenderPeriod.endDate))
                         THEN lower(trim(x.tender.status)) END AS status,
                    tw_value(x.tender.value.amount) AS amount, upper(trim(x.tender.value.currency)) AS currency,

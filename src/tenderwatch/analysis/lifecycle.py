@@ -302,7 +302,8 @@ process_rows AS (
         CASE
             WHEN t.ocid IS NULL THEN 'planned'
             -- marked unsuccessful before its deadline for bids: still tendering (see the macro)
-            WHEN tw_unsuccessful_before_deadline(t.status, p.last_release_date, t.tender_period_end) THEN 'active'
+            WHEN tw_unsuccessful_before_deadline(p.ocid, t.status, p.last_release_date, t.tender_period_end)
+                THEN 'active'
             ELSE coalesce(lower(t.status), 'active')
         END AS tender_status,
         t.contract_period_start AS start_date, NULL::TIMESTAMPTZ AS award_date, NULL::TIMESTAMPTZ AS date_signed,

@@ -81,7 +81,8 @@ def sql(settings: Settings, common: object) -> str:
             SELECT t.ocid, t.status AS tender_status, t.tender_period_start, p.first_release_date, p.last_release_date
             FROM tenders AS t JOIN processes AS p USING (ocid)
             WHERE (list_contains({statuses}, lower(t.status))
-                   AND NOT tw_unsuccessful_before_deadline(t.status, p.last_release_date, t.tender_period_end))
+                   AND NOT tw_unsuccessful_before_deadline(t.ocid, t.status, p.last_release_date,
+                                                           t.tender_period_end))
                OR t.ocid IN (SELECT ocid FROM awards GROUP BY ocid
                              HAVING bool_and(list_contains({statuses}, lower(status))))
         ),

@@ -51,7 +51,7 @@ def sql(settings: Settings, common: object) -> str:
                    EXISTS (SELECT 1 FROM contracts AS c WHERE c.ocid = p.ocid) AS has_contract,
                    coalesce(list_has_any(q.release_tags, ['awardCancellation', 'tenderCancellation']), FALSE)
                    OR (coalesce(lower(p.tender_status) IN ('cancelled', 'withdrawn', 'unsuccessful'), FALSE)
-                       AND NOT tw_unsuccessful_before_deadline(p.tender_status, q.last_release_date,
+                       AND NOT tw_unsuccessful_before_deadline(p.ocid, p.tender_status, q.last_release_date,
                                                                p.tender_period_end)) AS has_cancellation
             FROM ind_processes AS p JOIN processes AS q USING (ocid)
             WHERE p.tender_period_end < current_date::TIMESTAMPTZ

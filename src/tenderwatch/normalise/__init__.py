@@ -23,7 +23,7 @@ from tenderwatch import sqltree
 from tenderwatch.exceptions import InputError
 from tenderwatch.ingest.inputs import open_file
 from tenderwatch.ingest.reader import BYTE_ORDER_MARK, OTHER_ENCODING, looks_like_utf16, not_utf8
-from tenderwatch.store import NORMALISED_TABLES, compiled_with_text, rows_of
+from tenderwatch.store import NORMALISED_TABLES, compiled_with_text, macro_sql, rows_of
 
 
 @cache
@@ -66,25 +66,53 @@ def structure(statements: tuple[str, ...] | None = None) -> str:
     """Return the compact JSON structure that compiled releases are read into: whole, or only what ``statements``
     (those that fill some of the tables, or some of their columns: see :func:`table_statements`) can read.
 
-    A field that no word of the statements names is left out: they cannot read it (a field is only reached by its
-    name), and parsing it would be wasted. A field kept whose own fields are all unnamed is kept whole.
+    A field that no word of the statements (or of the macros they call) names is left out: they cannot read it (a
+    field is only reached by its name), and parsing it would be wasted. A field kept whose own fields are all
+    unnamed is kept whole. The words of a statement count only within the parts of a release it reads
+    (``r.tender``, ``r.awards``...): the tenders' milestones do not make the contracts' milestones parsed.
     """
     text = resources.files("tenderwatch.normalise").joinpath("structure.json").read_text(encoding="utf-8")
     whole = json.loads(text)
     if statements is None:
         return json.dumps(whole, separators=(",", ":"))
-    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", "\n".join(statements)))
+    macros = _macro_words()
+    by_part: dict[str, set[str]] = {}
+    for statement in statements:
+        words = _words(statement)
+        called: set[str] = set()
+        while more := (words & macros.keys()) - called:  # a macro's body may call others
+            called |= more
+            for name in more:
+                words |= macros[name]
+        # a statement that names no part of the release (none does today) counts everywhere
+        for part in set(re.findall(r'\br\."?(\w+)', statement)) or whole.keys():  # DuckDB quotes some names
+            by_part.setdefault(part, set()).update(words)
 
-    def named(part: Any) -> Any:
+    def named(part: Any, words: set[str]) -> Any:
         if isinstance(part, list):
-            return [named(part[0])]
+            return [named(part[0], words)]
         if not isinstance(part, dict):
             return part
-        kept = {key: named(value) for key, value in part.items() if key in words}
+        kept = {key: named(value, words) for key, value in part.items() if key in words}
         return kept or part
 
+    kept = {key: named(value, by_part[key]) for key, value in whole.items() if key in by_part}
     # a process is named by its ocid, and a release by its id and date, wherever the tables come from
-    return json.dumps(named(whole) | {key: whole[key] for key in ("ocid", "id", "date")}, separators=(",", ":"))
+    return json.dumps(kept | {key: whole[key] for key in ("ocid", "id", "date")}, separators=(",", ":"))
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+
+
+@cache
+def _macro_words() -> dict[str, set[str]]:
+    """The words of each normalising macro's body (its comments left out), by the macro's name."""
+    text = re.sub(r"--[^\n]*", "", macro_sql())
+    return {
+        match[1]: _words(match[2])
+        for match in re.finditer(r"CREATE OR REPLACE TEMP MACRO (\w+)\s*\([^)]*\)\s+AS\b(.*?);", text, re.S)
+    }
 
 
 def _encoding_problem(path: Path) -> InputError | None:

@@ -51,6 +51,13 @@ every `links.next` URL the API gives, until a page has none.
   deadline for bids, when no bid can have been judged. The status is stored as published; the contract lifecycle,
   the alerts and the indicators TW105 and TW107 read it as a failed procedure only from a notice dated on or after
   the deadline.
+- **The anticipated contract period in milestones.** Notices in OCDS 1.0 give no `contractPeriod` but two tender
+  milestones, "Contract start" and "Contract end" ("Anticipated contract start date"). In the 2019-20 notices they
+  carry the dates; in those of about 2014 to 2016 they are empty and the `tenderPeriod` holds the contract's period
+  instead (197 of the 221 such notices in the real data span more than 90 days, many 1 April to 31 March), with no
+  deadline for bids. The tenders table reads the contract period from either, and no deadline from the second
+  (see the data model). Some processes hold the same notice in both forms, and merged, the older form's contract
+  start or end is left in the `tenderPeriod`; a tender period date equal to the milestone's is not read either.
 - Releases with an empty `date` occur (one in the real 2020 awards); they are refused with `no-date` in
   `rejects`, since OCDS needs the date to put releases in order.
 """

@@ -51,7 +51,38 @@ CREATE OR REPLACE TEMP MACRO tw_party_key(party_id, scheme, identifier, name) AS
 
 -- A tender marked unsuccessful by a notice dated before its own deadline for bids has not failed: no bid can have
 -- been judged yet. Contracts Finder gives most of its tender notices this status on the day they are published
--- (385 of 500 notices of early 2020 in the real data, 206 of 221 of 2014-15, each before its deadline), so the
--- lifecycle, the alerts and the indicators that read a failed procedure pass over such a status.
-CREATE OR REPLACE TEMP MACRO tw_unsuccessful_before_deadline(status, reported, deadline) AS
-    coalesce(lower(trim(status)) = 'unsuccessful' AND reported < deadline, FALSE);
+-- (385 of 500 notices of early 2020 in the real data, each before its deadline), so the lifecycle, the alerts and
+-- the indicators that read a failed procedure pass over such a status. So too for Contracts Finder's own notices
+-- (ocds-b5fd17) that give no deadline: its OCDS 1.0 notices have none (see tw_tender_period_is_contract), and 206
+-- of the 221 of 2014-15 in the real data are marked unsuccessful on publication.
+CREATE OR REPLACE TEMP MACRO tw_unsuccessful_before_deadline(ocid, status, reported, deadline) AS
+    coalesce(lower(trim(status)) = 'unsuccessful'
+             AND (reported < deadline OR (deadline IS NULL AND starts_with(ocid, 'ocds-b5fd17-'))), FALSE);
+
+-- Contracts Finder's notices in OCDS 1.0 give the anticipated contract period in the tender's milestones "Contract
+-- start" and "Contract end" instead of a contractPeriod: with their due dates (as in 2019-20), or, in those of about
+-- 2014 to 2016, without dates and with the period as the tender's tenderPeriod (197 of the 221 such notices of
+-- 2014-15 in the real data span more than 90 days, many the financial years from 1 April to 31 March). The tenders
+-- table reads either as the contract's period.
+CREATE OR REPLACE TEMP MACRO tw_tender_period_is_contract(milestones, contract_period) AS
+    contract_period IS NULL AND coalesce(len(list_filter(milestones, lambda m: m.dueDate IS NULL
+                                                          AND m.title IN ('Contract start', 'Contract end'))) = 2,
+                                         FALSE);
+
+-- The due date of the milestone with this title that Contracts Finder gives for the anticipated contract period.
+-- (Matched by its title alone: a word of the macro, such as a field's name, makes the red flags' reading of a file
+-- parse every field of that name, and descriptions are long.)
+CREATE OR REPLACE TEMP MACRO tw_milestone_due(milestones, milestone_title) AS
+    tw_ts(list_filter(milestones, lambda m: m.title = milestone_title)[1].dueDate);
+
+-- A date of the tender's tenderPeriod (its start or end, `ts`), unless it is the anticipated contract's: the whole
+-- period in Contracts Finder's notices of about 2014 to 2016, or its start or end where a process holds notices of
+-- both kinds (Contracts Finder published some notices twice, once in each form; merged, the older form's start or
+-- end of the contract is left in the tenderPeriod beside the newer form's dates), which is then the due date of the
+-- milestone of the same end (`milestone_title`, "Contract start" or "Contract end").
+CREATE OR REPLACE TEMP MACRO tw_tender_period_date(milestones, contract_period, ts, milestone_title) AS
+    CASE
+        WHEN tw_tender_period_is_contract(milestones, contract_period) THEN NULL
+        WHEN ts = tw_milestone_due(milestones, milestone_title) THEN NULL
+        ELSE ts
+    END;
