@@ -347,6 +347,40 @@ def test_contracts_finders_anticipated_contract_period_is_read_as_the_contracts(
     ]
 
 
+def test_a_tender_value_of_0_beside_a_minimum_value_is_that_minimum(tmp_path: Path, db: Path) -> None:
+    # Contracts Finder's OCDS 1.0 notices give a single estimate as the minValue, with a value of 0 or none
+    def tender(ocid: str, value: dict | None, least: dict | None) -> dict:
+        parts = {"id": "t", "status": "active"} | ({"value": value} if value else {}) | (
+            {"minValue": least} if least else {})  # fmt: skip
+        return release(ocid, "1", "2020-01-12T00:00:00Z", tender=parts)
+
+    def gbp(amount: int) -> dict:
+        return {"amount": amount, "currency": "GBP"}
+
+    releases = [
+        tender("ocds-b5fd17-zero", gbp(0), gbp(94446)),
+        tender("ocds-b5fd17-none", None, gbp(12000)),
+        tender("ocds-b5fd17-range", gbp(200000), gbp(100000)),  # a range: the value is its upper end
+        tender("ocds-aaaaaa-zero", gbp(0), None),  # a value of 0 and nothing else stays 0
+    ]
+    path = tmp_path / "values.jsonl"
+    path.write_text("".join(json.dumps(item) + "\n" for item in releases))
+    assert load(db, path).loaded == 4
+    values = query(db, "SELECT ocid, value_amount::DOUBLE, value_currency, min_value_amount::DOUBLE FROM tenders")
+    assert sorted(values) == [
+        ("ocds-aaaaaa-zero", 0.0, "GBP", None),
+        ("ocds-b5fd17-none", 12000.0, "GBP", 12000.0),
+        ("ocds-b5fd17-range", 200000.0, "GBP", 100000.0),
+        ("ocds-b5fd17-zero", 94446.0, "GBP", 94446.0),
+    ]
+    # the lifecycle's first and current estimates agree
+    lifecycle = query(
+        db, "SELECT original_value_amount::DOUBLE, current_value_amount::DOUBLE FROM contract_lifecycle "
+        "WHERE ocid = 'ocds-b5fd17-zero'"
+    )  # fmt: skip
+    assert lifecycle == [(94446.0, 94446.0)]
+
+
 def test_contracts_finders_notices_of_2014_15_give_the_contracts_period_not_a_deadline(real_store: Path) -> None:
     # their tender period is the anticipated contract's (197 of the 221 span more than 90 days); 11 of the processes
     # also hold the same notice in the newer form, whose deadline for bids is kept

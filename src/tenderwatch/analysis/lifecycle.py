@@ -180,7 +180,10 @@ def _history(con: duckdb.DuckDBPyConnection) -> None:
         CREATE OR REPLACE TEMP TABLE tmp_lc_tender_history AS
         WITH steps AS (
             SELECT ocid, release_id, seq, released, tags,
-                   tw_value(x.tender.value.amount) AS value_amount, x.tender.value.currency AS value_currency,
+                   -- an estimate of 0 is none: the tender's first estimate is then the one in the tenders table
+                   -- (a minValue in Contracts Finder's OCDS 1.0 notices: see tw_tender_amount)
+                   nullif(tw_value(x.tender.value.amount), 0) AS value_amount,
+                   x.tender.value.currency AS value_currency,
                    tw_ts(x.tender.contractPeriod.endDate) AS period_end,
                    tw_ts(x.tender.contractPeriod.maxExtentDate) AS max_extent
             FROM tmp_lc_releases WHERE x.tender IS NOT NULL

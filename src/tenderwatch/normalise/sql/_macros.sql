@@ -86,3 +86,13 @@ CREATE OR REPLACE TEMP MACRO tw_tender_period_date(milestones, contract_period, 
         WHEN ts = tw_milestone_due(milestones, milestone_title) THEN NULL
         ELSE ts
     END;
+
+-- A tender's estimated value: its value, unless that is 0 or absent beside a positive minValue (OCDS 1.0's lower end
+-- of the estimate), which is then the estimate, the least the buyer expects to spend. Contracts Finder's OCDS 1.0
+-- notices give a single estimate so: 548 of the 1,199 tenders of its notices in the real data.
+CREATE OR REPLACE TEMP MACRO tw_tender_amount(amount, min_amount) AS
+    CASE WHEN coalesce(tw_value(amount), 0) = 0 AND tw_value(min_amount) > 0 THEN tw_value(min_amount)
+         ELSE tw_value(amount) END;
+
+CREATE OR REPLACE TEMP MACRO tw_tender_currency(amount, currency, min_amount, min_currency) AS
+    CASE WHEN coalesce(tw_value(amount), 0) = 0 AND tw_value(min_amount) > 0 THEN min_currency ELSE currency END;
