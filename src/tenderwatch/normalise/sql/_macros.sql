@@ -1,4 +1,5 @@
--- Helpers shared by the normalisation queries. Values that fail a check become NULL here; the loader has
+-- Helpers shared by the normalisation queries (and, those at the end, by the lifecycle, the alerts and the
+-- indicators too: every connection to a store has them). Values that fail a check become NULL here; the loader has
 -- already recorded each such value, with its reason, in the rejects table.
 
 CREATE OR REPLACE TEMP MACRO tw_number(j) AS
