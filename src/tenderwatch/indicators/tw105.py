@@ -16,9 +16,10 @@ tender's date is its submission period's start, else its first notice. Buyers ar
 else identifier, else name). Every process with a tender that has a date is evaluated; the cancelled ones are
 not (they are left out of every indicator).
 
-A tender marked ``unsuccessful`` by a notice dated before its own deadline for bids has not failed (no bid can
-have been judged yet) and is treated as any other tender: Contracts Finder gives most of its tender notices that
-status on the day they are published (385 of 500 notices of early 2020 in the real data).
+A tender marked ``unsuccessful`` by a notice dated before its own deadline for bids (or, in Contracts Finder's
+own notices, with no deadline given, as in those of 2014 to 2016) has not failed (no bid can have been judged yet)
+and is treated as any other tender: Contracts Finder gives most of its tender notices that status on the day they
+are published (385 of 500 notices of early 2020 in the real data).
 
 Example: a council cancels its home-care tender in March 2024 ("no compliant bids received") and in May
 publishes a new home-care tender (CPV 85 health and social work): the May tender is flagged, and its evidence

@@ -4,7 +4,8 @@ A **process** is flagged when the deadline for bids (``tender.tenderPeriod.endDa
 days ago (180 by default, counted to today) and nothing about its outcome was published: no award, no contract,
 no notice tagged ``awardCancellation`` or ``tenderCancellation``, and a tender status that is not ``cancelled``,
 ``withdrawn`` or ``unsuccessful``. A status of ``unsuccessful`` given by a notice dated before the deadline for bids
-is no outcome: Contracts Finder gives most of its tender notices that status on the day they are published.
+is no outcome: Contracts Finder gives most of its tender notices that status on the day they are published (its
+notices of 2014 to 2016 give no deadline for bids, and are not evaluated).
 
 Every process whose deadline for bids has passed is evaluated. Six months is long enough for evaluation,
 standstill and signature in all but the largest procedures, and the law expects the outcome to be published
