@@ -365,6 +365,37 @@ def test_a_suppliers_page_shows_the_failures_its_contract_notices_record(tmp_pat
     ]
 
 
+def test_a_contract_page_gives_an_estimate_as_the_notice_does(tmp_path: Path) -> None:
+    # a single estimate given as the minimum (Contracts Finder's OCDS 1.0 notices), a range, and a plain value
+    def tender(ocid: str, **values: dict) -> dict:
+        return {"ocid": ocid, "id": f"{ocid}-1", "date": "2020-01-12T00:00:00Z", "tag": ["tender"],
+                "initiationType": "tender", "buyer": {"name": "Axford Council"},
+                "tender": {"id": "t", "title": f"Tender {ocid[-1]}", "status": "active", **values}}  # fmt: skip
+
+    def gbp(amount: int) -> dict:
+        return {"amount": amount, "currency": "GBP"}
+
+    db = tmp_path / "estimates.duckdb"
+    with Workspace.open(load_settings(db=db, workers=1)) as workspace:
+        load_releases(workspace, tmp_path, [
+            tender("ocds-b5fd17-est1", value=gbp(0), minValue=gbp(94446)),
+            tender("ocds-b5fd17-est2", value=gbp(200000), minValue=gbp(100000)),
+            tender("ocds-aaaaaa-est3", value=gbp(75000)),
+        ])  # fmt: skip
+    with serving(db, {"TENDERWATCH_WEB_WORKERS": "1"}) as url:
+        shown = {
+            ocid: httpx.get(f"{url}/api/processes/{ocid}", timeout=30).json()["tender_value"]
+            for ocid in ("ocds-b5fd17-est1", "ocds-b5fd17-est2", "ocds-aaaaaa-est3")
+        }
+        page = httpx.get(f"{url}/processes/ocds-b5fd17-est1", timeout=30).text
+    assert shown == {
+        "ocds-b5fd17-est1": "at least £94,446",
+        "ocds-b5fd17-est2": "£100,000 to £200,000",
+        "ocds-aaaaaa-est3": "£75,000",
+    }
+    assert "<dt>Estimated value</dt><dd>at least £94,446</dd>" in page
+
+
 def test_a_store_with_nothing_published_says_so_without_telling_its_path(tmp_path: Path, real: Path) -> None:
     db = tmp_path / "store.duckdb"
     assert run_cli("load", str(real / "uk_fts_2026-09-03_page5_excerpt.json"), db=db).returncode == 0

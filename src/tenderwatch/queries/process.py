@@ -162,6 +162,7 @@ SELECT p.ocid, coalesce(p.title, p.ocid) AS title, p.description, p.is_demo, p.b
        coalesce(t.procurement_method_rationale_classifications, []) AS rationale_classifications,
        nullif(concat_ws(' ', t.legal_basis_scheme, t.legal_basis_id), '') AS legal_basis,
        t.status AS tender_status, t.value_amount::DOUBLE AS tender_value_amount, t.value_currency AS tender_currency,
+       t.min_value_amount::DOUBLE AS tender_min_amount, t.min_value_currency AS tender_min_currency,
        t.tender_period_start::DATE::VARCHAR AS tender_period_start,
        t.tender_period_end::DATE::VARCHAR AS tender_period_end, t.number_of_tenderers,
        coalesce(tl.tenderers, []) AS tenderers, coalesce(sl.stats, []) AS bid_statistics,
@@ -265,7 +266,7 @@ def process_view(
         rationale_classifications=p["rationale_classifications"],
         legal_basis=p["legal_basis"],
         tender_status=p["tender_status"],
-        tender_value=format_money(*tender) if tender[0] is not None else None,
+        tender_value=estimate_text(*tender, p["tender_min_amount"], p["tender_min_currency"]),
         tender_period=(p["tender_period_start"], p["tender_period_end"]),
         number_of_tenderers=p["number_of_tenderers"],
         tenderers=p["tenderers"],
@@ -286,6 +287,18 @@ def process_view(
     )
     view.charts = _value_chart(view, tender)
     return view
+
+
+def estimate_text(amount: Any, currency: str | None, least: Any, least_currency: str | None) -> str | None:
+    """Return a tender's estimated value for people: a range where the notice gives a minimum below the value,
+    "at least" where the minimum is all it gives (the tenders table then reads the minimum as the value)."""
+    if amount is None:
+        return None
+    if least is not None and least_currency == currency and 0 < least <= amount:
+        if least == amount:
+            return f"at least {format_money(amount, currency)}"
+        return f"{format_money(least, currency)} to {format_money(amount, currency)}"
+    return format_money(amount, currency)
 
 
 def _value_chart(view: ProcessView, tender: tuple[Any, Any]) -> list[Chart]:
