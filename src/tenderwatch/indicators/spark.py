@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from tenderwatch.indicators import views
 from tenderwatch.indicators.settings import FlagSettings
-from tenderwatch.store import macro_sql, store_variables
+from tenderwatch.store import macro_definitions, macro_sql, store_variables
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -39,13 +39,8 @@ SESSION_CONF = {
 @cache
 def _macros() -> dict[str, tuple[list[str], exp.Expression]]:
     """tenderwatch's DuckDB macros, by name: their parameters and their body, parsed."""
-    text = macro_sql() + ";\n" + views.R8_MACRO
-    found: dict[str, tuple[list[str], exp.Expression]] = {}
-    pattern = r"(?is)CREATE OR REPLACE TEMP MACRO\s+(\w+)\(([^)]*)\)\s+AS\s+(.*?)(?=;|\Z)"
-    for match in re.finditer(pattern, text):
-        params = [param.strip() for param in match.group(2).split(",")]
-        found[match.group(1).lower()] = (params, _parse(match.group(3).strip()))
-    return found
+    definitions = macro_definitions(macro_sql() + ";\n" + views.R8_MACRO)
+    return {name: (params, _parse(body)) for name, (params, body) in definitions.items()}
 
 
 def _parse(sql: str) -> exp.Expression:

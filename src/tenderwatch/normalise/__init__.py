@@ -23,7 +23,7 @@ from tenderwatch import sqltree
 from tenderwatch.exceptions import InputError
 from tenderwatch.ingest.inputs import open_file
 from tenderwatch.ingest.reader import BYTE_ORDER_MARK, OTHER_ENCODING, looks_like_utf16, not_utf8
-from tenderwatch.store import NORMALISED_TABLES, compiled_with_text, macro_sql, rows_of
+from tenderwatch.store import NORMALISED_TABLES, compiled_with_text, macro_definitions, macro_sql, rows_of
 
 
 @cache
@@ -107,12 +107,8 @@ def _words(text: str) -> set[str]:
 
 @cache
 def _macro_words() -> dict[str, set[str]]:
-    """The words of each normalising macro's body (its comments left out), by the macro's name."""
-    text = re.sub(r"--[^\n]*", "", macro_sql())
-    return {
-        match[1]: _words(match[2])
-        for match in re.finditer(r"CREATE OR REPLACE TEMP MACRO (\w+)\s*\([^)]*\)\s+AS\b(.*?);", text, re.S)
-    }
+    """The words of each normalising macro's body, by the macro's name."""
+    return {name: _words(body) for name, (_, body) in macro_definitions(macro_sql()).items()}
 
 
 def _encoding_problem(path: Path) -> InputError | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -220,6 +221,17 @@ def store_variables(settings: Settings) -> dict[str, float | int]:
 def macro_sql() -> str:
     """The statements that make the normalising macros (``normalise/sql/_macros.sql``), read once."""
     return resources.files("tenderwatch.normalise").joinpath("sql/_macros.sql").read_text(encoding="utf-8")
+
+
+def macro_definitions(sql: str) -> dict[str, tuple[list[str], str]]:
+    """The ``CREATE OR REPLACE TEMP MACRO`` statements in ``sql`` (its comments left out): by the macro's name in
+    lower case, its parameters and the text of its body."""
+    text = re.sub(r"--[^\n]*", "", sql)
+    pattern = r"(?is)CREATE OR REPLACE TEMP MACRO\s+(\w+)\s*\(([^)]*)\)\s+AS\s+(.*?)(?=;|\Z)"
+    return {
+        match[1].lower(): ([param.strip() for param in match[2].split(",")], match[3].strip())
+        for match in re.finditer(pattern, text)
+    }
 
 
 # The storage format of a new store. By default DuckDB writes the oldest format that every version since 0.10 reads,

@@ -88,12 +88,23 @@ CREATE OR REPLACE TEMP MACRO tw_tender_period_date(milestones, contract_period, 
         ELSE ts
     END;
 
+-- A date of the expected contract period (its start or end): the contractPeriod's (`contract_ts`), else that of the
+-- milestone `milestone_title`, else, where the tenderPeriod is the contract's, the tenderPeriod's (`tender_ts`).
+CREATE OR REPLACE TEMP MACRO tw_contract_period_date(milestones, contract_period, tender_ts, contract_ts,
+                                                     milestone_title) AS
+    CASE
+        WHEN tw_tender_period_is_contract(milestones, contract_period) THEN tender_ts
+        ELSE coalesce(contract_ts, tw_milestone_due(milestones, milestone_title))
+    END;
+
 -- A tender's estimated value: its value, unless that is 0 or absent beside a positive minValue (OCDS 1.0's lower end
 -- of the estimate), which is then the estimate, the least the buyer expects to spend. Contracts Finder's OCDS 1.0
 -- notices give a single estimate so: 548 of the 1,199 tenders of its notices in the real data.
+CREATE OR REPLACE TEMP MACRO tw_estimate_is_minimum(amount, min_amount) AS
+    coalesce(tw_value(amount), 0) = 0 AND coalesce(tw_value(min_amount) > 0, FALSE);
+
 CREATE OR REPLACE TEMP MACRO tw_tender_amount(amount, min_amount) AS
-    CASE WHEN coalesce(tw_value(amount), 0) = 0 AND tw_value(min_amount) > 0 THEN tw_value(min_amount)
-         ELSE tw_value(amount) END;
+    CASE WHEN tw_estimate_is_minimum(amount, min_amount) THEN tw_value(min_amount) ELSE tw_value(amount) END;
 
 CREATE OR REPLACE TEMP MACRO tw_tender_currency(amount, currency, min_amount, min_currency) AS
-    CASE WHEN coalesce(tw_value(amount), 0) = 0 AND tw_value(min_amount) > 0 THEN min_currency ELSE currency END;
+    CASE WHEN tw_estimate_is_minimum(amount, min_amount) THEN min_currency ELSE currency END;

@@ -30,14 +30,10 @@ SELECT
     tw_ts(t.r.tender.enquiryPeriod.endDate) AS enquiry_period_end,
     tw_ts(t.r.tender.awardPeriod.startDate) AS award_period_start,
     tw_ts(t.r.tender.awardPeriod.endDate) AS award_period_end,
-    CASE WHEN tw_tender_period_is_contract(t.r.tender.milestones, t.r.tender.contractPeriod)
-         THEN tw_ts(t.r.tender.tenderPeriod.startDate)
-         ELSE coalesce(tw_ts(t.r.tender.contractPeriod.startDate),
-                       tw_milestone_due(t.r.tender.milestones, 'Contract start')) END AS contract_period_start,
-    CASE WHEN tw_tender_period_is_contract(t.r.tender.milestones, t.r.tender.contractPeriod)
-         THEN tw_ts(t.r.tender.tenderPeriod.endDate)
-         ELSE coalesce(tw_ts(t.r.tender.contractPeriod.endDate),
-                       tw_milestone_due(t.r.tender.milestones, 'Contract end')) END AS contract_period_end,
+    tw_contract_period_date(t.r.tender.milestones, t.r.tender.contractPeriod, tw_ts(t.r.tender.tenderPeriod.startDate),
+                            tw_ts(t.r.tender.contractPeriod.startDate), 'Contract start') AS contract_period_start,
+    tw_contract_period_date(t.r.tender.milestones, t.r.tender.contractPeriod, tw_ts(t.r.tender.tenderPeriod.endDate),
+                            tw_ts(t.r.tender.contractPeriod.endDate), 'Contract end') AS contract_period_end,
     tw_ts(t.r.tender.contractPeriod.maxExtentDate) AS contract_period_max_extent,
     tw_int(t.r.tender.contractPeriod.durationInDays) AS contract_period_duration_days,
     tw_int(t.r.tender.numberOfTenderers) AS number_of_tenderers,
