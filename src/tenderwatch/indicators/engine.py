@@ -448,10 +448,16 @@ def _run(
                 """
             )
             con.execute(f"INSERT INTO tmp_meta SELECT '{code}', name, value::DOUBLE FROM ({plan.meta_sql})")
-        evaluated, flagged = con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE flagged) FROM tmp_evaluations WHERE code = ?", [code]
-        ).fetchall()[0]
-        outcome.runs.append(IndicatorRun(code, plan.title, evaluated, flagged, plan.settings))
+    # every indicator's counts in one statement, not one each
+    counts = {
+        code: (evaluated, flagged)
+        for code, evaluated, flagged in con.execute(
+            "SELECT code, count(*), count(*) FILTER (WHERE flagged) FROM tmp_evaluations GROUP BY code"
+        ).fetchall()
+    }
+    for plan in planned:
+        evaluated, flagged = counts.get(plan.code, (0, 0))
+        outcome.runs.append(IndicatorRun(plan.code, plan.title, evaluated, flagged, plan.settings))
     for code, name, value in con.execute("SELECT code, name, value FROM tmp_meta ORDER BY code, name").fetchall():
         outcome.meta.setdefault(code, {})[name] = value
     if store:
@@ -481,14 +487,20 @@ def _store(
         con.execute("DELETE FROM flag_meta WHERE list_contains(?, code)", [codes])
         con.execute("INSERT INTO flag_meta SELECT code, name, value FROM tmp_meta")
         con.execute("DELETE FROM flag_runs WHERE list_contains(?, code)", [codes])
-        for run in outcome.runs:
-            con.execute(
-                "INSERT INTO flag_runs VALUES (?, ?, ?, ?, now())",
-                [run.code, run.evaluated, run.flagged, json.dumps(run.settings)],
-            )
-            con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [FINGERPRINT_KEY + run.code, prints[run.code]])
-            key, text = rewritten[run.code]  # the statement as it ran, for the indicator's next run
-            con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [STATEMENT_KEY + run.code, f"{key}\n{text}"])
+        # one statement for all the runs, and one for their keys in meta (one each per indicator cost 0.06 s)
+        con.execute(
+            "INSERT INTO flag_runs SELECT unnest(?), unnest(?), unnest(?), unnest(?::JSON[]), now()",
+            [
+                codes,
+                [run.evaluated for run in outcome.runs],
+                [run.flagged for run in outcome.runs],
+                [json.dumps(run.settings) for run in outcome.runs],
+            ],
+        )
+        keys = [FINGERPRINT_KEY + code for code in codes] + [STATEMENT_KEY + code for code in codes]
+        # the fingerprint of each, and the statement as it ran, for the indicator's next run
+        values = [prints[code] for code in codes] + [f"{rewritten[code][0]}\n{rewritten[code][1]}" for code in codes]
+        con.execute("INSERT OR REPLACE INTO meta SELECT unnest(?), unnest(?)", [keys, values])
         if complete:
             _score(con, settings)
         con.execute("COMMIT")
