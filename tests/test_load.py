@@ -381,6 +381,61 @@ def test_a_tender_value_of_0_beside_a_minimum_value_is_that_minimum(tmp_path: Pa
     assert lifecycle == [(94446.0, 94446.0)]
 
 
+def test_a_value_given_only_including_taxes_is_read_and_marked_so(tmp_path: Path, db: Path) -> None:
+    # the UK extension's amountGross: some Find a Tender award notices give only it
+    def gbp(**amounts: object) -> dict:
+        return amounts | {"currency": "GBP"}
+
+    releases = [
+        release(
+            "ocds-h6vhtk-gross",
+            "1",
+            "2026-10-06T00:00:00+01:00",
+            tender={"id": "t", "value": gbp(amountGross=120000), "lots": [{"id": "1", "value": gbp(amountGross=60)}]},
+            awards=[
+                {"id": "only-gross", "value": gbp(amountGross=256378.74)},
+                {"id": "both", "value": gbp(amount=100, amountGross=120)},
+            ],
+            contracts=[{"id": "c", "awardID": "only-gross", "value": gbp(amountGross=1200)}],
+        ),
+        release("ocds-h6vhtk-bad", "1", "2026-10-06", awards=[{"id": "a", "value": gbp(amountGross="lots")}]),
+    ]
+    path = tmp_path / "gross.jsonl"
+    path.write_text("".join(json.dumps(item) + "\n" for item in releases))
+    assert load(db, path).loaded == 2
+    awards = query(db, "SELECT award_id, value_amount::DOUBLE, value_includes_tax FROM awards ORDER BY ocid, award_id")
+    assert awards == [("a", None, False), ("both", 100.0, False), ("only-gross", 256378.74, True)]
+    for table, amount in (("tenders", 120000.0), ("lots", 60.0), ("contracts", 1200.0)):
+        assert query(db, f"SELECT value_amount::DOUBLE, value_includes_tax FROM {table}") == [(amount, True)], table
+    # an amount including taxes that is not a number is set aside as any amount is
+    assert query(db, "SELECT field, code FROM rejects WHERE scope = 'field'") == [
+        ("/awards/0/value/amountGross", "field-amount")
+    ]
+    # the lifecycle's first and current values are that amount too
+    lifecycle = query(
+        db, "SELECT original_value_amount::DOUBLE, current_value_amount::DOUBLE FROM contract_lifecycle "
+        "WHERE ocid = 'ocds-h6vhtk-gross' AND contract_id = 'c'"
+    )  # fmt: skip
+    assert lifecycle == [(1200.0, 1200.0)]
+
+
+def test_find_a_tenders_award_given_only_including_taxes_has_its_value(real_store: Path) -> None:
+    # notice 094477-2026 gives the award's value as amountGross alone
+    rows = query(
+        real_store,
+        "SELECT value_amount::DOUBLE, value_currency, value_includes_tax FROM awards "
+        "WHERE ocid = 'ocds-h6vhtk-06e832'",
+    )
+    assert rows == [(256378.74, "GBP", True)]
+    # where a notice gives both, the amount without taxes is read, as OCDS defines a value
+    both = query(
+        real_store,
+        "SELECT count(*) FROM tenders WHERE ocid LIKE 'ocds-h6vhtk-%' AND value_amount = 30000000 "
+        "AND NOT value_includes_tax",
+    )
+    assert both == [(1,)]
+
+
 def test_contracts_finders_notices_of_2014_15_give_the_contracts_period_not_a_deadline(real_store: Path) -> None:
     # their tender period is the anticipated contract's (197 of the 221 span more than 90 days); 11 of the processes
     # also hold the same notice in the newer form, whose deadline for bids is kept

@@ -396,6 +396,20 @@ def test_a_contract_page_gives_an_estimate_as_the_notice_does(tmp_path: Path) ->
     assert "<dt>Estimated value</dt><dd>at least £94,446</dd>" in page
 
 
+def test_a_contract_page_says_when_a_value_includes_taxes(tmp_path: Path, real: Path) -> None:
+    # Find a Tender notice 094477-2026 gives its award's value only including taxes (amountGross)
+    db = tmp_path / "gross.duckdb"
+    assert run_cli("load", str(real / "uk_fts_2026-10-06_release_package_limit4.json"), db=db).returncode == 0
+    with serving(db, {"TENDERWATCH_WEB_WORKERS": "1"}) as url:
+        awards = httpx.get(f"{url}/api/processes/ocds-h6vhtk-06e832", timeout=30).json()["awards"]
+        page = httpx.get(f"{url}/processes/ocds-h6vhtk-06e832", timeout=30).text
+        # another award of the same file gives its value without taxes, and says nothing of them
+        other = httpx.get(f"{url}/api/processes/ocds-h6vhtk-06d285", timeout=30).json()["awards"]
+    assert [award["value"] for award in awards] == ["£256,379 including taxes"]
+    assert "<td>£256,379 including taxes</td>" in page
+    assert [award["value"] for award in other] == ["£211,232"]
+
+
 def test_a_store_with_nothing_published_says_so_without_telling_its_path(tmp_path: Path, real: Path) -> None:
     db = tmp_path / "store.duckdb"
     assert run_cli("load", str(real / "uk_fts_2026-09-03_page5_excerpt.json"), db=db).returncode == 0

@@ -97,7 +97,7 @@ class Checker:
         self.max_year = max_year
         # An amount that is not a plain non-negative number, or has as many digits as max_amount, or an exponent.
         digits = len(str(int(max_amount)))
-        self._suspect_amount = re.compile(rb'"amount":(?:"|\[|t|f|-|[0-9]{%d}|[0-9.]+[eE])' % digits)
+        self._suspect_amount = re.compile(rb'"amount(?:Gross)?":(?:"|\[|t|f|-|[0-9]{%d}|[0-9.]+[eE])' % digits)
         self._good_date = re.compile(_GOOD_DATE if (min_year <= 1900 and max_year >= 2199) else rb'null|""')
 
     def date_problem(self, text: str) -> str | None:
@@ -234,13 +234,13 @@ class Checker:
             kind = type(item)
             if kind is dict:
                 self._walk(item, (*path, key), problems)
-            elif kind is list and key != "amount":
+            elif kind is list and key not in _AMOUNT_KEYS:
                 for index, element in enumerate(item):
                     if type(element) is dict:
                         self._walk(element, (*path, key, index), problems)
             elif item is None:
                 continue
-            elif key == "amount":
+            elif key in _AMOUNT_KEYS:
                 reason = self._amount_problem(item, path)
                 if reason:
                     problems.append(Problem("field-amount", _pointer((*path, key)), _short(item), reason))
@@ -269,6 +269,10 @@ class Checker:
         if amount < 0 and _is_headline_value(path):
             return "a tender, lot, award or contract value cannot be negative"
         return None
+
+
+# An amount, and (UK extension) the amount including taxes.
+_AMOUNT_KEYS = ("amount", "amountGross")
 
 
 def _is_headline_value(path: tuple[Any, ...]) -> bool:

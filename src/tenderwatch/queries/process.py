@@ -99,6 +99,7 @@ PARTS = {
     "award_list": """
     SELECT a.ocid, list({{'award_id': a.award_id, 'title': a.title, 'status': a.status,
         'date': a.date::DATE::VARCHAR, 'value_amount': a.value_amount::DOUBLE, 'value_currency': a.value_currency,
+        'value_includes_tax': a.value_includes_tax,
         'start': a.contract_period_start::DATE::VARCHAR, 'end': a.contract_period_end::DATE::VARCHAR,
         'suppliers': coalesce(w.suppliers, [])}} ORDER BY a.position) AS awards
     FROM awards AS a LEFT JOIN {awarded} AS w ON w.ocid = a.ocid AND w.award_id IS NOT DISTINCT FROM a.award_id
@@ -108,7 +109,8 @@ PARTS = {
     SELECT ocid, list({{'contract_id': contract_id, 'award_id': award_id, 'title': title, 'status': status,
         'start': period_start::DATE::VARCHAR, 'end': period_end::DATE::VARCHAR,
         'max_extent': period_max_extent::DATE::VARCHAR, 'value_amount': value_amount::DOUBLE,
-        'value_currency': value_currency, 'signed': date_signed::DATE::VARCHAR, 'amendment_count': amendment_count}}
+        'value_currency': value_currency, 'value_includes_tax': value_includes_tax,
+        'signed': date_signed::DATE::VARCHAR, 'amendment_count': amendment_count}}
         ORDER BY position) AS contracts
     FROM contracts WHERE {only} GROUP BY ocid
     """,
@@ -133,7 +135,7 @@ PARTS = {
     """,
     "lot_list": """
     SELECT ocid, list({{'lot_id': lot_id, 'title': title, 'status': status, 'value_amount': value_amount::DOUBLE,
-        'value_currency': value_currency}} ORDER BY position) AS lots
+        'value_currency': value_currency, 'value_includes_tax': value_includes_tax}} ORDER BY position) AS lots
     FROM lots WHERE {only} GROUP BY ocid
     """,
     "amendment_list": """
@@ -162,6 +164,7 @@ SELECT p.ocid, coalesce(p.title, p.ocid) AS title, p.description, p.is_demo, p.b
        coalesce(t.procurement_method_rationale_classifications, []) AS rationale_classifications,
        nullif(concat_ws(' ', t.legal_basis_scheme, t.legal_basis_id), '') AS legal_basis,
        t.status AS tender_status, t.value_amount::DOUBLE AS tender_value_amount, t.value_currency AS tender_currency,
+       t.value_includes_tax AS tender_includes_tax,
        t.min_value_amount::DOUBLE AS tender_min_amount, t.min_value_currency AS tender_min_currency,
        t.tender_period_start::DATE::VARCHAR AS tender_period_start,
        t.tender_period_end::DATE::VARCHAR AS tender_period_end, t.number_of_tenderers,
@@ -237,7 +240,8 @@ def process_view(
         return None
     p = found[0]
     for item in (*p["awards"], *p["contracts"], *p["lots"]):
-        item["value"] = format_money(item["value_amount"], item["value_currency"])
+        money = format_money(item["value_amount"], item["value_currency"])
+        item["value"] = with_tax(money, item["value_includes_tax"])
     for flag in p["flags"]:
         flag["evidence"] = evidence_of(flag["evidence"])
     lifecycle = (
@@ -266,7 +270,9 @@ def process_view(
         rationale_classifications=p["rationale_classifications"],
         legal_basis=p["legal_basis"],
         tender_status=p["tender_status"],
-        tender_value=estimate_text(*tender, p["tender_min_amount"], p["tender_min_currency"]),
+        tender_value=with_tax(
+            estimate_text(*tender, p["tender_min_amount"], p["tender_min_currency"]), p["tender_includes_tax"]
+        ),
         tender_period=(p["tender_period_start"], p["tender_period_end"]),
         number_of_tenderers=p["number_of_tenderers"],
         tenderers=p["tenderers"],
@@ -299,6 +305,12 @@ def estimate_text(amount: Any, currency: str | None, least: Any, least_currency:
             return f"at least {format_money(amount, currency)}"
         return f"{format_money(least, currency)} to {format_money(amount, currency)}"
     return format_money(amount, currency)
+
+
+def with_tax(text: str | None, includes_tax: bool | None) -> str | None:
+    """Return an amount's text, saying so where it is the amount including taxes (a notice that gives only that:
+    see the ``value_includes_tax`` columns)."""
+    return f"{text} including taxes" if text and includes_tax else text
 
 
 def _value_chart(view: ProcessView, tender: tuple[Any, Any]) -> list[Chart]:

@@ -49,6 +49,11 @@ not know, and the `stages` filter is reported to drop notices.
   page is stored.
 - **Delta releases.** Modification notices (UK10, UK15) repeat awards with only `{id, amendments}`; the OCDS
   merge keeps the earlier award fields, which is why every process is compiled.
+- **Values given only including taxes.** FTS gives a value's `amount` (without taxes, as OCDS defines a value)
+  and, from the UK extension, `amountGross` (with them). Some award notices give `amountGross` alone (notice
+  `094477-2026`: £256,378.74). The value is then that amount, and the tables' `value_includes_tax` column says so;
+  the contract page writes "including taxes" after it. Where both are given, the amount without taxes is read.
+  An `amountGross` that is not a believable number is set aside in `rejects`, as any amount is.
 - Party ids such as `GB-FTS-141319` are unique only within one release; organisations are matched by their
   registered identifiers (`GB-PPON`, `GB-COH`, `GB-CHC`…) instead.
 

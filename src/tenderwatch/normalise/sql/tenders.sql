@@ -17,9 +17,12 @@ SELECT
     t.r.tender.awardCriteria AS award_criteria,
     t.r.tender.awardCriteriaDetails AS award_criteria_details,
     tw_strings(t.r.tender.submissionMethod) AS submission_method,
-    tw_tender_amount(t.r.tender.value.amount, t.r.tender.minValue.amount) AS value_amount,
+    coalesce(tw_tender_amount(t.r.tender.value.amount, t.r.tender.minValue.amount),
+             tw_value(t.r.tender.value.amountGross)) AS value_amount,
     tw_tender_currency(t.r.tender.value.amount, t.r.tender.value.currency, t.r.tender.minValue.amount,
                        t.r.tender.minValue.currency) AS value_currency,
+    tw_tender_amount(t.r.tender.value.amount, t.r.tender.minValue.amount) IS NULL
+        AND tw_value(t.r.tender.value.amountGross) IS NOT NULL AS value_includes_tax,
     tw_value(t.r.tender.minValue.amount) AS min_value_amount,
     t.r.tender.minValue.currency AS min_value_currency,
     tw_tender_period_date(t.r.tender.milestones, t.r.tender.contractPeriod,
