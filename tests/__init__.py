@@ -9,7 +9,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -88,6 +90,13 @@ def table_contents(path: Path, tables: list[str] | None = None) -> dict[str, lis
         return contents
     finally:
         con.close()
+
+
+def uk_time(day: str, clock: str = "00:00:00") -> str:
+    """Return a day's time as UK publishers write it, with that day's UK offset (``2021-08-31T23:59:59+01:00``
+    in summer, ``2021-12-31T23:59:59Z`` in winter)."""
+    offset = datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=ZoneInfo("Europe/London")).utcoffset()
+    return f"{day}T{clock}{'+01:00' if offset else 'Z'}"
 
 
 def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:

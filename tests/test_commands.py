@@ -123,11 +123,11 @@ def test_rebuild_applies_changed_settings(tmp_path: Path) -> None:
     )
     db = tmp_path / "store.duckdb"
     assert run_cli("load", str(source), db=db).returncode == 0
-    utc = query(db, "SELECT tender_period_end::VARCHAR FROM tenders")
-    result = run_cli("rebuild", db=db, env={"TENDERWATCH_NAIVE_TIMEZONE": "Europe/London"})
+    london = query(db, "SELECT tender_period_end::VARCHAR FROM tenders")  # read in UK time by default
+    result = run_cli("rebuild", db=db, env={"TENDERWATCH_NAIVE_TIMEZONE": "UTC"})
     assert result.returncode == 0, result.stderr
-    london = query(db, "SELECT tender_period_end::VARCHAR FROM tenders")
-    assert (utc, london) == ([("2021-04-01 09:00:00+00",)], [("2021-04-01 08:00:00+00",)])  # British Summer Time
+    utc = query(db, "SELECT tender_period_end::VARCHAR FROM tenders")
+    assert (london, utc) == ([("2021-04-01 08:00:00+00",)], [("2021-04-01 09:00:00+00",)])  # British Summer Time
 
 
 def test_export_writes_one_compiled_release_per_line(tmp_path: Path, real_store: Path) -> None:

@@ -153,7 +153,7 @@ def test_termination_by_provider_notice(tmp_path: Path) -> None:
             _awarded(ocid, "2023-01-01T00:00:00Z", end="2025-12-31T23:59:59Z",
                      period={"maxExtentDate": "2026-12-31T23:59:59Z"}),
             _change(ocid, "2024-02-01T09:00:00Z", "contractTermination", status="terminated",
-                    period={"endDate": "2024-04-30T23:59:59Z", "maxExtentDate": "2024-04-30T23:59:59Z"},
+                    period={"endDate": "2024-04-30T23:59:59+01:00", "maxExtentDate": "2024-04-30T23:59:59+01:00"},
                     documents=[{"id": "notice", "documentType": "contractTerminationNotice",
                                 "title": "The provider gave notice"}]),
         ],
@@ -174,7 +174,7 @@ def test_a_termination_notice_in_the_future_and_one_after_a_normal_end(tmp_path:
         [
             _awarded(leaving, "2023-01-01T00:00:00Z", end="2025-12-31T23:59:59Z"),
             _change(leaving, "2024-05-01T00:00:00Z", "contractTermination", status="terminated",
-                    period={"endDate": "2024-08-31T23:59:59Z"}),
+                    period={"endDate": "2024-08-31T23:59:59+01:00"}),
             _awarded(completed, "2020-01-01T00:00:00Z", end="2022-12-31T23:59:59Z"),
             _change(completed, "2023-01-15T00:00:00Z", "contractTermination", status="terminated"),
         ],

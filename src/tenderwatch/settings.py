@@ -76,9 +76,11 @@ class Settings(BaseSettings):
     min_year: int = Field(default=1900, description="Dates before this year are impossible and set aside.")
     max_year: int = Field(default=2200, description="Dates after this year are impossible and set aside.")
     naive_timezone: str = Field(
-        default="UTC",
-        description="Time zone given to dates that carry no offset (such as `2021-04-01T09:00:00`) when they "
-        "become timestamps. Use `Europe/London` for UK data published in local time.",
+        default="Europe/London",
+        description="Time zone of the calendar dates are read, counted and shown in: a date that carries no offset "
+        "(such as `2021-04-01T09:00:00`) is read as a time in it, and a date with one (such as Find a Tender's "
+        "`2026-10-06T00:00:00+01:00`) is shown as the day it falls on there. UK publishers give local times, so "
+        "the default is UK time; for another country's data, give that country's zone (or `UTC`).",
     )
     analyse_after_load: bool = Field(
         default=True,

@@ -105,6 +105,7 @@ def test_a_file_fills_the_tables_a_store_of_it_holds(real_copy: tuple[Path, Path
     db, exported = real_copy
     scratch = scratch_store()
     store = duckdb.connect(str(db), read_only=True)
+    store.execute("SET TimeZone = ?", [scratch.settings.naive_timezone])  # timestamps written as the scratch's are
     try:
         reading = normalise_file(scratch.con, [exported], NORMALISED_TABLES)
         assert reading.processes == store.execute("SELECT count(*) FROM processes").fetchall()[0][0]

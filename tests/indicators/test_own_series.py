@@ -232,7 +232,7 @@ TW103_RELEASES = [
     # ten years, still at tender
     release("ocds-tw103-tender", buyer=BUYER, tender={
         "id": "T1", "status": "active", "title": "Lead provider for cancer care",
-        "contractPeriod": {"startDate": "2016-04-01T00:00:00Z", "endDate": "2026-03-31T23:59:59Z"}}),
+        "contractPeriod": {"startDate": "2016-04-01T00:00:00+01:00", "endDate": "2026-03-31T23:59:59+01:00"}}),
     # five years, seven with its options
     *contract_history("ocds-tw103-seven", "2020-01-01T00:00:00Z", "2024-12-31T23:59:59Z",
                       max_extent="2026-12-31T23:59:59Z"),

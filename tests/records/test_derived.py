@@ -10,6 +10,7 @@ from typing import Any
 
 from tenderwatch import Workspace
 from tenderwatch.records import track_record_for
+from tests import uk_time
 from tests.records import derive, load_releases, rows
 
 BUYER = {"id": "GB-LAE-AXF", "name": "Axford Council", "identifier": {"scheme": "GB-LAE", "id": "AXF"}}
@@ -51,9 +52,9 @@ def award(supplier: dict, start: str, end: str, *, award_id: str = "A1", status:
     return {
         "id": award_id,
         "status": status,
-        "date": f"{start}T00:00:00Z",
+        "date": uk_time(start),
         "suppliers": [{"id": supplier["id"], "name": supplier["name"]}],
-        "contractPeriod": {"startDate": f"{start}T00:00:00Z", "endDate": f"{end}T23:59:59Z"},
+        "contractPeriod": {"startDate": uk_time(start), "endDate": uk_time(end, "23:59:59")},
         **extra,
     }
 
@@ -61,9 +62,9 @@ def award(supplier: dict, start: str, end: str, *, award_id: str = "A1", status:
 def contract(start: str | None, end: str | None, *, status: str = "active", **extra: Any) -> dict[str, Any]:
     result: dict[str, Any] = {"id": "C1", "awardID": "A1", "status": status, **extra}
     if end:
-        result["period"] = {"endDate": f"{end}T23:59:59Z"}
+        result["period"] = {"endDate": uk_time(end, "23:59:59")}
         if start:
-            result["period"]["startDate"] = f"{start}T00:00:00Z"
+            result["period"]["startDate"] = uk_time(start)
     return result
 
 

@@ -410,6 +410,35 @@ def test_a_contract_page_says_when_a_value_includes_taxes(tmp_path: Path, real: 
     assert [award["value"] for award in other] == ["£211,232"]
 
 
+def test_a_date_is_the_day_the_notice_gives_in_uk_time(tmp_path: Path) -> None:
+    # Find a Tender writes a summer day as midnight with the UK offset: 2026-10-06T00:00:00+01:00, which is still
+    # 5 October in UTC. The contract page (published with the snapshot), the search and the contracts ending soon
+    # (read from it) and the red flags' sentences all give the UK day.
+    ocid = "ocds-h6vhtk-bst001"
+    notice = {"ocid": ocid, "id": "094477-2026", "date": "2026-10-06T00:30:00+01:00", "tag": ["award"],
+              "initiationType": "tender", "buyer": {"id": "B1", "name": "Axford College"},
+              "tender": {"id": "t", "title": "Unified communications", "status": "complete",
+                         "procurementMethod": "open"},
+              "awards": [{"id": "1", "status": "pending", "date": "2026-10-06T00:00:00+01:00",
+                          "value": {"amount": 213649, "currency": "GBP"},
+                          "suppliers": [{"id": "S1", "name": "Chess ICT"}]}],
+              "contracts": [{"id": "C1", "awardID": "1", "status": "active",
+                             "period": {"startDate": "2026-11-01T00:00:00Z",
+                                        "endDate": "2027-06-01T00:00:00+01:00"}}]}  # fmt: skip
+    db = tmp_path / "bst.duckdb"
+    with Workspace.open(load_settings(db=db, workers=1)) as workspace:
+        load_releases(workspace, tmp_path, [notice])
+    with serving(db, {"TENDERWATCH_WEB_WORKERS": "1"}) as url:
+        process = httpx.get(f"{url}/api/processes/{ocid}", timeout=30).json()
+        found = httpx.get(f"{url}/api/search", params={"q": "unified communications"}, timeout=30).json()["items"]
+        ending = httpx.get(f"{url}/api/expiries", params={"months": 18}, timeout=30).json()["items"]
+    assert [award["date"] for award in process["awards"]] == ["2026-10-06"]
+    assert [item["date"] for item in found if item["key"] == ocid] == ["2026-10-06"]
+    assert [(item["ocid"], item["ends"]) for item in ending] == [(ocid, "2027-06-01")]  # 31 May in UTC
+    sentences = [flag["sentence"] for flag in process["flags"] if flag["code"] == "R004"]
+    assert sentences and "award on 6 October 2026" in sentences[0]
+
+
 def test_a_store_with_nothing_published_says_so_without_telling_its_path(tmp_path: Path, real: Path) -> None:
     db = tmp_path / "store.duckdb"
     assert run_cli("load", str(real / "uk_fts_2026-09-03_page5_excerpt.json"), db=db).returncode == 0

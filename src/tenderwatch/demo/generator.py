@@ -44,10 +44,11 @@ import json
 import os
 import random
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, time
 from itertools import islice
 from math import exp
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 __all__ = ["DEMO_OCID_PREFIX", "generate_releases", "write_jsonl", "write_release_packages"]
 
@@ -589,7 +590,7 @@ class _Appearance:
 # publication times of day from 07:00:00 to 18:59:53 in steps of 7 seconds: looked up, not formatted, for speed.
 _DAY_ZERO = date(2015, 1, 1).toordinal()
 _ISO_DAYS = tuple(date.fromordinal(_DAY_ZERO + i).isoformat() for i in range(date(2065, 1, 1).toordinal() - _DAY_ZERO))
-_TIMES = tuple(f"T{t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}Z" for t in range(7 * 3600, 19 * 3600, 7))
+_TIMES = tuple(f"T{t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}" for t in range(7 * 3600, 19 * 3600, 7))
 
 
 def _day(ordinal: int) -> str:
@@ -597,15 +598,37 @@ def _day(ordinal: int) -> str:
 
 
 def _stamp(ordinal: int, rng: random.Random) -> str:
-    return _day(ordinal) + _TIMES[int(rng.random() * len(_TIMES))]
+    return _day(ordinal) + _TIMES[int(rng.random() * len(_TIMES))] + _OFFSETS[ordinal - _DAY_ZERO]
+
+
+def _at(ordinal: int, clock: str) -> str:
+    """A time of day between 02:00 and 23:00 (when the UK's offset is that of the whole day), in UK time."""
+    return f"{_day(ordinal)}T{clock}{_OFFSETS[ordinal - _DAY_ZERO]}"
+
+
+def _uk_times(clock: time) -> tuple[str, ...]:
+    """The same time of day on every day of _ISO_DAYS, in UK time with its offset that day, as Find a Tender
+    writes dates (``2021-08-31T23:59:59+01:00`` in summer, ``2021-12-31T23:59:59Z`` in winter)."""
+    zone = ZoneInfo("Europe/London")
+    written = []
+    for day in _ISO_DAYS:
+        offset = datetime.combine(date.fromisoformat(day), clock, zone).utcoffset()
+        written.append(f"{day}T{clock.isoformat()}{'+01:00' if offset else 'Z'}")
+    return tuple(written)
+
+
+# the first and last moments of each day (contract periods run from one to the other), and the UK's offset at noon
+_STARTS = _uk_times(time(0, 0, 0))
+_ENDS = _uk_times(time(23, 59, 59))
+_OFFSETS = tuple(moment[19:] for moment in _uk_times(time(12, 0, 0)))
 
 
 def _start(ordinal: int) -> str:
-    return f"{_day(ordinal)}T00:00:00Z"
+    return _STARTS[ordinal - _DAY_ZERO]
 
 
 def _end(ordinal: int) -> str:
-    return f"{_day(ordinal)}T23:59:59Z"
+    return _ENDS[ordinal - _DAY_ZERO]
 
 
 def _money(amount: float) -> dict:
@@ -780,7 +803,7 @@ class _Stream:
         # ---- tender notice (competitive procedures only)
         if competitive:
             close = day + rng.randint(21, 56)
-            tender["tenderPeriod"] = {"startDate": _stamp(day, rng), "endDate": f"{_day(close)}T12:00:00Z"}
+            tender["tenderPeriod"] = {"startDate": _stamp(day, rng), "endDate": _at(close, "12:00:00")}
             award_day = close + rng.randint(20, 120)
             start = award_day + rng.randint(20, 90)
             planned = self._period(start, months, extension_months)
@@ -826,7 +849,7 @@ class _Stream:
                 release["buyer"] = dict(buyer_ref)
                 amended: dict = {
                     "id": tender_id,
-                    "tenderPeriod": {"endDate": f"{_day(new_close)}T12:00:00Z"},
+                    "tenderPeriod": {"endDate": _at(new_close, "12:00:00")},
                     "amendments": [
                         {
                             "id": "1",
@@ -1142,7 +1165,7 @@ class _Stream:
             details.append(
                 {
                     "id": str(i + 1),
-                    "date": f"{_day(close)}T11:00:00Z",
+                    "date": _at(close, "11:00:00"),
                     "status": status,
                     "tenderers": [t.ref()],
                     "value": _money(amount),

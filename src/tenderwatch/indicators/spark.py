@@ -28,11 +28,11 @@ if TYPE_CHECKING:
 
     from sqlglot import exp
 
-# Spark settings the translated statements rely on: evidence keeps its null values, as DuckDB's json_object does,
-# and timestamps are shown in UTC, as the statements' timezone('UTC', ...) asks.
+# Spark settings the translated statements rely on: evidence keeps its null values, as DuckDB's json_object does.
+# The session's time zone is the store's (the naive_timezone setting), so that days are counted and dates shown on
+# the same calendar as in DuckDB: see spark_evaluations.
 SESSION_CONF = {
     "spark.sql.jsonGenerator.ignoreNullFields": "false",
-    "spark.sql.session.timeZone": "UTC",
 }
 
 
@@ -301,7 +301,10 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         and isinstance(node.expressions[0], exp.Literal)
         and node.expressions[0].this.upper() == "UTC"
     ):
-        return node.expressions[1]  # Spark's session time zone is UTC (SESSION_CONF)
+        # the time in UTC, as Spark shows it in the session's time zone
+        return exp.Anonymous(
+            this="to_utc_timestamp", expressions=[node.expressions[1], exp.Anonymous(this="current_timezone")]
+        )
     if (
         isinstance(node, exp.In)
         and isinstance(node.this, exp.JSONType)
@@ -392,9 +395,11 @@ def spark_evaluations(spark: Any, settings: FlagSettings, codes: list[str] | Non
     Without ``codes``, every indicator the settings select runs."""
     from tenderwatch.indicators import INDICATORS  # noqa: PLC0415
     from tenderwatch.indicators.engine import selected_codes  # noqa: PLC0415
+    from tenderwatch.settings import load_settings  # noqa: PLC0415
 
     for key, value in SESSION_CONF.items():
         spark.conf.set(key, value)
+    spark.conf.set("spark.sql.session.timeZone", load_settings().naive_timezone)
     values = _variables()  # the settings read once, not for each statement
     create_spark_views(spark, settings, values)
     frames = {}

@@ -60,8 +60,9 @@ CSP = (
 class SnapshotSource:
     """Hands out read-only cursors on the newest snapshot, switching when a newer one is published."""
 
-    def __init__(self, store_path: Path) -> None:
+    def __init__(self, store_path: Path, timezone: str = "Europe/London") -> None:
         self.store_path = store_path
+        self.timezone = timezone
         self._lock = threading.Lock()
         self._path: Path | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -86,7 +87,11 @@ class SnapshotSource:
                     load_fts(con)
                     self.tables = table_names(con)
                     self._con, self._path = con, path
-            return self._con.cursor()
+            cursor = self._con.cursor()
+        # dates are shown in the store's time zone, as in the pages published with the snapshot (a cursor is a
+        # connection of its own, with DuckDB's default zone, the machine's, until told)
+        cursor.execute("SET TimeZone = ?", [self.timezone])
+        return cursor
 
 
 class SecurityHeaders:
@@ -178,7 +183,7 @@ def create_app(settings: Settings) -> FastAPI:
     """Build the web app for the store named by ``settings``."""
     skip_missing_pandas()
     store_path = Path(settings.db)
-    source = SnapshotSource(store_path)
+    source = SnapshotSource(store_path, settings.naive_timezone)
     accounts = Accounts(accounts_path(store_path))
     package = resources.files("tenderwatch.web")
     templates = Jinja2Templates(directory=str(package.joinpath("templates")))
