@@ -21,8 +21,9 @@ Example: a council awards a £400,000 home-care contract on 3 March 2024 by "Sin
 flagged, since that procedure has no call for competition. Another award, called "Open procedure", has no tender
 period and no tender notice in the data: flagged too, since nothing shows it was advertised.
 
-tenderwatch sees only the publisher's data: a call published only on another portal, under another ocid, is not
-seen.
+tenderwatch sees only the notices the store holds: a call published only on another portal, under another ocid,
+or before the first notice a sync or file gave, is not seen. The sentence says that it speaks of the notices held,
+so that a reader can look for the call on the publisher's site.
 """
 
 from __future__ import annotations
@@ -91,9 +92,12 @@ def sql(settings: Settings, common: object) -> str:
                CASE WHEN {non_competitive}
                     THEN 'The contract was awarded by ' || procedure_words || ', a procedure without a call for '
                          || 'competition, so other suppliers were not invited to bid.'
-                    ELSE 'No call for competition was published before the award'
+                    -- what the store holds, which may be only some of the process's notices
+                    ELSE 'No notice held for this process shows a call for competition before the award'
                          || coalesce(' on ' || {long_date("decided")}, '')
-                         || ': the process has no tender period or tender notice dated before it.'
+                         || ': no tender period or tender notice is dated before it'
+                         || coalesce(' (the first tender notice is dated ' || {long_date("first_notice")} || ')', '')
+                         || '.'
                END AS sentence
         FROM judged
     """
