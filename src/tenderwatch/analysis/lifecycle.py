@@ -132,7 +132,7 @@ def _history(con: duckdb.DuckDBPyConnection) -> None:
         WITH u AS (SELECT ocid, release_id, seq, released, tags, unnest(x.contracts) AS c FROM tmp_lc_releases),
         steps AS (
             SELECT ocid, release_id, seq, released, tags, c.id AS contract_id, lower(c.status) AS status,
-                   tw_net_or_gross(c.value.amount, c.value.amountGross) AS value_amount,
+                   tw_or_gross(tw_value(c.value.amount), c.value.amountGross) AS value_amount,
                    c.value.currency AS value_currency,
                    tw_ts(c.period.endDate) AS period_end, tw_ts(c.period.maxExtentDate) AS max_extent
             FROM u WHERE c.id IS NOT NULL
@@ -159,7 +159,7 @@ def _history(con: duckdb.DuckDBPyConnection) -> None:
         WITH u AS (SELECT ocid, release_id, seq, released, tags, unnest(x.awards) AS a FROM tmp_lc_releases),
         steps AS (
             SELECT ocid, release_id, seq, released, tags, a.id AS award_id,
-                   tw_net_or_gross(a.value.amount, a.value.amountGross) AS value_amount,
+                   tw_or_gross(tw_value(a.value.amount), a.value.amountGross) AS value_amount,
                    a.value.currency AS value_currency,
                    tw_ts(a.contractPeriod.endDate) AS period_end, tw_ts(a.contractPeriod.maxExtentDate) AS max_extent
             FROM u WHERE a.id IS NOT NULL
@@ -184,7 +184,7 @@ def _history(con: duckdb.DuckDBPyConnection) -> None:
             SELECT ocid, release_id, seq, released, tags,
                    -- an estimate of 0 is none: the tender's first estimate is then the one in the tenders table
                    -- (a minValue in Contracts Finder's OCDS 1.0 notices: see tw_tender_amount)
-                   nullif(tw_net_or_gross(x.tender.value.amount, x.tender.value.amountGross), 0) AS value_amount,
+                   nullif(tw_or_gross(tw_value(x.tender.value.amount), x.tender.value.amountGross), 0) AS value_amount,
                    x.tender.value.currency AS value_currency,
                    tw_ts(x.tender.contractPeriod.endDate) AS period_end,
                    tw_ts(x.tender.contractPeriod.maxExtentDate) AS max_extent

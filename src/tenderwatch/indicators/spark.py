@@ -399,8 +399,9 @@ def spark_evaluations(spark: Any, settings: FlagSettings, codes: list[str] | Non
 
     for key, value in SESSION_CONF.items():
         spark.conf.set(key, value)
-    spark.conf.set("spark.sql.session.timeZone", load_settings().naive_timezone)
-    values = _variables()  # the settings read once, not for each statement
+    current = load_settings()  # read once, not for each statement
+    spark.conf.set("spark.sql.session.timeZone", current.naive_timezone)
+    values = store_variables(current)
     create_spark_views(spark, settings, values)
     frames = {}
     for code in selected_codes(settings, codes):

@@ -84,14 +84,13 @@ class SnapshotSource:
                 if path != self._path:
                     con = duckdb.connect(str(path), read_only=True)
                     con.execute("SET threads = 1")
+                    # dates are shown in the store's time zone, as in the pages published with the snapshot: set for
+                    # every cursor (each a connection of its own, which would otherwise take the machine's zone)
+                    con.execute("SET GLOBAL TimeZone = ?", [self.timezone])
                     load_fts(con)
                     self.tables = table_names(con)
                     self._con, self._path = con, path
-            cursor = self._con.cursor()
-        # dates are shown in the store's time zone, as in the pages published with the snapshot (a cursor is a
-        # connection of its own, with DuckDB's default zone, the machine's, until told)
-        cursor.execute("SET TimeZone = ?", [self.timezone])
-        return cursor
+            return self._con.cursor()
 
 
 class SecurityHeaders:

@@ -16,14 +16,14 @@ CREATE OR REPLACE TEMP MACRO tw_amount(j) AS
 CREATE OR REPLACE TEMP MACRO tw_value(j) AS
     CASE WHEN tw_number(j) >= 0 THEN tw_amount(j) END;
 
--- A value's amount as published without taxes, else (where a notice gives only that) its amount including them:
--- the UK extension's amountGross, which some Find a Tender award notices give alone.
-CREATE OR REPLACE TEMP MACRO tw_net_or_gross(amount, gross) AS
-    coalesce(tw_value(amount), tw_value(gross));
+-- A value's amount without taxes as read (`net`, a decimal), else, where a notice gives only that, its amount
+-- including them (`gross`, the UK extension's amountGross, which some Find a Tender award notices give alone).
+CREATE OR REPLACE TEMP MACRO tw_or_gross(net, gross) AS
+    coalesce(net, tw_value(gross));
 
--- Whether tw_net_or_gross gives the amount including taxes.
-CREATE OR REPLACE TEMP MACRO tw_only_gross(amount, gross) AS
-    tw_value(amount) IS NULL AND tw_value(gross) IS NOT NULL;
+-- Whether tw_or_gross gives the amount including taxes.
+CREATE OR REPLACE TEMP MACRO tw_only_gross(net, gross) AS
+    net IS NULL AND tw_value(gross) IS NOT NULL;
 
 CREATE OR REPLACE TEMP MACRO tw_int(j) AS
     CASE WHEN tw_number(j) BETWEEN -2147483648 AND 2147483647 THEN TRY_CAST(round(tw_number(j)) AS INTEGER) END;

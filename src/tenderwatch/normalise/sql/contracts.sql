@@ -14,9 +14,9 @@ SELECT
     tw_ts(x.period.endDate) AS period_end,
     tw_ts(x.period.maxExtentDate) AS period_max_extent,
     tw_int(x.period.durationInDays) AS period_duration_days,
-    tw_net_or_gross(x.value.amount, x.value.amountGross) AS value_amount,
+    tw_or_gross(tw_value(x.value.amount), x.value.amountGross) AS value_amount,
     x.value.currency AS value_currency,
-    tw_only_gross(x.value.amount, x.value.amountGross) AS value_includes_tax,
+    tw_only_gross(tw_value(x.value.amount), x.value.amountGross) AS value_includes_tax,
     tw_ts(x.dateSigned) AS date_signed,
     coalesce(len(x.amendments), 0) + (coalesce(x.amendment.id, x.amendment.date) IS NOT NULL)::INTEGER
         AS amendment_count,
