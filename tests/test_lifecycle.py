@@ -88,8 +88,9 @@ def test_the_table_is_documented_and_in_the_analysis_group() -> None:
     names = [column.name for column in described.columns]
     for name in (
         "ocid", "contract_id", "award_id", "buyer_id", "buyer_name", "supplier_ids", "supplier_names", "title",
-        "status", "original_value_amount", "original_value_currency", "current_value_amount",
-        "current_value_currency", "value_growth", "original_end_date", "current_end_date", "max_extent_date",
+        "status", "original_value_amount", "original_value_currency", "original_value_includes_tax",
+        "current_value_amount", "current_value_currency", "current_value_includes_tax", "value_growth",
+        "original_end_date", "current_end_date", "max_extent_date",
         "months_added", "extension_months_available", "amendment_count", "terminated", "termination_date",
         "months_left", "original_release_id", "current_release_id", "computed_at",
     ):  # fmt: skip
@@ -258,6 +259,27 @@ def test_a_contract_without_value_takes_its_awards(tmp_path: Path) -> None:
     row = lifecycle(tmp_path, [first, raised])[(ocid, "C1")]
     assert float(row["original_value_amount"]) == 50000 and float(row["current_value_amount"]) == 60000
     assert row["value_growth"] == pytest.approx(0.2)
+
+
+def test_a_value_given_only_including_taxes_is_marked_and_not_compared_with_one_without(tmp_path: Path) -> None:
+    # a first contract notice gives only the amount including taxes (amountGross, as some Find a Tender notices
+    # do); a modification then gives the amount without taxes: a fifth less, but no fall in value
+    ocid = "ocds-lc0013-gross"
+    first = _awarded(ocid, "2023-01-01T00:00:00Z", value=100000)
+    first["contracts"][0]["value"] = {"amountGross": 120000, "currency": "GBP"}
+    changed = _change(ocid, "2024-03-01T00:00:00Z", "contractAmendment", value=_gbp(100000))
+    (tmp_path / "mixed").mkdir()
+    row = lifecycle(tmp_path / "mixed", [first, changed])[(ocid, "C1")]
+    assert float(row["original_value_amount"]) == 120000 and row["original_value_includes_tax"] is True
+    assert float(row["current_value_amount"]) == 100000 and row["current_value_includes_tax"] is False
+    assert row["value_growth"] is None
+    # raised later including taxes too: compared, and marked so
+    gross = {"amountGross": 150000, "currency": "GBP"}
+    raised = _change(ocid, "2024-03-01T00:00:00Z", "contractAmendment", value=gross)
+    (tmp_path / "gross").mkdir()
+    row = lifecycle(tmp_path / "gross", [first, raised])[(ocid, "C1")]
+    assert row["original_value_includes_tax"] is True and row["current_value_includes_tax"] is True
+    assert row["value_growth"] == pytest.approx(0.25)
 
 
 def test_rebuilding_replaces_rows_inside_the_callers_transaction(tmp_path: Path) -> None:

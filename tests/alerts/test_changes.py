@@ -235,3 +235,27 @@ def test_a_contract_performance_notice_gives_a_poor_performance_change_for_each_
     }
     assert all(c["supplier_names"] == ["Sample Care Ltd"] for c in found)
     assert any("Penalty: £25,000 (imposed)." in c["sentence"] for c in found)
+
+
+def test_a_value_given_only_including_taxes_is_said_so_and_not_compared_with_one_without(
+    real: Path, workspace: Workspace, tmp_path: Path
+) -> None:
+    # Find a Tender notice 094477-2026 gives its award's value only including taxes (amountGross)
+    ocid = "ocds-h6vhtk-06e832"
+    workspace.load([str(real / "uk_fts_2026-10-06_release_package_limit4.json")])
+    analyse(workspace)
+    awards = _changes(workspace, f"ocid = '{ocid}' AND kind LIKE 'new%award'")
+    assert len(awards) == 1 and " to Chess ICT for £256,379 including taxes " in awards[0]["sentence"]
+    assert [float(c["amount"]) for c in awards] == [256378.74]
+    # a later notice gives the same award's value without taxes: a fifth less, but the value did not change
+    later = {"ocid": ocid, "id": "094477-2026-update", "date": "2026-10-20T10:00:00+01:00", "tag": ["awardUpdate"],
+             "awards": [{"id": "1", "value": {"amount": 213649, "currency": "GBP"}}]}  # fmt: skip
+    load(workspace, tmp_path, "net", [later])
+    assert _changes(workspace, f"ocid = '{ocid}' AND kind = 'value_changed'") == []
+    # then one raises it, including taxes again: compared with the last value that included them, and said so
+    raised = {**later, "id": "094477-2026-raised", "date": "2026-11-02T10:00:00Z",
+              "awards": [{"id": "1", "value": {"amountGross": 320000, "currency": "GBP"}}]}  # fmt: skip
+    load(workspace, tmp_path, "raised", [raised])
+    changed = _changes(workspace, f"ocid = '{ocid}' AND kind = 'value_changed'")
+    assert len(changed) == 1
+    assert " went from £256,379 including taxes to £320,000 including taxes (+25%), " in changed[0]["sentence"]

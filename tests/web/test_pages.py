@@ -405,9 +405,32 @@ def test_a_contract_page_says_when_a_value_includes_taxes(tmp_path: Path, real: 
         page = httpx.get(f"{url}/processes/ocds-h6vhtk-06e832", timeout=30).text
         # another award of the same file gives its value without taxes, and says nothing of them
         other = httpx.get(f"{url}/api/processes/ocds-h6vhtk-06d285", timeout=30).json()["awards"]
+        lifecycle = httpx.get(f"{url}/api/processes/ocds-h6vhtk-06e832", timeout=30).json()["lifecycle"]
     assert [award["value"] for award in awards] == ["£256,379 including taxes"]
     assert "<td>£256,379 including taxes</td>" in page
     assert [award["value"] for award in other] == ["£211,232"]
+    # where the contract stands says so too, and the value is not compared with one without taxes
+    assert [(row["current_value_includes_tax"], row["value_growth"]) for row in lifecycle] == [(True, 0.0)]
+    assert page.count("<td>£256,379 including taxes</td>") == 2
+
+
+def test_a_contract_page_says_where_the_contract_stands_in_words_with_its_notices(server: str) -> None:
+    # the children's therapies story: a contract to 31 August 2022 that its provider gave notice on, ended a year
+    # early by the notice of termination
+    page = httpx.get(server + "/processes/ocds-twdemo-000008").text
+    section = page[page.index("Where each contract stands") : page.index("</section>", page.index("Where each"))]
+    assert "terminated early (stopped on 2021-08-31)" in section
+    assert "2022-08-31 when first published; 2021-08-31 now (brought forward by 12 months)" in section
+    assert "<td>£9,600,000</td>" in section
+    # each fact links to the notice it comes from, listed on the same page
+    for notice in ("ocds-twdemo-000008-03-contract", "ocds-twdemo-000008-04-contractTermination"):
+        assert f'href="#notice-{notice}"' in section
+        assert f'<li id="notice-{notice}">' in page
+    # a contract that has ended has no extension options left to use, whatever its latest possible end
+    interim = httpx.get(server + "/processes/ocds-twdemo-000009").text
+    assert "<td>ended</td>" in interim and "extension options left" not in interim
+    # no column of the table is shown raw: no timestamps, no lists
+    assert "+01:00" not in section and "['" not in section and "computed" not in section
 
 
 def test_a_date_is_the_day_the_notice_gives_in_uk_time(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ KINDS = {
 EXIT_KINDS = ("termination", "provider_exit")
 
 _AMENDMENT = {"id": "VARCHAR", "date": "VARCHAR", "rationale": "VARCHAR", "description": "VARCHAR"}
-_VALUE = {"amount": "JSON", "currency": "VARCHAR"}
+_VALUE = {"amount": "JSON", "amountGross": "JSON", "currency": "VARCHAR"}
 _HISTORY = json.dumps(
     {
         "tender": {
@@ -138,8 +138,9 @@ def _suppliers(names: str) -> str:
     )
 
 
-def _money_or(amount: str, currency: str, otherwise: str) -> str:
-    return f"coalesce({money(amount, currency)}, {otherwise})"
+def _with_tax(text: str, gross: str) -> str:
+    """SQL: an amount's text, followed by "including taxes" where the notice gave only that amount."""
+    return f"({text} || CASE WHEN {gross} THEN ' including taxes' ELSE '' END)"
 
 
 @dataclass
@@ -365,21 +366,28 @@ def _history(con: duckdb.DuckDBPyConnection) -> None:
                    CASE WHEN NOT tw_unsuccessful_before_deadline(ocid, x.tender.status, released,
                                                                  tw_ts(x.tender.tenderPeriod.endDate))
                         THEN lower(trim(x.tender.status)) END AS status,
-                   tw_value(x.tender.value.amount) AS amount, upper(trim(x.tender.value.currency)) AS currency,
-                   NULL::DATE AS end_date
+                   -- a value given only including taxes is read as such, and marked (see tw_or_gross)
+                   tw_or_gross(tw_value(x.tender.value.amount), x.tender.value.amountGross) AS amount,
+                   tw_only_gross(tw_value(x.tender.value.amount), x.tender.value.amountGross) AS gross,
+                   upper(trim(x.tender.value.currency)) AS currency, NULL::DATE AS end_date
             FROM tmp_al_releases WHERE x.tender IS NOT NULL
             UNION ALL
             SELECT ocid, step, release_id, released, tags, 'award', a.id, a.id, a.title, lower(trim(a.status)),
-                   tw_value(a.value.amount), upper(trim(a.value.currency)), tw_ts(a.contractPeriod.endDate)::DATE
+                   tw_or_gross(tw_value(a.value.amount), a.value.amountGross),
+                   tw_only_gross(tw_value(a.value.amount), a.value.amountGross),
+                   upper(trim(a.value.currency)), tw_ts(a.contractPeriod.endDate)::DATE
             FROM awards WHERE a.id IS NOT NULL
             UNION ALL
             SELECT ocid, step, release_id, released, tags, 'contract', c.id, c.id, c.title, lower(trim(c.status)),
-                   tw_value(c.value.amount), upper(trim(c.value.currency)), tw_ts(c.period.endDate)::DATE
+                   tw_or_gross(tw_value(c.value.amount), c.value.amountGross),
+                   tw_only_gross(tw_value(c.value.amount), c.value.amountGross),
+                   upper(trim(c.value.currency)), tw_ts(c.period.endDate)::DATE
             FROM contracts WHERE c.id IS NOT NULL
         )
         SELECT ocid, step, any_value(release_id) AS release_id, any_value(released) AS released,
                any_value(tags) AS tags, object_type, key, max(object_id) AS object_id, max(title) AS title,
-               max(status) AS status, max(amount) AS amount, max(currency) AS currency, max(end_date) AS end_date
+               max(status) AS status, max(amount) AS amount, bool_or(gross) AS gross, max(currency) AS currency,
+               max(end_date) AS end_date
         FROM raw
         GROUP BY ocid, step, object_type, key
         """
@@ -396,6 +404,18 @@ def _history(con: duckdb.DuckDBPyConnection) -> None:
                    last_value(amount IGNORE NULLS) OVER ({before}) AS prev_amount,
                    last_value(CASE WHEN amount IS NOT NULL THEN currency END IGNORE NULLS) OVER ({before})
                        AS prev_currency,
+                   -- the last value given on the same footing, with or without taxes, to compare a value with
+                   CASE WHEN gross
+                        THEN last_value(CASE WHEN gross THEN amount END IGNORE NULLS) OVER ({before})
+                        ELSE last_value(CASE WHEN NOT gross THEN amount END IGNORE NULLS) OVER ({before})
+                   END AS like_amount,
+                   CASE WHEN gross
+                        THEN last_value(CASE WHEN gross AND amount IS NOT NULL THEN currency END IGNORE NULLS)
+                             OVER ({before})
+                        ELSE last_value(CASE WHEN NOT gross AND amount IS NOT NULL THEN currency END IGNORE NULLS)
+                             OVER ({before})
+                   END AS like_currency,
+                   last_value(CASE WHEN amount IS NOT NULL THEN gross END IGNORE NULLS) OVER ({upto}) AS now_gross,
                    last_value(end_date IGNORE NULLS) OVER ({before}) AS prev_end,
                    last_value(amount IGNORE NULLS) OVER ({upto}) AS now_amount,
                    last_value(currency IGNORE NULLS) OVER ({upto}) AS now_currency,
@@ -491,8 +511,9 @@ def _found(con: duckdb.DuckDBPyConnection, value_change_percent: float) -> str:
     common = f"""s.ocid, s.release_id, s.released AS release_date, s.object_type, s.now_object_id AS object_id,
         {title} AS title, x.buyer_name, {names} AS supplier_names, NULL::VARCHAR AS related_ocid,
         NULL::VARCHAR AS related_release_id, s.released AS sort_released, s.step AS sort_step"""
-    old_money = money("s.prev_amount", "s.prev_currency")
-    new_money = money("s.amount", "coalesce(s.currency, s.prev_currency)")
+    old_money = _with_tax(money("s.like_amount", "s.like_currency"), "s.gross")
+    new_money = _with_tax(money("s.amount", "coalesce(s.currency, s.like_currency)"), "s.gross")
+    now_money = _with_tax(money("s.now_amount", "s.now_currency"), "s.now_gross")
     moved_days = "datediff('day', s.prev_end, s.end_date)"
     planned = "coalesce(s.prev_end, s.now_end)"
     stopped = "coalesce(CASE WHEN s.end_date < s.prev_end THEN s.end_date END, s.released::DATE)"
@@ -507,7 +528,7 @@ def _found(con: duckdb.DuckDBPyConnection, value_change_percent: float) -> str:
            s.now_currency AS currency,
            x.buyer || CASE WHEN s.status IN ('planning', 'planned') THEN ' announced a planned procurement: '
                            ELSE ' invited bids for ' END || {_quoted(title)}
-               || coalesce(' (estimated value ' || {money("s.now_amount", "s.now_currency")} || ')', '')
+               || coalesce(' (estimated value ' || {now_money} || ')', '')
                || ', ' || {noticed} || '.' AS sentence
     {joins}
     WHERE s.object_type = 'tender' AND s.nth = 1
@@ -523,7 +544,7 @@ def _found(con: duckdb.DuckDBPyConnection, value_change_percent: float) -> str:
            NULL, coalesce(s.status, 'active'), s.now_amount, s.now_currency,
            x.buyer || CASE WHEN s.status = 'pending' THEN ' decided to award ' ELSE ' awarded ' END
                || {_quoted(title)} || ' to ' || {suppliers}
-               || coalesce(' for ' || {money("s.now_amount", "s.now_currency")}, ' (value not published)')
+               || coalesce(' for ' || {now_money}, ' (value not published)')
                || CASE WHEN x.procedure = 'non_competitive'
                        THEN ' without a call for competition (' || x.procedure_words || ')' ELSE '' END
                || CASE WHEN s.status = 'pending' THEN ' (pending: the award is not final yet)' ELSE '' END
@@ -532,31 +553,32 @@ def _found(con: duckdb.DuckDBPyConnection, value_change_percent: float) -> str:
     WHERE s.object_type = 'award' AND s.nth = 1 AND coalesce(s.status, 'active') IN ('active', 'pending')
 
     UNION ALL
-    -- A value that differs from the last one published by more than the threshold, in the same currency.
+    -- A value that differs from the last one published by more than the threshold, in the same currency and on the
+    -- same footing (an amount including taxes is compared only with the last amount that included them).
     SELECT {
         change_id(
             "s.ocid",
             "'value_changed'",
             "s.object_type",
             "s.key",
-            "s.prev_amount",
+            "s.like_amount",
             "s.amount",
-            "coalesce(s.currency, s.prev_currency)",
+            "coalesce(s.currency, s.like_currency)",
         )
     },
            'value_changed', {common},
-           {money("s.prev_amount", "s.prev_currency")}, {new_money}, s.amount, coalesce(s.currency, s.prev_currency),
+           {old_money}, {new_money}, s.amount, coalesce(s.currency, s.like_currency),
            'The ' || CASE WHEN s.object_type = 'tender' THEN 'estimated value' ELSE 'value' END || ' of the '
                || s.object_type || ' ' || {_quoted(title)} || ' went from ' || {old_money} || ' to ' || {new_money}
-               || CASE WHEN s.prev_amount > 0
-                       THEN ' (' || format('{{:+.0f}}', 100.0 * CAST(s.amount - s.prev_amount AS DOUBLE)
-                                           / CAST(s.prev_amount AS DOUBLE)) || '%)' ELSE '' END
+               || CASE WHEN s.like_amount > 0
+                       THEN ' (' || format('{{:+.0f}}', 100.0 * CAST(s.amount - s.like_amount AS DOUBLE)
+                                           / CAST(s.like_amount AS DOUBLE)) || '%)' ELSE '' END
                || ', ' || {noticed} || '.'
     {joins}
-    WHERE s.nth > 1 AND s.amount IS NOT NULL AND s.prev_amount IS NOT NULL
-      AND coalesce(s.currency, s.prev_currency) IS NOT DISTINCT FROM s.prev_currency
-      AND CASE WHEN s.prev_amount = 0 THEN s.amount <> 0
-               ELSE abs(CAST(s.amount - s.prev_amount AS DOUBLE)) > {threshold} * CAST(s.prev_amount AS DOUBLE) END
+    WHERE s.nth > 1 AND s.amount IS NOT NULL AND s.like_amount IS NOT NULL
+      AND coalesce(s.currency, s.like_currency) IS NOT DISTINCT FROM s.like_currency
+      AND CASE WHEN s.like_amount = 0 THEN s.amount <> 0
+               ELSE abs(CAST(s.amount - s.like_amount AS DOUBLE)) > {threshold} * CAST(s.like_amount AS DOUBLE) END
 
     UNION ALL
     -- An end date moved to another day (unless the same notice ends the contract: that is a termination).

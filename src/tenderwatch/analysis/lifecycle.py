@@ -133,6 +133,7 @@ def _history(con: duckdb.DuckDBPyConnection) -> None:
         steps AS (
             SELECT ocid, release_id, seq, released, tags, c.id AS contract_id, lower(c.status) AS status,
                    tw_or_gross(tw_value(c.value.amount), c.value.amountGross) AS value_amount,
+                   tw_only_gross(tw_value(c.value.amount), c.value.amountGross) AS value_gross,
                    c.value.currency AS value_currency,
                    tw_ts(c.period.endDate) AS period_end, tw_ts(c.period.maxExtentDate) AS max_extent
             FROM u WHERE c.id IS NOT NULL
@@ -140,6 +141,7 @@ def _history(con: duckdb.DuckDBPyConnection) -> None:
         SELECT ocid, contract_id,
                {_first("value_amount")} AS value_amount, {_first("value_currency", "value_amount IS NOT NULL")}
                AS value_currency, {_first("release_id", "value_amount IS NOT NULL")} AS value_release_id,
+               {_first("value_gross", "value_amount IS NOT NULL")} AS value_gross,
                {_first("period_end")} AS period_end,
                {_first("release_id", "period_end IS NOT NULL")} AS end_release_id,
                {_first("max_extent")} AS max_extent,
@@ -160,6 +162,7 @@ def _history(con: duckdb.DuckDBPyConnection) -> None:
         steps AS (
             SELECT ocid, release_id, seq, released, tags, a.id AS award_id,
                    tw_or_gross(tw_value(a.value.amount), a.value.amountGross) AS value_amount,
+                   tw_only_gross(tw_value(a.value.amount), a.value.amountGross) AS value_gross,
                    a.value.currency AS value_currency,
                    tw_ts(a.contractPeriod.endDate) AS period_end, tw_ts(a.contractPeriod.maxExtentDate) AS max_extent
             FROM u WHERE a.id IS NOT NULL
@@ -167,6 +170,7 @@ def _history(con: duckdb.DuckDBPyConnection) -> None:
         SELECT ocid, award_id,
                {_first("value_amount")} AS value_amount, {_first("value_currency", "value_amount IS NOT NULL")}
                AS value_currency, {_first("release_id", "value_amount IS NOT NULL")} AS value_release_id,
+               {_first("value_gross", "value_amount IS NOT NULL")} AS value_gross,
                {_first("period_end")} AS period_end,
                {_first("release_id", "period_end IS NOT NULL")} AS end_release_id,
                {_first("max_extent")} AS max_extent,
@@ -185,6 +189,7 @@ def _history(con: duckdb.DuckDBPyConnection) -> None:
                    -- an estimate of 0 is none: the tender's first estimate is then the one in the tenders table
                    -- (a minValue in Contracts Finder's OCDS 1.0 notices: see tw_tender_amount)
                    nullif(tw_or_gross(tw_value(x.tender.value.amount), x.tender.value.amountGross), 0) AS value_amount,
+                   tw_only_gross(tw_value(x.tender.value.amount), x.tender.value.amountGross) AS value_gross,
                    x.tender.value.currency AS value_currency,
                    tw_ts(x.tender.contractPeriod.endDate) AS period_end,
                    tw_ts(x.tender.contractPeriod.maxExtentDate) AS max_extent
@@ -193,6 +198,7 @@ def _history(con: duckdb.DuckDBPyConnection) -> None:
         SELECT ocid,
                {_first("value_amount")} AS value_amount, {_first("value_currency", "value_amount IS NOT NULL")}
                AS value_currency, {_first("release_id", "value_amount IS NOT NULL")} AS value_release_id,
+               {_first("value_gross", "value_amount IS NOT NULL")} AS value_gross,
                {_first("period_end")} AS period_end,
                {_first("release_id", "period_end IS NOT NULL")} AS end_release_id,
                {_first("max_extent")} AS max_extent,
@@ -244,6 +250,11 @@ contract_rows AS (
         hc.value_release_id AS contract_value_release, ha.value_release_id AS award_value_release,
         c.value_amount AS contract_value, c.value_currency AS contract_currency,
         a.value_amount AS award_value, a.value_currency AS award_currency,
+        -- whether each of those values is the amount including taxes (given without the amount without them)
+        CASE WHEN hc.value_amount IS NOT NULL THEN hc.value_gross ELSE c.value_includes_tax END
+            AS contract_original_tax,
+        CASE WHEN ha.value_amount IS NOT NULL THEN ha.value_gross ELSE a.value_includes_tax END AS award_original_tax,
+        c.value_includes_tax AS contract_tax, a.value_includes_tax AS award_tax,
         (c.period_end IS NOT NULL OR hc.period_end IS NOT NULL) AS own_end,
         coalesce(hc.period_end, c.period_end) AS contract_original_end,
         coalesce(ha.period_end, a.contract_period_end) AS award_original_end,
@@ -278,6 +289,9 @@ award_rows AS (
         NULL AS contract_value_release, ha.value_release_id AS award_value_release,
         NULL::DECIMAL(38, 6) AS contract_value, NULL AS contract_currency,
         a.value_amount AS award_value, a.value_currency AS award_currency,
+        NULL::BOOLEAN AS contract_original_tax,
+        CASE WHEN ha.value_amount IS NOT NULL THEN ha.value_gross ELSE a.value_includes_tax END AS award_original_tax,
+        NULL::BOOLEAN AS contract_tax, a.value_includes_tax AS award_tax,
         FALSE AS own_end, NULL::TIMESTAMPTZ AS contract_original_end,
         coalesce(ha.period_end, a.contract_period_end) AS award_original_end,
         NULL AS contract_end_release, ha.end_release_id AS award_end_release,
@@ -319,6 +333,9 @@ process_rows AS (
         NULL AS contract_value_release, th.value_release_id AS award_value_release,
         NULL::DECIMAL(38, 6) AS contract_value, NULL AS contract_currency,
         t.value_amount AS award_value, t.value_currency AS award_currency,
+        NULL::BOOLEAN AS contract_original_tax,
+        CASE WHEN th.value_amount IS NOT NULL THEN th.value_gross ELSE t.value_includes_tax END AS award_original_tax,
+        NULL::BOOLEAN AS contract_tax, t.value_includes_tax AS award_tax,
         FALSE AS own_end, NULL::TIMESTAMPTZ AS contract_original_end,
         coalesce(th.period_end, t.contract_period_end) AS award_original_end,
         NULL AS contract_end_release, th.end_release_id AS award_end_release,
@@ -349,6 +366,9 @@ facts AS (
             AS original_value_currency,
         CASE WHEN own_value THEN contract_value ELSE award_value END AS current_value_amount,
         CASE WHEN own_value THEN contract_currency ELSE award_currency END AS current_value_currency,
+        coalesce(CASE WHEN own_value THEN contract_original_tax ELSE award_original_tax END, FALSE)
+            AS original_value_includes_tax,
+        coalesce(CASE WHEN own_value THEN contract_tax ELSE award_tax END, FALSE) AS current_value_includes_tax,
         CASE WHEN own_end THEN contract_original_end ELSE award_original_end END AS original_end_date,
         CASE WHEN own_end THEN contract_end ELSE award_end END AS current_end_date,
         CASE WHEN own_value THEN contract_value_release ELSE award_value_release END AS value_release,
@@ -400,8 +420,11 @@ placed AS (
 SELECT
     p.ocid, p.row_type, p.contract_id, p.award_id, p.buyer_id, p.buyer_name, p.supplier_ids, p.supplier_names,
     p.title, p.status, p.start_date, p.award_date, p.date_signed,
-    p.original_value_amount, p.original_value_currency, p.current_value_amount, p.current_value_currency,
+    p.original_value_amount, p.original_value_currency, p.original_value_includes_tax,
+    p.current_value_amount, p.current_value_currency, p.current_value_includes_tax,
+    -- a value including taxes is not compared with one without them
     CASE WHEN p.original_value_amount > 0 AND p.original_value_currency IS NOT DISTINCT FROM p.current_value_currency
+              AND p.original_value_includes_tax = p.current_value_includes_tax
          THEN p.current_value_amount::DOUBLE / p.original_value_amount::DOUBLE - 1 END AS value_growth,
     p.original_end_date, p.current_end_date, p.original_max_extent_date, p.max_extent_date,
     {months("p.original_end_date", "p.current_end_date")} AS months_added,

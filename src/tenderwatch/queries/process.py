@@ -67,6 +67,8 @@ class ProcessView:
     flags: list[dict[str, Any]]
     score: dict[str, Any] | None
     lifecycle: list[dict[str, Any]] = field(default_factory=list)
+    # the same rows in words, for the page (see lifecycle_lines)
+    lifecycle_lines: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
 
@@ -291,8 +293,93 @@ def process_view(
         lifecycle=lifecycle,
         events=events,
     )
+    view.lifecycle_lines = lifecycle_lines(lifecycle)
     view.charts = _value_chart(view, tender)
     return view
+
+
+# The lifecycle's statuses in words.
+_STATUS_WORDS = {
+    "planned": "planned",
+    "tendering": "at tender: no award published yet",
+    "awarded": "awarded, not started yet",
+    "active": "running",
+    "ended": "ended",
+    "terminated_early": "terminated early",
+    "cancelled": "cancelled",
+}
+
+
+def _day(value: Any) -> str | None:
+    """The day of a timestamp, as the page writes days (the connection's time zone is the store's)."""
+    if value is None:
+        return None
+    return value.date().isoformat() if hasattr(value, "date") else str(value)[:10]
+
+
+def _months(value: Any) -> str:
+    number = float(value)
+    text = f"{abs(number):g}"
+    return f"{text} month" if text == "1" else f"{text} months"
+
+
+def lifecycle_lines(lifecycle: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Say each row of ``contract_lifecycle`` in words: what it is, where it stands, its value and end date when
+    first published and now, the options left to extend it, and the notices those facts come from."""
+    lines = []
+    for row in lifecycle:
+        name = row["title"] or row["contract_id"] or row["award_id"] or "the process"
+        kind = {"contract": "contract", "award": "award (no contract published yet)"}.get(
+            row["row_type"], "process (no award yet)"
+        )
+        status = _STATUS_WORDS.get(row["status"], row["status"])
+        if row["terminated"] and row["termination_date"] is not None:
+            status += f" (stopped on {_day(row['termination_date'])})"
+        first = with_tax(
+            format_money(row["original_value_amount"], row["original_value_currency"]),
+            row.get("original_value_includes_tax"),
+        )
+        now = with_tax(
+            format_money(row["current_value_amount"], row["current_value_currency"]),
+            row.get("current_value_includes_tax"),
+        )
+        if row["original_value_amount"] is None or first == now:
+            value = now
+        else:
+            value = f"{first} when first published; {now} now"
+            if row["value_growth"] is not None:
+                value += f" ({row['value_growth']:+.0%})"
+        first_end, end = _day(row["original_end_date"]), _day(row["current_end_date"])
+        if end is None and first_end is None:
+            ending = "not published"
+        elif first_end in (None, end):
+            ending = end
+        else:
+            ending = f"{first_end} when first published; {end} now"
+            added = row["months_added"]
+            if added:
+                ending += f" ({_months(added)} added)" if added > 0 else f" (brought forward by {_months(added)})"
+        latest = _day(row["max_extent_date"])
+        # options still to use: not for a contract that has ended, was cancelled or was terminated
+        if latest and row["extension_months_available"] and row["status"] in ("awarded", "active"):
+            latest += f" ({_months(row['extension_months_available'])} of extension options left)"
+        months_left = row["months_left"]
+        lines.append(
+            {
+                "name": name,
+                "kind": kind,
+                "suppliers": "; ".join(row["supplier_names"] or []),
+                "status": status,
+                "value": value,
+                "end": ending,
+                "latest_end": latest,
+                "months_left": None if months_left is None else _months(months_left),
+                "changes": row["amendment_count"] or 0,
+                "first_notice": row["original_release_id"],
+                "latest_notice": row["current_release_id"],
+            }
+        )
+    return lines
 
 
 def estimate_text(amount: Any, currency: str | None, least: Any, least_currency: str | None) -> str | None:
