@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -431,6 +432,25 @@ def test_a_contract_page_says_where_the_contract_stands_in_words_with_its_notice
     assert "<td>ended</td>" in interim and "extension options left" not in interim
     # no column of the table is shown raw: no timestamps, no lists
     assert "+01:00" not in section and "['" not in section and "computed" not in section
+
+
+def test_a_notice_republished_by_open_opps_links_to_its_contracts_finder_page(tmp_path: Path, real: Path) -> None:
+    # Open Opps gives each Contracts Finder notice an ocid of its own, ocds-0c46vo-0001-{notice id}; each notice
+    # links to its page on Contracts Finder, the page its own tender document names
+    source = real / "uk_cf_2020_tenders_openopps.jsonl"
+    db = tmp_path / "openopps.duckdb"
+    assert run_cli("load", str(source), db=db).returncode == 0
+    named = {}
+    for line in source.read_text(encoding="utf-8").splitlines()[:15]:
+        for release in json.loads(line)["releases"]:
+            documents = release["tender"].get("documents") or []
+            named[release["ocid"]] = {d["url"] for d in documents if "contractsfinder" in d.get("url", "")}
+    with serving(db, {"TENDERWATCH_WEB_WORKERS": "1"}) as url:
+        for ocid, links in named.items():
+            notices = httpx.get(f"{url}/api/processes/{ocid}", timeout=30).json()["notices"]
+            assert [notice["url"] for notice in notices] == sorted(links), ocid
+        page = httpx.get(f"{url}/processes/{ocid}", timeout=30).text
+    assert f'<a href="{sorted(links)[0]}" rel="noopener noreferrer">on the publisher\'s site</a>' in page
 
 
 def test_a_date_is_the_day_the_notice_gives_in_uk_time(tmp_path: Path) -> None:

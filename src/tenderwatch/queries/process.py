@@ -73,13 +73,21 @@ class ProcessView:
     charts: list[Chart] = field(default_factory=list)
 
 
+# The ocid prefix under which Open Opps (Spend Network) republishes Contracts Finder's notices.
+OPEN_OPPS_CF = "ocds-0c46vo-0001-"
+
+
 def notice_url(ocid: str, release_id: str, source: str | None) -> str | None:
-    """Return the public page of a notice, where the publisher is known (Find a Tender, Contracts Finder)."""
+    """Return the public page of a notice, where the publisher is known (Find a Tender, Contracts Finder, and
+    Contracts Finder's notices as Open Opps republishes them)."""
     if ocid.startswith("ocds-h6vhtk-"):
         return f"https://www.find-tender.service.gov.uk/Notice/{release_id}"
     if ocid.startswith("ocds-b5fd17-"):
         notice = release_id.removeprefix("ocds-b5fd17-").split("-", 5)
         return "https://www.contractsfinder.service.gov.uk/Notice/" + "-".join(notice[:5])
+    if ocid.startswith(OPEN_OPPS_CF) and len(ocid) == len(OPEN_OPPS_CF) + 36:
+        # Open Opps republishes each Contracts Finder notice under an ocid of its own that ends with the notice's id
+        return "https://www.contractsfinder.service.gov.uk/Notice/" + ocid.removeprefix(OPEN_OPPS_CF)
     if source and source.startswith(("http://", "https://")):
         return source
     return None
