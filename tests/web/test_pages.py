@@ -434,6 +434,27 @@ def test_a_contract_page_says_where_the_contract_stands_in_words_with_its_notice
     assert "+01:00" not in section and "['" not in section and "computed" not in section
 
 
+def test_a_contract_page_gives_its_codes_in_words(tmp_path: Path, real: Path) -> None:
+    # Find a Tender notice 094477-2026: its legal basis, bid statistics and publication time as codes and numbers
+    source = real / "uk_fts_2026-10-06_release_package_limit4.json"
+    db = tmp_path / "words.duckdb"
+    assert run_cli("load", str(source), db=db).returncode == 0
+    with serving(db, {"TENDERWATCH_WEB_WORKERS": "1"}) as url:
+        page = httpx.get(f"{url}/processes/ocds-h6vhtk-06e832", timeout=30).text
+        twin = httpx.get(f"{url}/api/processes/ocds-h6vhtk-06e832", timeout=30).json()
+        brief = httpx.get(f"{url}/briefs/process/ocds-h6vhtk-06e832.md", timeout=30).text
+    assert "<dd>Procurement Act 2023 (UKPGA 2023/54)</dd>" in page
+    # the UK extension's final-stage counts, as counts
+    assert "<dt>Bids received (lot 1)</dt><dd>15</dd>" in page
+    assert "<dt>Bids from SMEs assessed at the final stage (lot 1)</dt><dd>8</dd>" in page
+    assert "finalStageBids" not in page and "15.0" not in page
+    # the notice's time as the UK's clock gave it (18:31:55+01:00), and the file it came from without its folders
+    assert "<strong>2026-10-06 18:31</strong>" in page
+    assert f"from {source.name} /releases/0" in page and str(source.parent) not in page
+    assert [notice["date"] for notice in twin["notices"]] == ["2026-10-06T18:31:55+01:00"]  # as published
+    assert "published 2026-10-06 18:31" in brief
+
+
 def test_a_notice_republished_by_open_opps_links_to_its_contracts_finder_page(tmp_path: Path, real: Path) -> None:
     # Open Opps gives each Contracts Finder notice an ocid of its own, ocds-0c46vo-0001-{notice id}; each notice
     # links to its page on Contracts Finder, the page its own tender document names

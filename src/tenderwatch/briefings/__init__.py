@@ -90,8 +90,9 @@ class _Sources:
         if notice is None:
             return None
         tags = ", ".join(notice.tags) or "notice"
-        where = None if notice.url else f"{notice.source}{(' ' + notice.pointer) if notice.pointer else ''}"
-        return self.cite(f"{tags} notice {notice.release_id} of {ocid}, published {notice.date}", notice.url, where)
+        where = None if notice.url else f"{notice.source_name}{(' ' + notice.pointer) if notice.pointer else ''}"
+        published = notice.when or notice.date
+        return self.cite(f"{tags} notice {notice.release_id} of {ocid}, published {published}", notice.url, where)
 
 
 def _latest(notices: list[Notice], *tags: str, otherwise: str = "last") -> Notice | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 import duckdb
@@ -32,6 +33,17 @@ class Notice:
     pointer: str | None
     package_uri: str | None
     url: str | None
+    # when it was published, for people: the day and time in the store's time zone (the day alone when the notice
+    # gives no time); ``date`` is the date as the notice gives it
+    when: str | None = None
+
+    @property
+    def source_name(self) -> str | None:
+        """Where the notice was read: the address it was fetched from, or the name of the file it was loaded from
+        (without the folders of the machine that loaded it)."""
+        if not self.source or self.source.startswith(("http://", "https://")):
+            return self.source
+        return PurePath(self.source).name or self.source
 
 
 @dataclass
@@ -126,7 +138,10 @@ PARTS = {
     """,
     "notice_list": """
     SELECT r.ocid, list({{'release_id': r.release_id, 'date': r.release_date, 'tags': r.tags, 'source': r.source,
-        'pointer': r.pointer, 'package_uri': json_extract_string(k.metadata, '$.uri')}}
+        'pointer': r.pointer, 'package_uri': json_extract_string(k.metadata, '$.uri'),
+        'when': CASE WHEN length(r.release_date) > 10
+                     THEN strftime(TRY_CAST(r.release_date AS TIMESTAMPTZ), '%Y-%m-%d %H:%M')
+                     ELSE TRY_CAST(r.release_date AS DATE)::VARCHAR END}}
         ORDER BY r.release_date, r.seq) AS notices
     FROM raw_releases AS r LEFT JOIN packages AS k USING (package_hash) WHERE r.{only} GROUP BY r.ocid
     """,
@@ -140,7 +155,8 @@ PARTS = {
     FROM tenderers WHERE {only} GROUP BY ocid
     """,
     "statistic_list": """
-    SELECT ocid, list({{'measure': measure, 'value': value, 'related_lot': related_lot}} ORDER BY position) AS stats
+    SELECT ocid, list({{'measure': measure, 'value': value, 'currency': currency, 'related_lot': related_lot}}
+        ORDER BY position) AS stats
     FROM bid_statistics WHERE {only} GROUP BY ocid
     """,
     "lot_list": """
@@ -254,6 +270,8 @@ def process_view(
         item["value"] = with_tax(money, item["value_includes_tax"])
     for flag in p["flags"]:
         flag["evidence"] = evidence_of(flag["evidence"])
+    for statistic in p["bid_statistics"]:
+        statistic["label"], statistic["shown"] = statistic_text(statistic)
     lifecycle = (
         rows(con, "SELECT * EXCLUDE (ocid) FROM contract_lifecycle WHERE ocid = ?", [ocid])
         if has_table(con, "contract_lifecycle", tables)
@@ -278,7 +296,7 @@ def process_view(
         procurement_method_details=p["procurement_method_details"],
         rationale=p["rationale"],
         rationale_classifications=p["rationale_classifications"],
-        legal_basis=p["legal_basis"],
+        legal_basis=legal_basis_text(p["legal_basis"]),
         tender_status=p["tender_status"],
         tender_value=with_tax(
             estimate_text(*tender, p["tender_min_amount"], p["tender_min_currency"]), p["tender_includes_tax"]
@@ -388,6 +406,64 @@ def lifecycle_lines(lifecycle: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return lines
+
+
+# The bid statistics publishers give (OCDS's bid statistics extension and the UK extension's), in words; the
+# amounts among them are written as money.
+_STATISTICS = {
+    "requests": "requests to take part",
+    "bids": "bids received",
+    "validBids": "valid bids",
+    "electronicBids": "bids made electronically",
+    "smeBids": "bids from small and medium-sized firms (SMEs)",
+    "foreignBids": "bids from abroad",
+    "foreignBidsFromEU": "bids from elsewhere in the EU",
+    "foreignBidsFromNonEU": "bids from outside the EU",
+    "tendersAbnormallyLow": "bids rejected as abnormally low",
+    "disqualifiedBids": "bids disqualified",
+    "finalStageBids": "bids assessed at the final stage",
+    "smeFinalStageBids": "bids from SMEs assessed at the final stage",
+    "vcseFinalStageBids": "bids from voluntary, community and social enterprises assessed at the final stage",
+    "lowestValidBidValue": "lowest valid bid",
+    "highestValidBidValue": "highest valid bid",
+}
+_STATISTIC_AMOUNTS = ("lowestValidBidValue", "highestValidBidValue")
+
+
+def statistic_text(statistic: dict[str, Any]) -> tuple[str, str]:
+    """Return a bid statistic's name and value for people: "Bids received", "15"; "Lowest valid bid", "£270,559".
+    A measure not known is shown as published."""
+    measure, value = statistic["measure"], statistic["value"]
+    label = _STATISTICS.get(measure, measure or "statistic")
+    label = label[:1].upper() + label[1:]
+    if statistic.get("related_lot"):
+        label += f" (lot {statistic['related_lot']})"
+    if value is None:
+        return label, "not published"
+    if measure in _STATISTIC_AMOUNTS or statistic.get("currency"):
+        return label, format_money(value, statistic.get("currency"))
+    number = float(value)
+    return label, f"{number:,.0f}" if number.is_integer() else f"{number:,g}"
+
+
+# Legal bases as publishers give them (scheme and id), in words.
+_LEGAL_BASES = {
+    "UKPGA 2023/54": "Procurement Act 2023",
+    "CELEX 32014L0024": "Directive 2014/24/EU on public procurement "
+    "(in the UK, the Public Contracts Regulations 2015)",
+    "CELEX 32014L0025": "Directive 2014/25/EU on utilities (in the UK, the Utilities Contracts Regulations 2016)",
+    "CELEX 32014L0023": "Directive 2014/23/EU on concessions (in the UK, the Concession Contracts Regulations 2016)",
+    "CELEX 32009L0081": "Directive 2009/81/EC on defence and security (in the UK, the Defence and Security Public "
+    "Contracts Regulations 2011)",
+}
+
+
+def legal_basis_text(legal_basis: str | None) -> str | None:
+    """Return a legal basis in words, followed by its code as published ("Procurement Act 2023 (UKPGA 2023/54)")."""
+    if not legal_basis:
+        return legal_basis
+    words = _LEGAL_BASES.get(legal_basis)
+    return f"{words} ({legal_basis})" if words else legal_basis
 
 
 def estimate_text(amount: Any, currency: str | None, least: Any, least_currency: str | None) -> str | None:
