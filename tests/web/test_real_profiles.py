@@ -117,3 +117,39 @@ def test_flags_of_an_organisation_leave_out_the_firms_that_share_its_published_i
     assert ocid in theirs
     assert theirs <= organisation_processes | {None}
     assert len(everyone) > len(theirs)  # the published id "0" gathers other firms' flags too
+
+
+def test_a_profiles_red_flag_total_counts_every_process_of_the_organisation(real_site: tuple[str, Path]) -> None:
+    # most of Durham County Council's notices (Contracts Finder's, and Open Opps' copies of them) give the buyer no
+    # id; one Find a Tender notice does. The profile gathers all of them, and so must its red-flag total.
+    url, store = real_site
+    organisation = _query(
+        store,
+        """
+        SELECT DISTINCT o.organisation_id FROM organisation_parties AS o JOIN processes AS p USING (ocid)
+        WHERE list_contains(o.roles, 'buyer') AND p.buyer_name = 'Durham County Council'
+        """,
+    )
+    assert len(organisation) == 1
+    key = quote(organisation[0][0], safe="")
+    profile = httpx.get(f"{url}/api/buyers/{key}").json()
+    ocids = {item["ocid"] for item in profile["processes"]}
+    (processes, flagged, at_stake) = _query(
+        store,
+        f"""
+        SELECT count(*), count(*) FILTER (WHERE flags_raised > 0),
+               sum(value_amount) FILTER (WHERE flags_raised > 0 AND value_currency = 'GBP')::DOUBLE
+        FROM process_scores WHERE ocid IN ({", ".join(f"'{ocid}'" for ocid in ocids)})
+        """,
+    )[0]
+    assert len(ocids) > 10 and flagged > 1
+    assert profile["scores"] == [
+        {
+            "processes": processes,
+            "flagged_processes": flagged,
+            "mean_score": profile["scores"][0]["mean_score"],
+            "at_stake": [{"amount": at_stake, "currency": "GBP"}],
+        }
+    ]
+    page = httpx.get(f"{url}/buyers/{key}").text
+    assert f"<dd>{flagged} of {processes} processes flagged; £{at_stake:,.0f} at stake in them</dd>" in page

@@ -222,14 +222,26 @@ identifiers AS (
           JOIN {party_identifiers} AS i ON i.ocid = o.ocid AND i.party_id = o.raw_id)
     GROUP BY kind, party_id
 ),
+scored AS (
+    -- the composite scores of the profile's processes: the organisation's own, whatever id each notice gave it
+    SELECT o.kind, o.party_id, o.ocid, s.flags_raised, s.score, s.value_amount, s.value_currency
+    FROM party_processes AS o JOIN {process_scores} AS s USING (ocid)
+),
+at_stake AS (
+    SELECT kind, party_id, list({{'amount': amount::DOUBLE, 'currency': currency}} ORDER BY amount DESC, currency)
+           AS at_stake
+    FROM (SELECT kind, party_id, value_currency AS currency, sum(value_amount) AS amount FROM scored
+          WHERE flags_raised > 0 AND value_amount IS NOT NULL GROUP BY ALL)
+    GROUP BY kind, party_id
+),
 scores AS (
-    SELECT subject AS kind, coalesce(k.profile_key, subject_id) AS party_id,
-           list({{'processes': processes, 'flagged_processes': flagged_processes, 'mean_score': mean_score,
-                  'value_at_risk': value_at_risk::DOUBLE, 'currency': currency}} ORDER BY currency, subject_id)
-               AS scores
-    FROM organisation_scores LEFT JOIN subject_keys AS k USING (subject_id)
-    WHERE {only_subject}
-    GROUP BY subject, coalesce(k.profile_key, subject_id)
+    SELECT c.kind, c.party_id,
+           [{{'processes': c.processes, 'flagged_processes': c.flagged_processes, 'mean_score': c.mean_score,
+              'at_stake': coalesce(a.at_stake, [])}}] AS scores
+    FROM (SELECT kind, party_id, count(*) AS processes, count(*) FILTER (WHERE flags_raised > 0) AS flagged_processes,
+                 avg(score::DECIMAL(38, 15))::DOUBLE AS mean_score
+          FROM scored GROUP BY kind, party_id) AS c
+    LEFT JOIN at_stake AS a USING (kind, party_id)
 )
 SELECT n.kind, n.party_id, n.names_seen[1] AS name, n.names_seen, n.is_demo,
        coalesce(i.identifiers, []) AS identifiers, coalesce(t.totals, []) AS totals,
@@ -269,7 +281,16 @@ def page_sql(parties: str | None = None, *, ocids: str | None = None, subject_ke
 
     tables = {
         name: scoped(name)
-        for name in ("processes", "awards", "award_suppliers", "tenders", "contracts", "flags", "party_identifiers")
+        for name in (
+            "processes",
+            "awards",
+            "award_suppliers",
+            "tenders",
+            "contracts",
+            "flags",
+            "party_identifiers",
+            "process_scores",
+        )
     }
     # the flags with their row in the table, by which a profile finds again the flags it shows
     tables["flag_rows"] = scoped("flags", "rowid AS flag_row, *")
