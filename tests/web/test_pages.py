@@ -90,12 +90,12 @@ def test_a_buyer_page_lists_its_contracts_ending_within_18_months(web_store: Pat
     with duckdb.connect(str(web_store), read_only=True) as con:
         ending = con.execute(
             """
-            SELECT o.organisation_id, c.ocid, c.contract_id, c.period_end::DATE::VARCHAR
-            FROM contracts AS c JOIN processes AS p USING (ocid)
+            SELECT o.organisation_id, l.ocid, coalesce(l.contract_id, l.award_id), l.current_end_date::DATE::VARCHAR
+            FROM contract_lifecycle AS l JOIN processes AS p USING (ocid)
             JOIN organisation_parties AS o ON o.ocid = p.ocid AND o.party_id = p.buyer_id
-            WHERE c.period_end BETWEEN now() AND now() + INTERVAL 17 MONTH
-              AND c.status IS DISTINCT FROM 'terminated' AND c.status IS DISTINCT FROM 'cancelled'
-            ORDER BY c.period_end, c.ocid, c.contract_id
+            WHERE l.current_end_date BETWEEN now() AND now() + INTERVAL 17 MONTH
+              AND l.row_type IN ('contract', 'award') AND NOT l.terminated AND l.status <> 'cancelled'
+            ORDER BY l.current_end_date, l.ocid, coalesce(l.contract_id, l.award_id)
             """
         ).fetchall()
     assert ending  # the demo has contracts ending in the coming months

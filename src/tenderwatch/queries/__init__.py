@@ -57,6 +57,12 @@ def format_money(amount: Any, currency: str | None) -> str:
     return f"{text} {currency}" if currency else text
 
 
+def with_tax(text: str | None, includes_tax: bool | None) -> str | None:
+    """Return an amount's text, saying so where it is the amount including taxes (a notice that gives only that:
+    see the ``value_includes_tax`` columns)."""
+    return f"{text} including taxes" if text and includes_tax else text
+
+
 def has_table(con: duckdb.DuckDBPyConnection, name: str, tables: frozenset[str] | None = None) -> bool:
     """Return whether the store or snapshot holds a table (``tables``, when known, saves a query).
 

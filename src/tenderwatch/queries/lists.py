@@ -17,6 +17,7 @@ from tenderwatch.queries import (
     format_money,
     has_table,
     rows,
+    with_tax,
 )
 
 
@@ -127,7 +128,11 @@ def _stored_flag_list(
 def expiries(
     con: duckdb.DuckDBPyConnection, *, months: int = 12, buyer: str | None = None, page: int = 1, per_page: int = 50
 ) -> Page[dict[str, Any]]:
-    """Return contracts that end, or reach their last possible extension, within ``months`` from today."""
+    """Return contracts that end, or reach their last possible extension, within ``months`` from today.
+
+    Read from the contract lifecycle: each contract, and each award whose contract has not been published yet (a
+    Find a Tender award notice gives the contract's dates before its contract details notice does), that was
+    neither terminated nor cancelled."""
     page, per_page = clamp_page(page, per_page)
     buyer_clause = f"AND ({BUYER_KEY} = ? OR p.buyer_id = ?)" if buyer else ""
     params: list[Any] = [months, months]
@@ -136,20 +141,21 @@ def expiries(
     found = rows(
         con,
         f"""
-        SELECT c.ocid, c.contract_id, p.title, p.buyer_id, {BUYER_KEY} AS buyer_profile, p.buyer_name, p.is_demo,
-               c.period_end::DATE::VARCHAR AS ends, c.period_max_extent::DATE::VARCHAR AS max_extent,
-               c.value_amount, c.value_currency,
-               CASE WHEN c.period_end BETWEEN now() AND now() + to_months(?) THEN 'ends'
+        SELECT l.ocid, coalesce(l.contract_id, l.award_id) AS contract_id, l.row_type AS kind, p.title, p.buyer_id,
+               {BUYER_KEY} AS buyer_profile, p.buyer_name, p.is_demo,
+               l.current_end_date::DATE::VARCHAR AS ends, l.max_extent_date::DATE::VARCHAR AS max_extent,
+               l.current_value_amount AS value_amount, l.current_value_currency AS value_currency,
+               l.current_value_includes_tax AS value_includes_tax,
+               CASE WHEN l.current_end_date BETWEEN now() AND now() + to_months(?) THEN 'ends'
                     ELSE 'last extension ends' END AS what,
-               (SELECT string_agg(s.name, '; ' ORDER BY s.position) FROM award_suppliers AS s
-                WHERE s.ocid = c.ocid AND s.award_id IS NOT DISTINCT FROM c.award_id) AS suppliers,
+               nullif(array_to_string(l.supplier_names, '; '), '') AS suppliers,
                count(*) OVER () AS total
-        FROM contracts AS c JOIN processes AS p USING (ocid) {BUYER_ORGANISATION}
-        WHERE c.status IS DISTINCT FROM 'terminated' AND c.status IS DISTINCT FROM 'cancelled'
-          AND (c.period_end BETWEEN now() AND now() + to_months(?)
-               OR c.period_max_extent BETWEEN now() AND now() + to_months({int(months)}))
+        FROM contract_lifecycle AS l JOIN processes AS p USING (ocid) {BUYER_ORGANISATION}
+        WHERE l.row_type IN ('contract', 'award') AND NOT l.terminated AND l.status <> 'cancelled'
+          AND (l.current_end_date BETWEEN now() AND now() + to_months(?)
+               OR l.max_extent_date BETWEEN now() AND now() + to_months({int(months)}))
           {buyer_clause}
-        ORDER BY coalesce(c.period_end, c.period_max_extent), c.ocid, c.contract_id
+        ORDER BY coalesce(l.current_end_date, l.max_extent_date), l.ocid, coalesce(l.contract_id, l.award_id)
         LIMIT ? OFFSET ?
         """,
         [*params, per_page, (page - 1) * per_page],
@@ -157,7 +163,8 @@ def expiries(
     total = found[0]["total"] if found else 0
     for row in found:
         row.pop("total")
-        row["value"] = format_money(row.pop("value_amount"), row.pop("value_currency"))
+        money = format_money(row.pop("value_amount"), row.pop("value_currency"))
+        row["value"] = with_tax(money, row.pop("value_includes_tax"))
     return Page(found, page, per_page, total)
 
 

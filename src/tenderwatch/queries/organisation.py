@@ -21,6 +21,7 @@ from tenderwatch.queries import (
     profile_key,
     rows,
     supplier_organisation,
+    with_tax,
 )
 
 
@@ -171,19 +172,22 @@ process_list AS (
 ),
 upcoming AS (
     -- contracts still to end (or still able to be extended), the soonest first: the page shows those ending
-    -- within 18 months of the day it is read. Ranked first, so that only the kept ones are listed (a list is
-    -- held in memory; a ranking can spill to disk).
+    -- within 18 months of the day it is read. From the contract lifecycle, so that an award whose contract has not
+    -- been published yet counts too (a Find a Tender award notice gives the contract's dates before the contract
+    -- details notice does). Ranked first, so that only the kept ones are listed (a list is held in memory; a
+    -- ranking can spill to disk).
     SELECT kind, party_id, list(contract ORDER BY rank) AS upcoming
     FROM (
         SELECT o.kind, o.party_id,
-               {{'ocid': c.ocid, 'title': p.title, 'contract_id': c.contract_id, 'period_end': c.period_end,
-                 'max_extent': c.period_max_extent::DATE::VARCHAR, 'value_amount': c.value_amount,
-                 'value_currency': c.value_currency}} AS contract,
-               row_number() OVER (PARTITION BY o.kind, o.party_id ORDER BY c.period_end, c.ocid, c.contract_id)
-                   AS rank
-        FROM party_processes AS o JOIN {contracts} AS c USING (ocid) JOIN {processes} AS p USING (ocid)
-        WHERE c.period_end >= current_date - INTERVAL 1 DAY
-          AND c.status IS DISTINCT FROM 'terminated' AND c.status IS DISTINCT FROM 'cancelled'
+               {{'ocid': l.ocid, 'title': p.title, 'contract_id': coalesce(l.contract_id, l.award_id),
+                 'period_end': l.current_end_date, 'max_extent': l.max_extent_date::DATE::VARCHAR,
+                 'value_amount': l.current_value_amount, 'value_currency': l.current_value_currency,
+                 'value_includes_tax': l.current_value_includes_tax}} AS contract,
+               row_number() OVER (PARTITION BY o.kind, o.party_id
+                                  ORDER BY l.current_end_date, l.ocid, coalesce(l.contract_id, l.award_id)) AS rank
+        FROM party_processes AS o JOIN {contract_lifecycle} AS l USING (ocid) JOIN {processes} AS p USING (ocid)
+        WHERE l.row_type IN ('contract', 'award') AND l.current_end_date >= current_date - INTERVAL 1 DAY
+          AND NOT l.terminated AND l.status <> 'cancelled'
     )
     WHERE rank <= {UPCOMING_KEPT}
     GROUP BY kind, party_id
@@ -290,6 +294,7 @@ def page_sql(parties: str | None = None, *, ocids: str | None = None, subject_ke
             "flags",
             "party_identifiers",
             "process_scores",
+            "contract_lifecycle",
         )
     }
     # the flags with their row in the table, by which a profile finds again the flags it shows
@@ -354,7 +359,8 @@ def profile(
         if row["period_end"] is not None and now <= row["period_end"] <= now + datetime.timedelta(days=548)
     ][:50]
     for row in ending_soon:
-        row["value"] = format_money(row.pop("value_amount"), row.pop("value_currency"))
+        money = format_money(row.pop("value_amount"), row.pop("value_currency"))
+        row["value"] = with_tax(money, row.pop("value_includes_tax", None))
     organisation = organisation_of(con, kind, party_id, tables)
     identifiers = [f"{item['scheme']}-{item['identifier']}" for item in page["identifiers"] if item.get("scheme")]
     track_record = track_record_of(con, identifiers, page["names_seen"] or [page["name"]], organisation, tables)

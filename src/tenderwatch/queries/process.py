@@ -19,6 +19,7 @@ from tenderwatch.queries import (
     format_money,
     has_table,
     rows,
+    with_tax,
 )
 
 
@@ -476,12 +477,6 @@ def estimate_text(amount: Any, currency: str | None, least: Any, least_currency:
             return f"at least {format_money(amount, currency)}"
         return f"{format_money(least, currency)} to {format_money(amount, currency)}"
     return format_money(amount, currency)
-
-
-def with_tax(text: str | None, includes_tax: bool | None) -> str | None:
-    """Return an amount's text, saying so where it is the amount including taxes (a notice that gives only that:
-    see the ``value_includes_tax`` columns)."""
-    return f"{text} including taxes" if text and includes_tax else text
 
 
 def _value_chart(view: ProcessView, tender: tuple[Any, Any]) -> list[Chart]:
