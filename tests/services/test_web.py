@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import xml.etree.ElementTree as ET
 
 import httpx
@@ -104,3 +105,15 @@ def test_the_overview_and_the_risk_list_with_csv(services_server: str) -> None:
         "Greyvale Clinical Commissioning Group",
     }
     assert get(services_server + "/api/services/risk?band=bogus").status_code == 422
+
+
+def test_a_contract_page_says_what_put_it_in_a_statutory_service_in_words(services_server: str) -> None:
+    # the contact-tracing contract is in its area because its text says "contact-tracing": the page quotes the
+    # words found, not the pattern that found them
+    contract = get(services_server + "/processes/ocds-twdemo-000002").text
+    start = contract.index('<p class="services-links">')
+    line = contract[start : contract.index("</p>", start)]
+    assert ">Contact tracing and health protection</a>" in line
+    assert "(found: &#34;contact-tracing&#34;)" in line or "(found: &quot;contact-tracing&quot;)" in line
+    shown = re.sub(r'title="[^"]*"', "", line)  # the rule itself is there for whoever points at it
+    assert "\\b" not in shown and "[- ]" not in shown

@@ -347,7 +347,8 @@ def create_app(settings: Settings) -> FastAPI:
         if "service_assignments" in source.tables:
             services = rows(
                 con,
-                "SELECT area_id, area_name, rule FROM service_assignments WHERE ocid = ? ORDER BY area_name",
+                "SELECT area_id, area_name, method, rule, evidence FROM service_assignments WHERE ocid = ? "
+                "ORDER BY area_name",
                 [ocid],
             )
         if "subcontract_chains" in source.tables:
