@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import httpx
 import pytest
+from markupsafe import escape
 
 from tenderwatch import Workspace, load_settings
 from tenderwatch.queries.organisation import FLAGS_SHOWN
@@ -304,6 +305,12 @@ def test_a_profile_shows_its_first_flags_and_links_to_them_all(web_store: Path, 
     page = httpx.get(server + f"/buyers/{buyer}").text
     assert f"The first {FLAGS_SHOWN} of {total} red flags" in page
     assert f'href="/flags?buyer={buyer}"' in page
+    # each flag says which contract it is about by its title, linked to its page
+    with duckdb.connect(str(web_store), read_only=True) as con:
+        titles = dict(con.execute("SELECT ocid, title FROM processes").fetchall())
+    first = next(flag for flag in profile["flags"] if flag["ocid"])
+    assert first["title"] == titles[first["ocid"]]
+    assert f'in <a href="/processes/{first["ocid"]}">{escape(first["title"])}</a>' in page
     # the red-flags list, filtered by the buyer, has every one of them, the page's first among them
     listed = httpx.get(server + "/api/flags", params={"buyer": buyer, "per_page": 200}).json()
     assert listed["total"] == total, (buyer, listed["total"], total)

@@ -211,11 +211,13 @@ party_flags AS (
 ),
 flag_list AS (
     SELECT n.kind, n.party_id, n.flags_total,
-           list({{'code': f.code, 'subject': f.subject, 'ocid': f.ocid, 'value': f.value, 'evidence': f.evidence,
-                  'sentence': f.sentence}} ORDER BY g.rank) FILTER (WHERE f.flag_row IS NOT NULL) AS flags
+           list({{'code': f.code, 'subject': f.subject, 'ocid': f.ocid, 'title': p.title, 'value': f.value,
+                  'evidence': f.evidence, 'sentence': f.sentence}} ORDER BY g.rank)
+               FILTER (WHERE f.flag_row IS NOT NULL) AS flags
     FROM (SELECT kind, party_id, count(*) AS flags_total FROM party_flags GROUP BY kind, party_id) AS n
     LEFT JOIN party_flags AS g ON g.kind = n.kind AND g.party_id = n.party_id AND g.rank <= {FLAGS_SHOWN}
     LEFT JOIN (SELECT rowid AS flag_row, * FROM flags) AS f ON f.flag_row = g.flag_row
+    LEFT JOIN {processes} AS p ON p.ocid = f.ocid
     GROUP BY n.kind, n.party_id, n.flags_total
 ),
 identifiers AS (
