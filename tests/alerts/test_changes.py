@@ -259,3 +259,22 @@ def test_a_value_given_only_including_taxes_is_said_so_and_not_compared_with_one
     changed = _changes(workspace, f"ocid = '{ocid}' AND kind = 'value_changed'")
     assert len(changed) == 1
     assert " went from £256,379 including taxes to £320,000 including taxes (+25%), " in changed[0]["sentence"]
+
+
+def test_the_awards_of_a_framework_are_told_apart(real: Path, workspace: Workspace) -> None:
+    # Find a Tender notice 083685-2026 awards 34 places on "Space Technology Solutions", none with a title of its
+    # own: each change says which award it is about, so that a digest does not repeat one sentence 34 times
+    workspace.load([str(real / "uk_fts_single_release_packages_2021-2026.jsonl")])
+    analyse(workspace)
+    ocid = "ocds-h6vhtk-0510f8"
+    awards = _changes(workspace, f"ocid = '{ocid}' AND kind LIKE 'new%award'")
+    assert len(awards) == 34
+    assert len({c["sentence"] for c in awards}) == 34
+    assert all(f'"Space Technology Solutions" (award {c["object_id"]}) to ' in c["sentence"] for c in awards)
+    amendments = _changes(workspace, f"ocid = '{ocid}' AND kind = 'new_amendment' AND object_type = 'award'")
+    assert amendments and len({c["sentence"] for c in amendments}) == len(amendments)
+    # a process with one award names it by its title alone
+    single = _changes(
+        workspace, "kind LIKE 'new%award' AND ocid IN (SELECT ocid FROM awards GROUP BY ocid HAVING count(*) = 1)"
+    )
+    assert single and not any("(award " in c["sentence"] for c in single)

@@ -128,6 +128,19 @@ def _quoted(title: str) -> str:
     return f"""('"' || {title} || '"')"""
 
 
+def _named(title: str, steps: str = "s", context: str = "x") -> str:
+    """SQL: an award's or contract's title, quoted, with its id when its process has several of them (the awards
+    of a framework, often untitled or titled alike, otherwise read as the same sentence many times)."""
+    several = (
+        f"({steps}.object_type = 'award' AND {context}.awards > 1) "
+        f"OR ({steps}.object_type = 'contract' AND {context}.contracts > 1)"
+    )
+    return (
+        f"({_quoted(title)} || CASE WHEN ({several}) AND {steps}.key <> '' "
+        f"THEN ' (' || {steps}.object_type || ' ' || {steps}.key || ')' ELSE '' END)"
+    )
+
+
 def _noticed(released: str) -> str:
     return f"coalesce('in the notice of ' || {day(released)}, 'in an undated notice')"
 
@@ -470,8 +483,13 @@ def _context(con: duckdb.DuckDBPyConnection) -> None:
         CREATE OR REPLACE TEMP TABLE tmp_al_context AS
         SELECT p.ocid, coalesce(p.buyer_name, 'The buyer') AS buyer, p.buyer_name, p.title AS process_title,
                {procedure_class(settings, "t.procurement_method", "t.procurement_method_details")} AS procedure,
-               {procedure_words("t.procurement_method", "t.procurement_method_details")} AS procedure_words
+               {procedure_words("t.procurement_method", "t.procurement_method_details")} AS procedure_words,
+               coalesce(a.n, 0) AS awards, coalesce(c.n, 0) AS contracts
         FROM processes AS p LEFT JOIN tenders AS t ON t.ocid = p.ocid
+        LEFT JOIN (SELECT ocid, count(*) AS n FROM awards WHERE ocid IN (SELECT ocid FROM tmp_al_ocids)
+                   GROUP BY ocid) AS a ON a.ocid = p.ocid
+        LEFT JOIN (SELECT ocid, count(*) AS n FROM contracts WHERE ocid IN (SELECT ocid FROM tmp_al_ocids)
+                   GROUP BY ocid) AS c ON c.ocid = p.ocid
         WHERE p.ocid IN (SELECT ocid FROM tmp_al_ocids)
         """
     )
@@ -499,7 +517,10 @@ def _context(con: duckdb.DuckDBPyConnection) -> None:
 def _found(con: duckdb.DuckDBPyConnection, value_change_percent: float) -> str:
     """SQL: every change in the histories, before removing those already known."""
     threshold = float(value_change_percent) / 100.0
-    title = "coalesce(s.now_title, x.process_title, s.ocid)"
+    # a title given as an empty text is none
+    title = "coalesce(nullif(trim(s.now_title), ''), nullif(trim(x.process_title), ''), s.ocid)"
+    named = _named(title)
+    amended = _named("coalesce(nullif(trim(s.now_title), ''), nullif(trim(x.process_title), ''), m.ocid)", steps="m")
     suppliers = _suppliers("n.names")
     noticed = _noticed("s.released")
     names = "coalesce(n.names, [])"
@@ -527,7 +548,7 @@ def _found(con: duckdb.DuckDBPyConnection, value_change_percent: float) -> str:
            NULL::VARCHAR AS before_value, coalesce(s.status, 'published') AS after_value, s.now_amount AS amount,
            s.now_currency AS currency,
            x.buyer || CASE WHEN s.status IN ('planning', 'planned') THEN ' announced a planned procurement: '
-                           ELSE ' invited bids for ' END || {_quoted(title)}
+                           ELSE ' invited bids for ' END || {named}
                || coalesce(' (estimated value ' || {now_money} || ')', '')
                || ', ' || {noticed} || '.' AS sentence
     {joins}
@@ -543,7 +564,7 @@ def _found(con: duckdb.DuckDBPyConnection, value_change_percent: float) -> str:
            CASE WHEN x.procedure = 'non_competitive' THEN 'new_direct_award' ELSE 'new_award' END, {common},
            NULL, coalesce(s.status, 'active'), s.now_amount, s.now_currency,
            x.buyer || CASE WHEN s.status = 'pending' THEN ' decided to award ' ELSE ' awarded ' END
-               || {_quoted(title)} || ' to ' || {suppliers}
+               || {named} || ' to ' || {suppliers}
                || coalesce(' for ' || {now_money}, ' (value not published)')
                || CASE WHEN x.procedure = 'non_competitive'
                        THEN ' without a call for competition (' || x.procedure_words || ')' ELSE '' END
@@ -569,7 +590,7 @@ def _found(con: duckdb.DuckDBPyConnection, value_change_percent: float) -> str:
            'value_changed', {common},
            {old_money}, {new_money}, s.amount, coalesce(s.currency, s.like_currency),
            'The ' || CASE WHEN s.object_type = 'tender' THEN 'estimated value' ELSE 'value' END || ' of the '
-               || s.object_type || ' ' || {_quoted(title)} || ' went from ' || {old_money} || ' to ' || {new_money}
+               || s.object_type || ' ' || {named} || ' went from ' || {old_money} || ' to ' || {new_money}
                || CASE WHEN s.like_amount > 0
                        THEN ' (' || format('{{:+.0f}}', 100.0 * CAST(s.amount - s.like_amount AS DOUBLE)
                                            / CAST(s.like_amount AS DOUBLE)) || '%)' ELSE '' END
@@ -585,7 +606,7 @@ def _found(con: duckdb.DuckDBPyConnection, value_change_percent: float) -> str:
     SELECT {change_id("s.ocid", "'end_date_moved'", "s.object_type", "s.key", "s.prev_end", "s.end_date")},
            'end_date_moved', {common},
            strftime(s.prev_end, '%Y-%m-%d'), strftime(s.end_date, '%Y-%m-%d'), s.now_amount, s.now_currency,
-           'The end date of the ' || s.object_type || ' ' || {_quoted(title)}
+           'The end date of the ' || s.object_type || ' ' || {named}
                || coalesce(' with ' || nullif(array_to_string({names}, ', '), ''), '') || ' moved from '
                || {day("s.prev_end")} || ' to ' || {day("s.end_date")} || ' ('
                || CASE WHEN abs({moved_days}) < 61 THEN abs({moved_days}) || ' days'
@@ -601,9 +622,9 @@ def _found(con: duckdb.DuckDBPyConnection, value_change_percent: float) -> str:
         SELECT {change_id("s.ocid", "'termination'", "s.object_type", "s.key")}, 'termination', {common},
                s.prev_status, coalesce(s.status, 'contractTermination'), s.now_amount, s.now_currency,
                CASE WHEN s.object_type = 'award'
-                    THEN 'The award of ' || {_quoted(title)} || ' to ' || {suppliers} || ' was cancelled, '
+                    THEN 'The award of ' || {named} || ' to ' || {suppliers} || ' was cancelled, '
                          || {noticed} || '.'
-                    ELSE 'The contract ' || {_quoted(title)} || ' with ' || {suppliers} || ' ' || {status_words}
+                    ELSE 'The contract ' || {named} || ' with ' || {suppliers} || ' ' || {status_words}
                          || ' ' || {noticed} || CASE
                              WHEN {planned} IS NULL THEN '; no end date had been published'
                              WHEN s.end_date < s.prev_end
@@ -625,7 +646,7 @@ def _found(con: duckdb.DuckDBPyConnection, value_change_percent: float) -> str:
     SELECT * FROM (
         SELECT {change_id("s.ocid", "'tender_cancelled'")}, 'tender_cancelled', {common},
                s.prev_status, coalesce(s.status, 'cancelled'), s.now_amount, s.now_currency,
-               x.buyer || ' stopped the procurement ' || {_quoted(title)} || ' (tender '
+               x.buyer || ' stopped the procurement ' || {named} || ' (tender '
                    || coalesce(s.status, 'cancelled') || '), ' || {noticed} || '.'
         {joins}
         WHERE s.object_type = 'tender' AND s.ends
@@ -636,10 +657,11 @@ def _found(con: duckdb.DuckDBPyConnection, value_change_percent: float) -> str:
     -- An amendment seen for the first time.
     SELECT {change_id("m.ocid", "'new_amendment'", "m.object_type", "m.key", "m.amendment_key")}, 'new_amendment',
            m.ocid, m.release_id, m.released, m.object_type, coalesce(s.now_object_id, nullif(m.key, '')),
-           coalesce(s.now_title, x.process_title, m.ocid), x.buyer_name, coalesce(n.names, []), NULL, NULL,
+           coalesce(nullif(trim(s.now_title), ''), nullif(trim(x.process_title), ''), m.ocid), x.buyer_name,
+           coalesce(n.names, []), NULL, NULL,
            m.released, m.step,
            NULL, coalesce(m.amendment_id, m.amendment_date), s.now_amount, s.now_currency,
-           'A change to the ' || m.object_type || ' ' || {_quoted("coalesce(s.now_title, x.process_title, m.ocid)")}
+           'A change to the ' || m.object_type || ' ' || {amended}
                || ' was published ' || {_noticed("m.released")}
                || coalesce(': ' || rtrim(CASE WHEN length(m.what) > 300 THEN left(m.what, 297) || '...'
                                               ELSE m.what END, '. '), '')
