@@ -558,3 +558,18 @@ def test_a_snapshot_made_again_gives_the_same_pages(
             profiles = con.execute("SELECT count(*) FROM organisation_pages").fetchall()[0][0]
     assert processes > 200 * 3 and profiles > 40 * 3  # several slices
     assert pages[0] == pages[1]
+
+
+def test_the_red_flags_page_says_what_each_indicator_flags(server: str) -> None:
+    counts = {c["code"]: c for c in httpx.get(server + "/api/flags/counts").json()}
+    assert counts["R003"]["flags_what"] == "processes"
+    assert counts["R002"]["flags_what"] == "buyers" and counts["R040"]["flags_what"] == "suppliers"
+    assert counts["R038"]["flags_what"] == "buyers, procuring entities and tenderers"
+    # an indicator of buyers or suppliers names no one process
+    code = next(c for c, n in counts.items() if "process" not in n["flags_what"] and n["flags"] > 0)
+    assert counts[code]["processes"] == 0
+    page = httpx.get(server + "/flags").text
+    start = page.index(f'<a href="/flags?code={code}">')
+    row = page[start : page.index("</tr>", start)]
+    assert f"<td>{counts[code]['flags_what']}</td>" in row and f"<td>{counts[code]['flags']:,}</td>" in row
+    assert "flags organisations, not single processes" in row

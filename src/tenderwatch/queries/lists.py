@@ -29,6 +29,8 @@ class FlagCount:
     title: str
     flags: int
     processes: int
+    # what the indicator flags, in words ("processes", "buyers", "processes and tenderers")
+    flags_what: str = "processes"
 
 
 FLAG_TOTALS_SQL = "SELECT code, count(*) AS flags, count(DISTINCT ocid) AS processes FROM flags GROUP BY code"
@@ -44,7 +46,18 @@ def flag_counts(con: duckdb.DuckDBPyConnection) -> list[FlagCount]:
         code: (flags, processes)
         for code, flags, processes in con.execute(f"SELECT code, flags, processes FROM {source}").fetchall()
     }
-    return [FlagCount(code, indicator.title, *counted.get(code, (0, 0))) for code, indicator in INDICATORS.items()]
+    return [
+        FlagCount(code, indicator.title, *counted.get(code, (0, 0)), flags_what=_subjects_in_words(indicator.subjects))
+        for code, indicator in INDICATORS.items()
+    ]
+
+
+_SUBJECT_WORDS = {"process": "processes", "procuring_entity": "procuring entities"}
+
+
+def _subjects_in_words(subjects: tuple[str, ...]) -> str:
+    words = [_SUBJECT_WORDS.get(subject, subject + "s") for subject in subjects]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def flag_list(
