@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import html
 import importlib.util
 import multiprocessing
+import re
 import sys
 import warnings
 from collections import deque
@@ -113,6 +115,20 @@ def give_back_freed_memory() -> None:
         arrow.default_memory_pool().release_unused()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+# A character reference written out in a text: &amp; &#39; &#x2019; (with its semicolon; a bare "&not" or "&copy"
+# in a name is left as it is)
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def plain_entities(value: Any) -> Any:
+    """Return a text from the notices with the HTML character references some publishers leave in it written as
+    the characters they stand for ("Residential &amp; Nursing" becomes "Residential & Nursing"); anything else
+    unchanged. Pages escape the text again as they show it, so nothing a publisher wrote can become markup."""
+    if type(value) is not str or "&" not in value:
+        return value
+    return _ENTITY.sub(lambda match: html.unescape(match.group(0)), value)
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:

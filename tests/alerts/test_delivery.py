@@ -17,7 +17,7 @@ from tenderwatch import Workspace, load_settings
 from tenderwatch.alerts import AlertSettings, Rules, add_watchlist
 from tenderwatch.cli.alerts import app
 from tests import ROOT
-from tests.alerts import QUICK, Receiver, cli, free_port, history, load, rows
+from tests.alerts import QUICK, Receiver, cli, free_port, history, load, news, rows
 
 NEWS_SENTENCE_STARTS = (
     'The value of the contract "Integrated therapies for children and young people" went from £9,600,000',
@@ -204,3 +204,18 @@ def test_a_send_killed_mid_post_repeats_only_that_post_with_the_same_id(
     assert len(repeated) == 1
     (bodies,) = repeated.values()
     assert bodies[0] == bodies[1]
+
+
+def test_an_alert_shows_the_characters_a_publisher_wrote_as_references(tmp_path: Path, smtp: object) -> None:
+    # Contracts Finder's titles carry "&amp;" for "&": the e-mail says "&", as the notice's page does
+    db = tmp_path / "store.duckdb"
+    with Workspace.open(load_settings(db=db, **QUICK)) as workspace:
+        rules = Rules(keywords=["nursing"])
+        add_watchlist(workspace.store.con, "Care", rules, AlertSettings(), email="rep@example.org")
+        tender = news()[-1]
+        tender["tender"]["title"] = "Residential &amp; Nursing Home Care"
+        load(workspace, tmp_path, "care", [tender])
+    code, _, err = cli(app, "send", "--db", str(db))
+    assert code == 0, err
+    body = smtp.messages[0][2].get_content()
+    assert '"Residential & Nursing Home Care"' in body and "&amp;" not in body

@@ -24,6 +24,8 @@ HOSTILE = {
     "tender": {
         "id": "t",
         "title": "<script>alert('x')</script> cleaning",
+        # markup written as character references: shown as the characters, which are escaped again
+        "description": "&lt;script&gt;alert(2)&lt;/script&gt; windows &amp; doors",
         "procurementMethod": "open",
         "numberOfTenderers": 1,
     },

@@ -55,6 +55,10 @@ def test_text_from_the_data_is_escaped(server: str) -> None:
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; cleaning" in page.text
     assert "<img src=x" not in page.text and "&lt;img src=x onerror=alert(1)&gt; Ltd" in page.text
     assert "Harrowdene &lt;b&gt;Council&lt;/b&gt;" in page.text
+    assert (
+        "<script>alert(2)" not in page.text
+        and "&lt;script&gt;alert(2)&lt;/script&gt; windows &amp; doors" in page.text
+    )
     found = httpx.get(server + "/search", params={"q": "cleaning"})
     assert "<script>alert" not in found.text
 

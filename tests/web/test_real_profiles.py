@@ -183,3 +183,20 @@ def test_contracts_ending_soon_include_awards_whose_contract_is_not_published_ye
     buyer = httpx.get(f"{url}/api/processes/{quote(ocid, safe='')}").json()["buyer_profile"]
     profile = httpx.get(f"{url}/api/buyers/{quote(buyer, safe='')}").json()
     assert ocid in {item["ocid"] for item in profile["ending_soon"]}
+
+
+def test_character_references_publishers_leave_in_texts_are_shown_as_characters(real_site: tuple[str, Path]) -> None:
+    # Contracts Finder's notices hold titles such as "Provision of Day, Residential &amp; Nursing Home Care Contract":
+    # pages show "&", not "&amp;", and what a publisher wrote still cannot become markup
+    url, store = real_site
+    ocid, title = _query(
+        store, "SELECT ocid, title FROM processes WHERE title LIKE '%Residential &amp; Nursing%' ORDER BY ocid LIMIT 1"
+    )[0]
+    page = httpx.get(f"{url}/processes/{quote(ocid, safe='')}").text
+    found = httpx.get(f"{url}/search", params={"q": "residential nursing home care"}).text
+    brief = httpx.get(f"{url}/briefs/process/{quote(ocid, safe='')}.html").text
+    for html in (page, found, brief):
+        # the title's "&amp;" is one "&", which the HTML escapes once: "&amp;", never "&amp;amp;"
+        assert title in html and "&amp;amp;" not in html
+    # the JSON gives the title as published
+    assert httpx.get(f"{url}/api/processes/{quote(ocid, safe='')}").json()["title"] == title

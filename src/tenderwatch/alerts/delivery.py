@@ -40,6 +40,7 @@ from tenderwatch.alerts.changes import KINDS
 from tenderwatch.alerts.settings import AlertSettings
 from tenderwatch.exceptions import TenderwatchError
 from tenderwatch.queries.process import notice_url
+from tenderwatch.util import plain_entities
 
 if TYPE_CHECKING:
     import httpx
@@ -123,6 +124,9 @@ def queued(con: duckdb.DuckDBPyConnection, channel: str) -> list[Delivery]:
             "found_at",
         )  # fmt: skip
         values = dict(zip(keys, change, strict=True))
+        # e-mails and webhooks carry the texts with the character references some publishers leave in them resolved
+        for key in ("title", "buyer", "sentence"):
+            values[key] = plain_entities(values[key])
         notice = notice_url(values["ocid"], values["release_id"], source) if values["release_id"] else None
         result.append(
             Delivery(delivery_id, match_id, watchlist_id, name, channel_, target, attempts, secret, reason, values,

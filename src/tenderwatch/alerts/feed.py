@@ -18,6 +18,7 @@ import duckdb
 from tenderwatch import __version__
 from tenderwatch.alerts.delivery import kind_label, process_link
 from tenderwatch.queries.process import notice_url
+from tenderwatch.util import plain_entities
 
 ATOM = "http://www.w3.org/2005/Atom"
 
@@ -63,6 +64,7 @@ def recent_matches(con: duckdb.DuckDBPyConnection, watchlist_id: int, limit: int
         item = dict(zip(keys, row, strict=True))
         item["notice"] = notice_url(item["ocid"], item["release_id"], item["source"]) if item["release_id"] else None
         item["label"] = kind_label(item["kind"])
+        item["title"], item["sentence"] = plain_entities(item["title"]), plain_entities(item["sentence"])
         item["deliveries"] = list(item["deliveries"] or [])
         result.append(item)
     return result

@@ -8,6 +8,7 @@ from importlib import resources
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from tenderwatch.briefings import EARLIER_FAILURES, Brief
+from tenderwatch.util import plain_entities
 from tenderwatch.web.charts import render_svg
 
 FORMATS = ("html", "pdf", "md")
@@ -15,7 +16,10 @@ FORMATS = ("html", "pdf", "md")
 
 def _environment() -> Environment:
     environment = Environment(
-        loader=PackageLoader("tenderwatch.briefings", "templates"), autoescape=select_autoescape(["html"])
+        loader=PackageLoader("tenderwatch.briefings", "templates"),
+        autoescape=select_autoescape(["html"]),
+        # texts from the notices with the character references some publishers leave in them resolved
+        finalize=plain_entities,
     )
     environment.filters["svg_data"] = lambda spec: (
         "data:image/svg+xml;base64," + base64.b64encode(render_svg(spec).encode()).decode()

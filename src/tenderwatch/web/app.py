@@ -44,7 +44,8 @@ from tenderwatch.queries.search import KINDS, SearchFilters, search, url_for
 from tenderwatch.records import event_label
 from tenderwatch.settings import Settings
 from tenderwatch.store.snapshot import current_snapshot, load_fts
-from tenderwatch.util import skip_missing_pandas
+from tenderwatch.util import plain_entities, skip_missing_pandas
+from tenderwatch.util import plural as count_of
 from tenderwatch.web.accounts import Accounts, User, accounts_path
 from tenderwatch.web.charts import render_svg
 
@@ -186,9 +187,12 @@ def create_app(settings: Settings) -> FastAPI:
     accounts = Accounts(accounts_path(store_path))
     package = resources.files("tenderwatch.web")
     templates = Jinja2Templates(directory=str(package.joinpath("templates")))
+    # texts from the notices are shown with the character references some publishers leave in them resolved
+    templates.env.finalize = plain_entities
     templates.env.globals.update(version=__version__, url_for_kind=url_for, quote=quote, format_money=format_money)
     templates.env.filters["urlencode_query"] = lambda params: urlencode({k: v for k, v in params.items() if v})
     templates.env.filters["event_label"] = event_label
+    templates.env.filters["plural"] = count_of
 
     app = FastAPI(
         title="tenderwatch",
