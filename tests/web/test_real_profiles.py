@@ -200,3 +200,33 @@ def test_character_references_publishers_leave_in_texts_are_shown_as_characters(
         assert title in html and "&amp;amp;" not in html
     # the JSON gives the title as published
     assert httpx.get(f"{url}/api/processes/{quote(ocid, safe='')}").json()["title"] == title
+
+
+def test_how_a_buyer_buys_is_read_from_the_procedures_name_where_it_gives_no_method(
+    real_site: tuple[str, Path],
+) -> None:
+    # Durham County Council's Contracts Finder notices call their procedure "Open procedure" or "Restricted
+    # procedure" and give no OCDS method: they were competed, not "not stated"
+    url, store = real_site
+    named = _query(
+        store,
+        """
+        SELECT count(*) FROM processes AS p JOIN tenders AS t USING (ocid)
+        WHERE p.buyer_name = 'Durham County Council'
+          AND t.procurement_method_details IN ('Open procedure', 'Restricted procedure')
+        """,
+    )[0][0]
+    organisation = _query(
+        store,
+        """
+        SELECT DISTINCT o.organisation_id FROM organisation_parties AS o JOIN processes AS p USING (ocid)
+        WHERE list_contains(o.roles, 'buyer') AND p.buyer_name = 'Durham County Council'
+        """,
+    )[0][0]
+    procedures = httpx.get(f"{url}/api/buyers/{quote(organisation, safe='')}").json()["procedures"]
+    by_class = {item["class"]: item for item in procedures}
+    assert named >= 5 and by_class["competitive"]["processes"] == named
+    assert by_class["competitive"]["method"] == "competed (open or selective)"
+    assert sum(item["processes"] for item in procedures) == len(
+        httpx.get(f"{url}/api/buyers/{quote(organisation, safe='')}").json()["processes"]
+    )

@@ -256,11 +256,11 @@ def _profile_brief(con: duckdb.DuckDBPyConnection, found: Profile) -> Brief:
         share = f" ({(item['share'] or 0):.0%} of the value)" if item["share"] else ""
         label = "Supplier" if found.kind == "buyer" else "Buyer"
         facts.append(Fact(label, f"{item['name'] or item['counterpart_id']}: {item['total_text']}{share}", summary))
-    direct = sum(item["processes"] for item in found.procedures if item["method"] in ("limited", "direct"))
+    direct = sum(item["processes"] for item in found.procedures if item.get("class") == "non_competitive")
     every = sum(item["processes"] for item in found.procedures)
     if every:
         facts.append(
-            Fact("Awarded without open competition", f"{direct} of {every} processes (limited or direct)", summary)
+            Fact("Awarded without competition", f"{direct} of {every} processes (direct or limited)", summary)
         )
     for item in found.ending_soon[:10]:
         facts.append(

@@ -187,7 +187,7 @@ def profile_questions(
 ) -> list[Question]:
     """Return the questions a buyer's or supplier's record raises."""
     questions: list[Question] = []
-    direct = sum(item["processes"] for item in found.procedures if item["method"] in ("limited", "direct"))
+    direct = sum(item["processes"] for item in found.procedures if item.get("class") == "non_competitive")
     every = sum(item["processes"] for item in found.procedures) or 1
     if found.kind == "buyer":
         if direct / every > 0.2:

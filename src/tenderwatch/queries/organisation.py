@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 
+from tenderwatch.indicators._catalogue import ProcedureSettings, procedure_class
 from tenderwatch.queries import (
     BUYER_KEY,
     SUBJECT_KEYS,
@@ -149,9 +150,15 @@ party_processes AS (
     SELECT DISTINCT kind, party_id, ocid FROM links
 ),
 procedures AS (
-    SELECT kind, party_id, list({{'method': method, 'processes': n, 'amended': amended}} ORDER BY n DESC, method)
-           AS procedures
-    FROM (SELECT o.kind, o.party_id, coalesce(t.procurement_method, 'not stated') AS method, count(*) AS n,
+    -- by kind of procedure: competed, without competition, a call-off, or not known (the procedure's name decides
+    -- first, then the OCDS method, as for the red flags; Contracts Finder often gives a name and no method)
+    SELECT kind, party_id,
+           list({{'method': CASE class WHEN 'competitive' THEN 'competed (open or selective)'
+                                       WHEN 'non_competitive' THEN 'without competition (direct or limited)'
+                                       WHEN 'call_off' THEN 'call-off from a framework or dynamic purchasing system'
+                                       ELSE 'not stated' END,
+                  'class': class, 'processes': n, 'amended': amended}} ORDER BY n DESC, class) AS procedures
+    FROM (SELECT o.kind, o.party_id, coalesce({procedure_class}, 'unknown') AS class, count(*) AS n,
                  count(*) FILTER (WHERE c.amendments > 0) AS amended
           FROM party_processes AS o LEFT JOIN {tenders} AS t USING (ocid)
           LEFT JOIN (SELECT ocid, sum(amendment_count) AS amendments FROM {contracts} GROUP BY ocid) AS c USING (ocid)
@@ -217,7 +224,8 @@ flag_list AS (
     FROM (SELECT kind, party_id, count(*) AS flags_total FROM party_flags GROUP BY kind, party_id) AS n
     LEFT JOIN party_flags AS g ON g.kind = n.kind AND g.party_id = n.party_id AND g.rank <= {FLAGS_SHOWN}
     LEFT JOIN (SELECT rowid AS flag_row, * FROM flags) AS f ON f.flag_row = g.flag_row
-    LEFT JOIN {processes} AS p ON p.ocid = f.ocid
+    -- the whole table: a tenderer's flags name processes beyond those a slice of profiles reads
+    LEFT JOIN processes AS p ON p.ocid = f.ocid
     GROUP BY n.kind, n.party_id, n.flags_total
 ),
 identifiers AS (
@@ -309,6 +317,9 @@ def page_sql(parties: str | None = None, *, ocids: str | None = None, subject_ke
         "supplier_organisation": supplier_organisation(matched),
         "subject_keys": f"SELECT * FROM {subject_keys}" if subject_keys else SUBJECT_KEYS,
         "UPCOMING_KEPT": UPCOMING_KEPT,
+        "procedure_class": procedure_class(
+            ProcedureSettings(), "t.procurement_method", "t.procurement_method_details"
+        ),
         "FLAGS_SHOWN": FLAGS_SHOWN,
         **tables,
     }
