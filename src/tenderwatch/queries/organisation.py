@@ -224,8 +224,11 @@ flag_list AS (
     FROM (SELECT kind, party_id, count(*) AS flags_total FROM party_flags GROUP BY kind, party_id) AS n
     LEFT JOIN party_flags AS g ON g.kind = n.kind AND g.party_id = n.party_id AND g.rank <= {FLAGS_SHOWN}
     LEFT JOIN (SELECT rowid AS flag_row, * FROM flags) AS f ON f.flag_row = g.flag_row
-    -- the whole table: a tenderer's flags name processes beyond those a slice of profiles reads
-    LEFT JOIN processes AS p ON p.ocid = f.ocid
+    -- the titles of the processes of the flags shown, from the whole table (a tenderer's flags name processes
+    -- beyond those a slice of profiles reads), looked up for those alone
+    LEFT JOIN (SELECT ocid, title FROM processes
+               WHERE ocid IN (SELECT f.ocid FROM party_flags AS s JOIN (SELECT rowid AS flag_row, ocid FROM flags) AS f
+                              USING (flag_row) WHERE s.rank <= {FLAGS_SHOWN})) AS p ON p.ocid = f.ocid
     GROUP BY n.kind, n.party_id, n.flags_total
 ),
 identifiers AS (

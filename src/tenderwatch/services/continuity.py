@@ -58,6 +58,8 @@ _TEMP_TABLES = (
     "tmp_sv_comm",
     "tmp_sv_subprocs",
     "tmp_sv_rows",
+    "tmp_sv_unnested",
+    "tmp_sv_identifiers",
     "tmp_sv_events",
     "tmp_sv_service_events",
     "tmp_sv_service_numbers",
@@ -132,30 +134,48 @@ def build_provision(
         WHERE list_has_any(relationship, ['subContract', 'parent'])
         """
     )
+    # One row per contract (or award) and named supplier, of the processes assigned to a service area (no other
+    # is read below). Made in steps, each holding one lookup in memory: at a million processes the three lookups
+    # of one statement (organisations, and identifiers from the suppliers and from the parties) were more than the
+    # analysis memory limit.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_sv_unnested AS
+        SELECT l.ocid, l.contract_id, l.award_id, l.title, l.status, l.terminated, l.current_value_amount,
+               l.current_value_currency, len(l.supplier_ids) AS suppliers, l.start_date, l.award_date, l.date_signed,
+               l.termination_date, l.current_end_date, l.max_extent_date,
+               unnest(l.supplier_ids) AS supplier_party_id, unnest(l.supplier_names) AS supplier_name
+        FROM contract_lifecycle AS l
+        WHERE l.row_type IN ('contract', 'award') AND l.status IS DISTINCT FROM 'cancelled'
+          AND len(l.supplier_ids) > 0 AND l.ocid IN (SELECT ocid FROM service_assignments)
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE tmp_sv_identifiers AS
+        -- a supplier's identifier as the award names it, else as the parties do
+        SELECT ocid, party_id,
+               coalesce(min(identifier) FILTER (WHERE source = 1), min(identifier) FILTER (WHERE source = 2))
+                   AS identifier
+        FROM (
+            SELECT ocid, party_id, 1 AS source, identifier_scheme || '-' || identifier_id AS identifier
+            FROM award_suppliers WHERE identifier_scheme IS NOT NULL AND identifier_id IS NOT NULL
+            UNION ALL
+            SELECT ocid, party_id, 2, identifier_scheme || '-' || identifier_id
+            FROM parties WHERE identifier_scheme IS NOT NULL AND identifier_id IS NOT NULL
+        )
+        WHERE ocid IN (SELECT ocid FROM tmp_sv_unnested)
+        GROUP BY ocid, party_id
+        """
+    )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE tmp_sv_rows AS
-        WITH unnested AS (
-            SELECT l.*, unnest(l.supplier_ids) AS supplier_party_id, unnest(l.supplier_names) AS supplier_name
-            FROM contract_lifecycle AS l
-            WHERE l.row_type IN ('contract', 'award') AND l.status IS DISTINCT FROM 'cancelled'
-              AND len(l.supplier_ids) > 0
-        ),
-        identified AS (
-            SELECT ocid, party_id, min(identifier_scheme || '-' || identifier_id) AS identifier
-            FROM award_suppliers WHERE identifier_scheme IS NOT NULL AND identifier_id IS NOT NULL
-            GROUP BY ocid, party_id
-        ),
-        party_ids AS (
-            SELECT ocid, party_id, min(identifier_scheme || '-' || identifier_id) AS identifier
-            FROM parties WHERE identifier_scheme IS NOT NULL AND identifier_id IS NOT NULL
-            GROUP BY ocid, party_id
-        )
         SELECT u.ocid, u.contract_id, u.award_id, u.title, u.status, coalesce(u.terminated, FALSE) AS terminated,
                u.supplier_party_id, coalesce(op.org_name, u.supplier_name) AS supplier_name,
                coalesce(op.organisation_id, u.supplier_party_id, 'NAME:' || lower(u.supplier_name)) AS supplier_id,
-               coalesce(i.identifier, pi.identifier) AS supplier_identifier,
-               u.current_value_amount / len(u.supplier_ids) AS value_amount,
+               i.identifier AS supplier_identifier,
+               u.current_value_amount / u.suppliers AS value_amount,
                u.current_value_currency AS value_currency,
                coalesce(u.start_date, u.award_date, u.date_signed) AS start_date,
                CASE WHEN u.terminated THEN coalesce(u.termination_date, u.current_end_date)
@@ -163,12 +183,13 @@ def build_provision(
                CASE WHEN u.terminated THEN coalesce(u.termination_date, u.current_end_date)
                     ELSE coalesce(u.max_extent_date, u.current_end_date) END AS latest_possible_end,
                u.status IN ('active', 'awarded') AS in_force
-        FROM unnested AS u
+        FROM tmp_sv_unnested AS u
         LEFT JOIN tmp_sv_orgparty AS op ON op.ocid = u.ocid AND op.party_id = u.supplier_party_id
-        LEFT JOIN identified AS i ON i.ocid = u.ocid AND i.party_id = u.supplier_party_id
-        LEFT JOIN party_ids AS pi ON pi.ocid = u.ocid AND pi.party_id = u.supplier_party_id
+        LEFT JOIN tmp_sv_identifiers AS i ON i.ocid = u.ocid AND i.party_id = u.supplier_party_id
         """
     )
+    con.execute("DROP TABLE tmp_sv_unnested")
+    con.execute("DROP TABLE tmp_sv_identifiers")
     schemes = literal(list(settings.public_provider_schemes) or [""])
     pattern = literal(settings.public_provider_pattern)
     con.execute("DELETE FROM service_contracts")
