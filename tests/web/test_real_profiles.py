@@ -200,6 +200,8 @@ def test_character_references_publishers_leave_in_texts_are_shown_as_characters(
         assert title in html and "&amp;amp;" not in html
     # the JSON gives the title as published
     assert httpx.get(f"{url}/api/processes/{quote(ocid, safe='')}").json()["title"] == title
+    # and a count of one is said in the singular
+    assert "1 contract won" in found and "1 contracts won" not in found
 
 
 def test_how_a_buyer_buys_is_read_from_the_procedures_name_where_it_gives_no_method(

@@ -211,12 +211,16 @@ def _scores(postings: bool) -> str:
         WHERE score IS NOT NULL AND list_contains(?, kind)"""
 
 
+# A profile's count as the snapshot keeps it, in the singular where the count is one.
+_ONE = {"1 processes": "1 process", "1 contracts won": "1 contract won"}
+
+
 def _hit(row: dict[str, Any]) -> Hit:
     return Hit(
         kind=row["kind"],
         key=row["key"],
         title=row["title"],
-        detail=row["detail"],
+        detail=_ONE.get(row["detail"], row["detail"]),
         date=row["date"],
         value=format_money(row["value_amount"], row["value_currency"]) if row["value_amount"] is not None else None,
         flags=row["flag_codes"] or [],

@@ -103,14 +103,11 @@ SELECT row_number() OVER (ORDER BY kind, key) AS doc_id, * FROM (
     LEFT JOIN ({awarded_value}) AS v USING (ocid)
     UNION ALL
     SELECT 'buyer', {buyer_key}, mode(p.buyer_name), string_agg(DISTINCT p.buyer_name, ' '),
-           count(DISTINCT p.ocid) || CASE WHEN count(DISTINCT p.ocid) = 1 THEN ' process' ELSE ' processes' END,
-           bool_and(p.is_demo), NULL, NULL, NULL, NULL
+           count(DISTINCT p.ocid) || ' processes', bool_and(p.is_demo), NULL, NULL, NULL, NULL
     FROM processes AS p {buyer_organisation} WHERE {buyer_key} IS NOT NULL GROUP BY {buyer_key}
     UNION ALL
     SELECT 'supplier', {supplier_key}, mode(s.name), string_agg(DISTINCT s.name, ' '),
-           count(DISTINCT s.ocid)
-               || CASE WHEN count(DISTINCT s.ocid) = 1 THEN ' contract won' ELSE ' contracts won' END,
-           bool_and(p.is_demo), NULL, NULL, NULL, NULL
+           count(DISTINCT s.ocid) || ' contracts won', bool_and(p.is_demo), NULL, NULL, NULL, NULL
     FROM award_suppliers AS s JOIN processes AS p ON p.ocid = s.ocid {supplier_organisation}
     WHERE {supplier_key} IS NOT NULL GROUP BY {supplier_key}
     {groups}
