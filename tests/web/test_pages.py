@@ -485,6 +485,35 @@ def test_a_notice_republished_by_open_opps_links_to_its_contracts_finder_page(tm
     assert f'<a href="{sorted(links)[0]}" rel="noopener noreferrer">on the publisher\'s site</a>' in page
 
 
+def test_an_award_whose_contract_is_not_published_yet_is_ending_soon(tmp_path: Path) -> None:
+    # an award notice gives the contract's period; no contract notice has followed yet
+    ends = date.today().replace(day=1).toordinal() + 200
+    end = date.fromordinal(ends).isoformat()
+    ocid = "ocds-h6vhtk-end001"
+    notice = {"ocid": ocid, "id": "100001-2026", "date": f"{date.today().isoformat()}T09:00:00Z", "tag": ["award"],
+              "initiationType": "tender", "buyer": {"id": "B1", "name": "Axford Council"},
+              "tender": {"id": "t", "title": "Home care for adults", "status": "complete",
+                         "procurementMethod": "open"},
+              "awards": [{"id": "1", "status": "active", "date": f"{date.today().isoformat()}T00:00:00Z",
+                          "value": {"amount": 500000, "currency": "GBP"},
+                          "suppliers": [{"id": "S1", "name": "Carewell Ltd"}],
+                          "contractPeriod": {"startDate": "2024-04-01T00:00:00Z",
+                                             "endDate": f"{end}T00:00:00Z"}}]}  # fmt: skip
+    db = tmp_path / "ending.duckdb"
+    with Workspace.open(load_settings(db=db, workers=1)) as workspace:
+        load_releases(workspace, tmp_path, [notice])
+    with serving(db, {"TENDERWATCH_WEB_WORKERS": "1"}) as url:
+        listed = httpx.get(f"{url}/api/expiries", params={"months": 12}, timeout=30).json()["items"]
+        page = httpx.get(f"{url}/expiries", params={"months": 12}, timeout=30).text
+        buyer = httpx.get(f"{url}/api/processes/{ocid}", timeout=30).json()["buyer_profile"]
+        profile = httpx.get(f"{url}/api/buyers/{buyer}", timeout=30).json()
+    assert [(item["ocid"], item["contract_id"], item["kind"], item["ends"], item["suppliers"]) for item in listed] == [
+        (ocid, "1", "award", end, "Carewell Ltd")
+    ]
+    assert "(awarded; contract not published yet)" in page
+    assert [(item["ocid"], item["ends"]) for item in profile["ending_soon"]] == [(ocid, end)]
+
+
 def test_a_date_is_the_day_the_notice_gives_in_uk_time(tmp_path: Path) -> None:
     # Find a Tender writes a summer day as midnight with the UK offset: 2026-10-06T00:00:00+01:00, which is still
     # 5 October in UTC. The contract page (published with the snapshot), the search and the contracts ending soon
