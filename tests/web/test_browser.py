@@ -61,3 +61,38 @@ def test_search_open_a_supplier_and_follow_a_flag_to_its_evidence(browser, serve
     assert colours is not None and len(colours) > 20, "the screenshot is blank"
     assert not blocked, f"the page asked another site for {blocked[:3]}"
     assert not errors, errors
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+def test_filter_forms_keep_each_control_in_its_own_place(browser, server: str) -> None:
+    # a long option (a service area's name) once widened its list over the next control
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    for path in ("/services/risk", "/search?q=care"):
+        page.goto(server + path)
+        boxes = [
+            box
+            for control in page.locator("form.filters input, form.filters select, form.filters button").all()
+            if (box := control.bounding_box()) is not None
+        ]
+        assert len(boxes) >= 4, path
+        for i, first in enumerate(boxes):
+            for second in boxes[i + 1 :]:
+                assert not _overlap(first, second), (path, first, second)
+
+
+def test_a_fact_of_where_a_contract_stands_leads_to_its_notice(browser, server: str) -> None:
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto(server + "/processes/ocds-twdemo-000008")
+    page.locator("section.lifecycle a", has_text="contractTermination").click()
+    assert page.url.endswith("#notice-ocds-twdemo-000008-04-contractTermination")
+    target = page.locator("li:target")
+    assert "ocds-twdemo-000008-04-contractTermination" in target.inner_text()
+    assert target.is_visible()
