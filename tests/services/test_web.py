@@ -28,7 +28,10 @@ def test_a_buyers_page_shows_each_service_with_its_score_parts_and_evidence(serv
     assert "Children&#39;s therapies: 80 of 100" in page
     assert 'href="https://www.legislation.gov.uk/ukpga/2014/6/section/42"' in page
     assert "provider exit: Tresswyn Therapy Services Ltd&#39;s contract" in page
-    assert 'href="/processes/ocds-twdemo-000009">ocds-twdemo-000009</a>: The contract was awarded without' in page
+    # the processes the evidence names are shown by their titles
+    interim = 'href="/processes/ocds-twdemo-000009">Interim integrated therapies for children and young people</a>'
+    assert f"{interim}: The contract was awarded without" in page
+    assert 'href="/processes/ocds-twdemo-000008">Integrated therapies for children and young people</a>;' in page
     assert "<td>Urgency direct awards</td><td>1.00</td><td>1.0</td>" in page
     assert "style=" not in page and "<script" not in page
 

@@ -113,7 +113,17 @@ def add_routes(app: FastAPI) -> None:
         found = buyer_continuity(con, party_id) if _ready(con) else None
         if found is None:
             return missing(request, "buyer with statutory services", party_id)
-        return render(request, "services_buyer.html", {"found": found, "party_id": party_id})
+        # the processes the evidence names, by their titles
+        ocids = sorted(
+            {item["ocid"] for s in found["services"] for item in s["evidence"].get("urgency_awards") or []}
+            | {ocid for s in found["services"] for ocid in s["evidence"].get("processes") or []}
+        )
+        titles = (
+            dict(con.execute("SELECT ocid, title FROM processes WHERE ocid IN (SELECT unnest(?))", [ocids]).fetchall())
+            if ocids
+            else {}
+        )
+        return render(request, "services_buyer.html", {"found": found, "party_id": party_id, "titles": titles})
 
     @app.get("/services/exit/{party_id:path}", response_class=HTMLResponse, include_in_schema=False)
     def exit_page(request: Request, party_id: str, con: Con) -> HTMLResponse:
