@@ -25,9 +25,23 @@ def real_site(real_store: Path) -> Iterator[tuple[str, Path]]:
         yield url, real_store
 
 
-def _query(store: Path, sql: str) -> list[tuple]:
+def _query(store: Path, sql: str, params: list | None = None) -> list[tuple]:
     with duckdb.connect(str(store), read_only=True) as con:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, params or []).fetchall()
+
+
+def _buyer_organisation(store: Path, name: str) -> str:
+    """The one organisation the buyer parties of that name were matched to."""
+    found = _query(
+        store,
+        """
+        SELECT DISTINCT o.organisation_id FROM organisation_parties AS o JOIN processes AS p USING (ocid)
+        WHERE list_contains(o.roles, 'buyer') AND p.buyer_name = ?
+        """,
+        [name],
+    )
+    assert len(found) == 1, found
+    return found[0][0]
 
 
 def test_a_party_id_shared_by_many_firms_has_no_profile_of_its_own(real_site: tuple[str, Path]) -> None:
@@ -123,15 +137,7 @@ def test_a_profiles_red_flag_total_counts_every_process_of_the_organisation(real
     # most of Durham County Council's notices (Contracts Finder's, and Open Opps' copies of them) give the buyer no
     # id; one Find a Tender notice does. The profile gathers all of them, and so must its red-flag total.
     url, store = real_site
-    organisation = _query(
-        store,
-        """
-        SELECT DISTINCT o.organisation_id FROM organisation_parties AS o JOIN processes AS p USING (ocid)
-        WHERE list_contains(o.roles, 'buyer') AND p.buyer_name = 'Durham County Council'
-        """,
-    )
-    assert len(organisation) == 1
-    key = quote(organisation[0][0], safe="")
+    key = quote(_buyer_organisation(store, "Durham County Council"), safe="")
     profile = httpx.get(f"{url}/api/buyers/{key}").json()
     ocids = {item["ocid"] for item in profile["processes"]}
     (processes, flagged, at_stake) = _query(
@@ -212,17 +218,10 @@ def test_how_a_buyer_buys_is_read_from_the_procedures_name_where_it_gives_no_met
           AND t.procurement_method_details IN ('Open procedure', 'Restricted procedure')
         """,
     )[0][0]
-    organisation = _query(
-        store,
-        """
-        SELECT DISTINCT o.organisation_id FROM organisation_parties AS o JOIN processes AS p USING (ocid)
-        WHERE list_contains(o.roles, 'buyer') AND p.buyer_name = 'Durham County Council'
-        """,
-    )[0][0]
-    procedures = httpx.get(f"{url}/api/buyers/{quote(organisation, safe='')}").json()["procedures"]
+    organisation = _buyer_organisation(store, "Durham County Council")
+    profile = httpx.get(f"{url}/api/buyers/{quote(organisation, safe='')}").json()
+    procedures = profile["procedures"]
     by_class = {item["class"]: item for item in procedures}
     assert named >= 5 and by_class["competitive"]["processes"] == named
     assert by_class["competitive"]["method"] == "competed (open or selective)"
-    assert sum(item["processes"] for item in procedures) == len(
-        httpx.get(f"{url}/api/buyers/{quote(organisation, safe='')}").json()["processes"]
-    )
+    assert sum(item["processes"] for item in procedures) == len(profile["processes"])

@@ -414,9 +414,6 @@ def _history(con: duckdb.DuckDBPyConnection) -> None:
             SELECT f.*,
                    row_number() OVER (PARTITION BY ocid, object_type, key ORDER BY step) AS nth,
                    last_value(status IGNORE NULLS) OVER ({before}) AS prev_status,
-                   last_value(amount IGNORE NULLS) OVER ({before}) AS prev_amount,
-                   last_value(CASE WHEN amount IS NOT NULL THEN currency END IGNORE NULLS) OVER ({before})
-                       AS prev_currency,
                    -- the last value given on the same footing, with or without taxes, to compare a value with
                    CASE WHEN gross
                         THEN last_value(CASE WHEN gross THEN amount END IGNORE NULLS) OVER ({before})
