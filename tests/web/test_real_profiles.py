@@ -225,3 +225,71 @@ def test_how_a_buyer_buys_is_read_from_the_procedures_name_where_it_gives_no_met
     assert named >= 5 and by_class["competitive"]["processes"] == named
     assert by_class["competitive"]["method"] == "competed (open or selective)"
     assert sum(item["processes"] for item in procedures) == len(profile["processes"])
+
+
+def test_a_buyers_total_counts_an_award_to_several_suppliers_once(real_site: tuple[str, Path]) -> None:
+    # a framework award names its suppliers under one value: Northamptonshire's learning-disability framework gives
+    # £980,000,000 for eighteen providers, which the buyer's total once read as eighteen times that
+    url, store = real_site
+    ocid, currency, suppliers = _query(
+        store,
+        """
+        SELECT ocid, value_currency, supplier_count FROM awards
+        WHERE ocid LIKE 'ocds-b5fd17%' AND value_amount > 0 AND status = 'active'
+        ORDER BY supplier_count DESC, value_amount DESC, ocid LIMIT 1
+        """,
+    )[0]
+    assert suppliers > 10
+    buyer = _query(
+        store,
+        """
+        SELECT o.organisation_id FROM organisation_parties AS o
+        WHERE o.ocid = ? AND list_contains(o.roles, 'buyer')
+        """,
+        [ocid],
+    )[0][0]
+    # what the buyer awarded, each award once, straight from the store
+    awards, expected = _query(
+        store,
+        """
+        SELECT count(*), sum(a.value_amount)::DOUBLE FROM awards AS a
+        WHERE a.value_currency = ? AND a.status IS DISTINCT FROM 'cancelled'
+          AND a.status IS DISTINCT FROM 'unsuccessful' AND a.award_id IS NOT NULL
+          AND a.ocid IN (SELECT o.ocid FROM organisation_parties AS o
+                         WHERE o.organisation_id = ? AND list_contains(o.roles, 'buyer'))
+        """,
+        [currency, buyer],
+    )[0]
+
+    profile = httpx.get(f"{url}/api/buyers/{quote(buyer, safe='')}").json()
+
+    total = next(row for row in profile["totals"] if row["currency"] == currency)
+    assert total["awards"] == awards
+    assert total["total"] == pytest.approx(expected)
+    # each supplier is the buyer's counterpart for its part of an award, as on its own profile: together they
+    # come to no more than the buyer awarded
+    counterparts = [row["total"] for row in profile["counterparts"] if row["currency"] == currency]
+    assert len(counterparts) > 1 and sum(counterparts) <= expected * 1.000001
+    page = httpx.get(f"{url}/buyers/{quote(buyer, safe='')}").text
+    assert total["total_text"] in page
+
+
+def test_the_home_page_counts_buyers_and_suppliers_as_organisations(real_site: tuple[str, Path]) -> None:
+    # most Contracts Finder buyers have no id, and its suppliers are numbered 0, 1, 2… in each notice: counting the
+    # ids as published said 236 buyers and 350 suppliers where the profiles know 729 and 978
+    url, store = real_site
+    buyers, suppliers, buyer_ids, supplier_ids = _query(
+        store,
+        """
+        SELECT (SELECT count(DISTINCT organisation_id) FROM organisation_parties WHERE list_contains(roles, 'buyer')),
+               (SELECT count(DISTINCT organisation_id) FROM organisation_parties
+                WHERE list_contains(roles, 'supplier')),
+               (SELECT count(DISTINCT buyer_id) FROM processes),
+               (SELECT count(DISTINCT party_id) FROM award_suppliers)
+        """,
+    )[0]
+    assert buyers > buyer_ids * 2 and suppliers > supplier_ids * 2
+
+    page = httpx.get(f"{url}/").text
+
+    assert f"from {buyers:,} buyers and {suppliers:,} suppliers" in " ".join(page.split())

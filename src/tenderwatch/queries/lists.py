@@ -189,15 +189,29 @@ def stories(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     )
 
 
+# Buyers and suppliers counted as organisations, as their profiles are: a party id as published is no count of
+# anything (Contracts Finder numbers the parties of each notice 0, 1, 2…, and most of its buyers have no id).
+# Before organisations are resolved, each identifier, else each name, counts once.
+_ORGANISATION_COUNTS = """
+    (SELECT count(*) FILTER (WHERE list_contains(roles, 'buyer')) FROM organisations) AS buyers,
+    (SELECT count(*) FILTER (WHERE list_contains(roles, 'supplier')) FROM organisations) AS suppliers
+"""
+_NAME_COUNTS = """
+    (SELECT count(DISTINCT coalesce(upper(buyer_name), buyer_id)) FROM processes) AS buyers,
+    (SELECT count(DISTINCT coalesce(identifier_scheme || '-' || identifier_id, upper(name), party_id))
+     FROM award_suppliers) AS suppliers
+"""
+
+
 def store_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Return what the store holds, in a few numbers, for the home page."""
+    resolved = has_table(con, "organisations") and bool(con.execute("SELECT 1 FROM organisations LIMIT 1").fetchall())
     summary = rows(
         con,
-        """
+        f"""
         SELECT (SELECT count(*) FROM processes) AS processes,
                (SELECT count(*) FROM processes WHERE is_demo) AS demo_processes,
-               (SELECT count(DISTINCT buyer_id) FROM processes) AS buyers,
-               (SELECT count(DISTINCT party_id) FROM award_suppliers) AS suppliers,
+               {_ORGANISATION_COUNTS if resolved else _NAME_COUNTS},
                (SELECT count(*) FROM flags) AS flags,
                (SELECT max(last_release_date)::DATE::VARCHAR FROM processes) AS latest
         """,

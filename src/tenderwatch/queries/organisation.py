@@ -77,7 +77,9 @@ WITH
 links AS (
     SELECT 'buyer' AS kind, {buyer_key} AS party_id, p.buyer_id AS raw_id, p.buyer_name AS name, p.is_demo, p.ocid,
            a.award_id, a.value_amount, a.value_currency, coalesce(a.date, p.first_release_date) AS date,
-           {supplier_key} AS counterpart_id, s.name AS counterpart_name, a.status
+           {supplier_key} AS counterpart_id, s.name AS counterpart_name, a.status,
+           -- each supplier's part of the award, as its own profile counts it
+           (a.value_amount / greatest(a.supplier_count, 1))::DECIMAL(38, 6) AS part_amount
     FROM {processes} AS p
     {buyer_organisation}
     LEFT JOIN {awards} AS a ON a.ocid = p.ocid
@@ -87,7 +89,8 @@ links AS (
     UNION ALL
     SELECT 'supplier', {supplier_key}, s.party_id, s.name, p.is_demo, s.ocid, a.award_id,
            (a.value_amount / greatest(a.supplier_count, 1))::DECIMAL(38, 6), a.value_currency,
-           coalesce(a.date, p.first_release_date), {buyer_key}, p.buyer_name, a.status
+           coalesce(a.date, p.first_release_date), {buyer_key}, p.buyer_name, a.status,
+           (a.value_amount / greatest(a.supplier_count, 1))::DECIMAL(38, 6)
     FROM {award_suppliers} AS s
     JOIN {awards} AS a ON a.ocid = s.ocid AND a.award_id IS NOT DISTINCT FROM s.award_id
     JOIN {processes} AS p ON p.ocid = s.ocid
@@ -100,6 +103,11 @@ live AS (
     SELECT * FROM links
     WHERE award_id IS NOT NULL AND status IS DISTINCT FROM 'cancelled' AND status IS DISTINCT FROM 'unsuccessful'
 ),
+awarded AS (
+    -- each award once: a buyer has a row of ``links`` for each supplier of an award (a framework's value, given
+    -- once for its eighteen suppliers, counts once, not eighteen times)
+    SELECT DISTINCT kind, party_id, ocid, award_id, value_amount, value_currency, date FROM live
+),
 names AS (
     SELECT kind, party_id, list(name ORDER BY n DESC, name) AS names_seen, bool_and(demo) AS is_demo
     FROM (SELECT kind, party_id, name, count(*) AS n, bool_and(is_demo) AS demo FROM links
@@ -110,14 +118,14 @@ totals AS (
     SELECT kind, party_id, list({{'currency': currency, 'processes': processes, 'awards': awards, 'total': total}}
                                 ORDER BY total DESC NULLS LAST, currency) AS totals
     FROM (SELECT kind, party_id, value_currency AS currency, count(DISTINCT ocid) AS processes, count(*) AS awards,
-                 sum(value_amount)::DOUBLE AS total FROM live GROUP BY ALL)
+                 sum(value_amount)::DOUBLE AS total FROM awarded GROUP BY ALL)
     GROUP BY kind, party_id
 ),
 by_year AS (
     SELECT kind, party_id, list({{'year': year, 'currency': currency, 'processes': processes, 'total': total}}
                                 ORDER BY year, currency) AS by_year
     FROM (SELECT kind, party_id, year(date) AS year, value_currency AS currency, count(DISTINCT ocid) AS processes,
-                 sum(value_amount)::DOUBLE AS total FROM live WHERE date IS NOT NULL GROUP BY ALL)
+                 sum(value_amount)::DOUBLE AS total FROM awarded WHERE date IS NOT NULL GROUP BY ALL)
     GROUP BY kind, party_id
 ),
 pairs AS (
@@ -126,7 +134,7 @@ pairs AS (
            arg_min(counterpart_name, (counterpart_name = upper(counterpart_name), counterpart_name))
                FILTER (WHERE counterpart_name IS NOT NULL) AS name,
            value_currency AS currency,
-           count(DISTINCT ocid) AS processes, sum(value_amount) AS total
+           count(DISTINCT ocid) AS processes, sum(part_amount) AS total
     FROM live GROUP BY kind, party_id, counterpart_id, value_currency
 ),
 shares AS (
