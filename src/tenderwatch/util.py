@@ -131,6 +131,24 @@ def plain_entities(value: Any) -> Any:
     return _ENTITY.sub(lambda match: html.unescape(match.group(0)), value)
 
 
+def evidence_text(value: Any) -> str:
+    """Return a value of a red flag's evidence in words a reader of the page knows: no value as "not given", a yes or
+    no as "yes" or "no", a list as its items and a mapping as its keys and values, not as Python writes them."""
+    if value is None:
+        return "not given"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return "; ".join(evidence_text(item) for item in value) if value else "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{str(key).replace('_', ' ')}: {evidence_text(item)}" for key, item in value.items())
+    if isinstance(value, float):
+        # amounts and measures, with their thousands separated and no ".0" (whole numbers, such as a year or a
+        # count, come as integers and are left as they are)
+        return f"{int(value):,}" if value.is_integer() else f"{value:,}"
+    return str(plain_entities(value))
+
+
 def plural(count: int, word: str, words: str | None = None) -> str:
     """Return ``count`` with its noun, singular or plural."""
     return f"{count:,} {word if count == 1 else (words or word + 's')}"

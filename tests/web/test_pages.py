@@ -606,3 +606,14 @@ def test_the_red_flags_page_says_what_each_indicator_flags(server: str) -> None:
     row = page[start : page.index("</tr>", start)]
     assert f"<td>{counts[code]['flags_what']}</td>" in row and f"<td>{counts[code]['flags']:,}</td>" in row
     assert "flags organisations, not single processes" in row
+
+
+def test_a_flags_evidence_is_in_words_not_in_python(server: str) -> None:
+    # the 10-year cancer contract's "very long contract" flag: its evidence holds a yes-or-no and values not given
+    page = httpx.get(server + "/processes/ocds-twdemo-000006").text
+    evidence = page[page.index('<details class="evidence">') : page.rindex("</details>")]
+    assert "<dt>indefinite</dt><dd>no</dd>" in evidence
+    assert "<dd>not given</dd>" in evidence
+    assert "<dt>estimated value</dt><dd>1,200,000,000</dd>" in evidence
+    for raw in ("<dd>None</dd>", "<dd>False</dd>", "<dd>True</dd>", "<dd>[", "<dd>{"):
+        assert raw not in evidence

@@ -44,7 +44,7 @@ from tenderwatch.queries.search import KINDS, SearchFilters, search, url_for
 from tenderwatch.records import event_label
 from tenderwatch.settings import Settings
 from tenderwatch.store.snapshot import current_snapshot, load_fts
-from tenderwatch.util import plain_entities, skip_missing_pandas
+from tenderwatch.util import evidence_text, plain_entities, skip_missing_pandas
 from tenderwatch.util import plural as count_of
 from tenderwatch.web.accounts import Accounts, User, accounts_path
 from tenderwatch.web.charts import render_svg
@@ -193,6 +193,7 @@ def create_app(settings: Settings) -> FastAPI:
     templates.env.filters["urlencode_query"] = lambda params: urlencode({k: v for k, v in params.items() if v})
     templates.env.filters["event_label"] = event_label
     templates.env.filters["plural"] = count_of
+    templates.env.filters["evidence_text"] = evidence_text
 
     app = FastAPI(
         title="tenderwatch",
