@@ -89,6 +89,24 @@ def test_each_link_records_its_method(resolved_store: Path) -> None:
     assert links[1] >= 0.99
 
 
+def test_parties_with_no_name_and_no_identifier_are_never_one_organisation(resolved_store: Path) -> None:
+    # Open Opps gives some suppliers an empty name, and another publisher names a tenderer nowhere: nothing says
+    # any two of them are the same organisation (they were once all one, of 55 parties in two publishers' data)
+    nameless = query(
+        resolved_store,
+        """
+        SELECT count(*), count(DISTINCT organisation_id), count(DISTINCT split_part(ocid, '-', 2)),
+               count(*) FILTER (WHERE link_method <> 'alone')
+        FROM organisation_parties WHERE name_normalised IS NULL AND len(identifiers) = 0
+        """,
+    )[0]
+    parties, organisations, publishers, linked = nameless
+
+    assert parties > 10 and publishers > 1  # the real data does hold such parties
+    assert organisations == parties
+    assert linked == 0
+
+
 def test_the_typo_deloittte_is_the_same_firm(resolved_store: Path) -> None:
     rows = query(
         resolved_store,

@@ -293,3 +293,31 @@ def test_the_home_page_counts_buyers_and_suppliers_as_organisations(real_site: t
     page = httpx.get(f"{url}/").text
 
     assert f"from {buyers:,} buyers and {suppliers:,} suppliers" in " ".join(page.split())
+
+
+def test_a_supplier_with_one_buyer_is_said_in_the_singular(real_site: tuple[str, Path]) -> None:
+    # BFS Group won four contracts, all from Foodbuy Europe: "across 1 buyer", not "1 buyers"
+    url, store = real_site
+    candidates = _query(
+        store,
+        """
+        SELECT o.organisation_id FROM organisation_parties AS o
+        WHERE list_contains(o.roles, 'supplier') AND o.organisation_id LIKE 'GB-COH-%'
+        GROUP BY o.organisation_id HAVING count(DISTINCT o.ocid) > 1
+        ORDER BY count(DISTINCT o.ocid) DESC, o.organisation_id LIMIT 20
+        """,
+    )
+    singles = [
+        key
+        for (key,) in candidates
+        if [
+            row["counterparts"]
+            for row in httpx.get(f"{url}/api/suppliers/{quote(key, safe='')}").json()["concentration"]
+        ]
+        == [1]
+    ]
+    assert singles
+
+    page = " ".join(httpx.get(f"{url}/suppliers/{quote(singles[0], safe='')}").text.split())
+
+    assert "across 1 buyer</dd>" in page and "1 buyers" not in page

@@ -321,8 +321,13 @@ def _build_profiles(con: duckdb.DuckDBPyConnection) -> None:
         """
         CREATE OR REPLACE TEMP TABLE tmp_org_party_profiles AS
         SELECT p.row_id,
+               -- a party with neither a usable name nor an identifier is a profile of its own: nothing says it is
+               -- the same organisation as another such party (an empty name in one notice and in another, or
+               -- only a postcode, which several bodies share)
                dense_rank() OVER (ORDER BY t.compartment, t.merges, p.name_normalised, p.postal_code,
-                                           p.identifiers, p.town) AS profile_id,
+                                           p.identifiers, p.town,
+                                           CASE WHEN p.name_normalised IS NULL AND len(p.identifiers) = 0
+                                                THEN p.row_id END) AS profile_id,
                t.compartment, t.merges
         FROM tmp_org_parties AS p JOIN tmp_org_party_tags AS t USING (row_id)
         """
