@@ -176,6 +176,25 @@ def test_buyer_and_supplier_packs(demo_store: Path) -> None:
     buyer = run_cli("brief", "buyer", "GB-GOR-D9802", "--format", "md", db=demo_store)
     assert buyer.returncode == 0, buyer.stderr
     assert "Department for Courts and Rehabilitation" in buyer.stdout and "Questions to ask" in buyer.stdout
+    # the buyer's draft FOI request asks about its contracts with outside providers, naming its main suppliers;
+    # a pack of an organisation has no "this contract" to ask about
+    foi = buyer.stdout.split("## Freedom of Information request (draft)")[1].split("\n## ")[0]
+    assert "To: the Freedom of Information officer, Department for Courts and Rehabilitation" in foi
+    assert "information about your contracts with outside providers:" in foi
+    assert "performance reports of your contracts with " in foi
+    assert "this contract" not in foi
+    with duckdb.connect(str(demo_store), read_only=True) as con:
+        supplier_id, supplier_name, buyer_name = con.execute(
+            "SELECT s.party_id, s.name, p.buyer_name FROM award_suppliers AS s JOIN processes AS p USING (ocid) "
+            "WHERE ocid = 'ocds-twdemo-000002'"
+        ).fetchall()[0]
+    supplier = run_cli("brief", "supplier", supplier_id, "--format", "md", db=demo_store)
+    assert supplier.returncode == 0, supplier.stderr
+    foi = supplier.stdout.split("## Freedom of Information request (draft)")[1].split("\n## ")[0]
+    # to its main buyer (the tracing contract's), about every contract with it
+    assert f"To: the Freedom of Information officer, {buyer_name}" in foi
+    assert f"information about your contracts with {supplier_name}:" in foi
+    assert "notice of termination" in foi and "this contract" not in foi
     missing = run_cli("brief", "supplier", "nobody", db=demo_store)
     assert missing.returncode == 1 and missing.stderr.startswith("error: the store holds no supplier 'nobody'")
     assert "`tenderwatch org show NAME`" in missing.stderr  # where to find the id

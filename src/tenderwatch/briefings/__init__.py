@@ -17,6 +17,7 @@ import duckdb
 from tenderwatch.queries import Chart, format_money
 from tenderwatch.queries.organisation import Profile, profile
 from tenderwatch.queries.process import Notice, ProcessView, process_view
+from tenderwatch.util import plural
 
 
 @dataclass
@@ -229,7 +230,11 @@ def _process_brief(con: duckdb.DuckDBPyConnection, view: ProcessView) -> Brief:
 
 
 def _profile_brief(con: duckdb.DuckDBPyConnection, found: Profile) -> Brief:
-    from tenderwatch.briefings.questions import foi_request, profile_questions, public_question  # noqa: PLC0415
+    from tenderwatch.briefings.questions import (  # noqa: PLC0415
+        profile_foi_request,
+        profile_questions,
+        public_question,
+    )
 
     sources = _Sources()
     summary = sources.cite(
@@ -248,7 +253,8 @@ def _profile_brief(con: duckdb.DuckDBPyConnection, found: Profile) -> Brief:
         facts.append(
             Fact(
                 f"Total awarded ({total['currency'] or 'no currency'})",
-                f"{total['total_text']} in {total['awards']} awards across {total['processes']} processes",
+                f"{total['total_text']} in {plural(total['awards'], 'award')} across "
+                f"{plural(total['processes'], 'process', 'processes')}",
                 summary,
             )
         )
@@ -260,7 +266,11 @@ def _profile_brief(con: duckdb.DuckDBPyConnection, found: Profile) -> Brief:
     every = sum(item["processes"] for item in found.procedures)
     if every:
         facts.append(
-            Fact("Awarded without competition", f"{direct} of {every} processes (direct or limited)", summary)
+            Fact(
+                "Awarded without competition",
+                f"{direct} of {plural(every, 'process', 'processes')} (direct or limited)",
+                summary,
+            )
         )
     for item in found.ending_soon[:10]:
         facts.append(
@@ -295,7 +305,7 @@ def _profile_brief(con: duckdb.DuckDBPyConnection, found: Profile) -> Brief:
         timeline=[
             Fact(
                 str(row["year"]),
-                f"{row['processes']} processes, {format_money(row['total'], row['currency'])}",
+                f"{plural(row['processes'], 'process', 'processes')}, {format_money(row['total'], row['currency'])}",
                 summary,
             )
             for row in found.by_year
@@ -304,7 +314,7 @@ def _profile_brief(con: duckdb.DuckDBPyConnection, found: Profile) -> Brief:
         flags=flags,
         track_record=track_record,
         questions=questions,
-        foi_request=foi_request(buyer_name, found.name, None, questions, None),
+        foi_request=profile_foi_request(found, buyer_name),
         public_question=public_question(buyer_name, found.name, facts, questions),
         sources=sources.items,
     )

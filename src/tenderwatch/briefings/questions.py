@@ -299,11 +299,78 @@ def foi_request(
         f"To: the Freedom of Information officer, {buyer or '[the buyer]'}\n\n"
         f"Request for information: {subject}{reference}\n\n"
         "Under section 1 of the Freedom of Information Act 2000, please send me the following information about "
-        f"this contract{reference}:\n\n{items}\n\n"
+        f"this contract{reference}:\n\n{items}\n\n{_closing()}"
+    )
+
+
+def _closing() -> str:
+    return (
         "If any part is withheld, please say which exemption applies, release the rest, and, where the public "
         "interest test applies, explain how it was weighed. I would like the information by e-mail in electronic "
         "form. Please reply within 20 working days, as the Act requires.\n\n"
         "Yours faithfully,\n[name]\n[address for correspondence]"
+    )
+
+
+def _listed(names: list[str]) -> str:
+    names = [f'"{name}"' for name in names]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def profile_foi_request(found: Profile, buyer: str | None) -> str:
+    """Return a draft request under the Freedom of Information Act 2000 for a buyer's or a supplier's pack: to the
+    buyer about its contracts with outside providers, or to the supplier's main buyer about its contracts with
+    that supplier, naming the contracts the profile shows."""
+    ending = [f"{item['title'] or item['ocid']} (ends {item['ends']})" for item in found.ending_soon[:5]]
+    direct = sum(item["processes"] for item in found.procedures if item.get("class") == "non_competitive")
+    if found.kind == "buyer":
+        about = "your contracts with outside providers"
+        subject = f"contracts of {found.name} with outside providers"
+        wanted = [
+            "a list of your contracts with outside providers in force today, with each contract's supplier, value, "
+            "start and end dates, and the extension options not yet used;"
+        ]
+        if ending:
+            wanted.append(
+                f"for the contracts that end within the next 18 months ({'; '.join(ending)}), the options appraisal "
+                "or decision record about what follows each, including any assessment of bringing the service "
+                "in-house;"
+            )
+        suppliers = [item["name"] for item in found.counterparts[:3] if item.get("name")]
+        if suppliers:
+            wanted.append(
+                f"the key performance indicators and the latest performance reports of your contracts with "
+                f"{_listed(suppliers)};"
+            )
+        if direct:
+            wanted.append(
+                "the decision records that approved each contract awarded without competition in the last three "
+                "years, with the legal ground relied on;"
+            )
+        wanted.append("the exit and business continuity plans of the services you have outsourced;")
+    else:
+        about = f"your contracts with {found.name}"
+        subject = f"contracts with {found.name}"
+        wanted = [
+            f"each contract with {found.name} as signed, and every variation, extension or change notice since;",
+            "the key performance indicators and every performance report produced under those contracts;",
+            "any warning, performance or default notice, step-in, or notice of termination given or received under "
+            "them, with the costs of ending any contract early;",
+            f"the exit and business continuity plans for the services {found.name} provides to you;",
+            "the list of subcontractors engaged to deliver those contracts, with the value of each subcontract;",
+        ]
+        if ending:
+            wanted.insert(
+                1,
+                f"for the contracts that end within the next 18 months ({'; '.join(ending)}), the decision record "
+                "about what follows each;",
+            )
+    items = "\n".join(f"{number}. {line}" for number, line in enumerate(wanted, 1))
+    return (
+        f"To: the Freedom of Information officer, {buyer or '[the buyer]'}\n\n"
+        f"Request for information: {subject}\n\n"
+        f"Under section 1 of the Freedom of Information Act 2000, please send me the following information about "
+        f"{about}:\n\n{items}\n\n{_closing()}"
     )
 
 
