@@ -170,6 +170,22 @@ def proc(
     return release(ocid, **sections)
 
 
+def with_bids(
+    release: dict, *, tenderers: int | None = None, statistics: list[tuple[str, float, str | None]] = ()
+) -> dict:
+    """Return a release with the number of tenderers of its tender, and bid statistics (measure, value, lot)."""
+    if tenderers is not None:
+        release["tender"]["numberOfTenderers"] = tenderers
+    if statistics:
+        release["bids"] = {
+            "statistics": [
+                {"id": str(n + 1), "measure": measure, "value": value, **({"relatedLot": lot} if lot else {})}
+                for n, (measure, value, lot) in enumerate(statistics)
+            ]
+        }
+    return release
+
+
 def flagged(found: dict, code: str) -> set[str]:
     """Return the subject ids an indicator flagged."""
     return {subject_id for (flag_code, _, subject_id) in found if flag_code == code}
@@ -287,6 +303,10 @@ PROCEDURES = [
         contracts=(contract(50000, "2024-03-01", award_number=None),),
     ),
     proc("ocds-t-undated-notice", documents=({"documentType": "tenderNotice"},), awards=AWARDED),
+    # award notices alone, their calls not held: bids from several suppliers show the market was called
+    with_bids(proc("ocds-t-open-bid-stats", awards=AWARDED), statistics=[("bids", 15, "1")]),
+    with_bids(proc("ocds-t-open-tenderers", awards=AWARDED), tenderers=3),
+    with_bids(proc("ocds-t-open-one-bid", awards=AWARDED), statistics=[("bids", 1, None)]),
 ]
 
 R004_FLAGGED = {
@@ -300,6 +320,7 @@ R004_FLAGGED = {
     "ocds-t-open-bare",
     "ocds-t-details-only",
     "ocds-t-limited-other",
+    "ocds-t-open-one-bid",
 }
 R010_FLAGGED = {
     "ocds-t-direct-empty",
@@ -314,7 +335,7 @@ def test_r004_r010_defaults(run: Runner) -> None:
     found, outcome = run(PROCEDURES, ["R004", "R010"])
 
     assert flagged(found, "R004") == R004_FLAGGED
-    assert counts(outcome, "R004") == (15, 10)  # no call-off, no process without award or contract
+    assert counts(outcome, "R004") == (18, 11)  # no call-off, no process without award or contract
     direct = found["R004", "process", "ocds-t-direct-reason"]
     assert direct.evidence["procedure_class"] == "non_competitive" and direct.evidence["advertised_before"] is True
     assert direct.sentence.startswith('The contract was awarded by "Single tender action (non-OJEU)", a procedure')
@@ -340,6 +361,8 @@ def test_r004_r010_defaults(run: Runner) -> None:
         ({"include_non_competitive": False}, set(), {"ocds-t-direct-reason"}),
         ({"notice_document_types": ["x"]}, {"ocds-t-open-notice", "ocds-t-undated-notice"}, set()),
         ({"notice_types": []}, {"ocds-t-open-uk4"}, set()),
+        ({"competed_bids": 0}, {"ocds-t-open-bid-stats", "ocds-t-open-tenderers"}, set()),
+        ({"competed_bids": 4}, {"ocds-t-open-tenderers"}, set()),
     ],
 )
 def test_r004_settings(run: Runner, settings: dict, now_flagged: set, no_longer_flagged: set) -> None:

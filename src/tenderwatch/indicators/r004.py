@@ -11,7 +11,11 @@ the decision:
   published on or before it, or undated.
 
 The decision date is the earliest award date, else the earliest contract signature date; when neither is
-known, any tender period or tender notice counts as advertising.
+known, any tender period or tender notice counts as advertising. A procedure that is not non-competitive and
+whose notices record bids from at least **competed_bids** suppliers (``tender.numberOfTenderers``, the count of
+bids among the bid statistics, of any lot, or the bidders of the bid details) counts as advertised too: the bids
+show that a call reached the market, though its notice is not among those held (a store of award notices alone,
+say).
 
 Call-offs under a framework agreement or dynamic purchasing system are not evaluated: the framework itself was
 advertised. Procedures are sorted by their name (``procurementMethodDetails``, in the lists of the settings),
@@ -19,7 +23,8 @@ else by their OCDS method: direct and limited are non-competitive, open and sele
 
 Example: a council awards a £400,000 home-care contract on 3 March 2024 by "Single tender action (non-OJEU)":
 flagged, since that procedure has no call for competition. Another award, called "Open procedure", has no tender
-period and no tender notice in the data: flagged too, since nothing shows it was advertised.
+period and no tender notice in the data: flagged too, since nothing shows it was advertised, unless its award
+notice records that two or more suppliers bid.
 
 tenderwatch sees only the notices the store holds: a call published only on another portal, under another ocid,
 or before the first notice a sync or file gave, is not seen. The sentence says that it speaks of the notices held,
@@ -50,6 +55,12 @@ class Settings(ProcedureSettings):
         default_factory=lambda: ["UK4"],
         description="UK notice types (documents[].noticeType) that are a call for competition: UK4 tender notice.",
     )
+    competed_bids: int = Field(
+        default=2,
+        ge=0,
+        description="A procedure that is not non-competitive and whose notices record bids from at least this many "
+        "suppliers counts as advertised, though no call is among the notices held; 0 switches this off.",
+    )
 
 
 def sql(settings: Settings, common: object) -> str:
@@ -76,18 +87,34 @@ def sql(settings: Settings, common: object) -> str:
             WHERE list_contains({document_types}, document_type) OR list_contains({notice_types}, notice_type)
             GROUP BY ocid
         ),
+        bid_counts AS (  -- the most bids any notice records: the tender's, any lot's statistics, the bid details
+            SELECT ocid, max(bids) AS bids
+            FROM (
+                SELECT ocid, number_of_tenderers AS bids FROM tenders WHERE number_of_tenderers IS NOT NULL
+                UNION ALL
+                SELECT ocid, max(value)::BIGINT FROM bid_statistics WHERE measure = 'bids' GROUP BY ocid
+                UNION ALL
+                SELECT ocid, count(DISTINCT tenderer)
+                FROM (SELECT ocid, unnest(tenderer_ids) AS tenderer FROM ind_bids WHERE submitted)
+                GROUP BY ocid
+            )
+            GROUP BY ocid
+        ),
         judged AS (
-            SELECT d.*, n.first_notice,
+            SELECT d.*, n.first_notice, b.bids,
                    coalesce(d.tender_period <= d.decided, d.tender_period IS NOT NULL AND d.decided IS NULL)
                    OR coalesce(n.undated OR n.first_notice <= d.decided, n.ocid IS NOT NULL AND d.decided IS NULL)
-                       AS advertised
-            FROM decided AS d LEFT JOIN notices AS n USING (ocid)
+                       AS advertised,
+                   {int(settings.competed_bids)} > 0 AND coalesce(b.bids >= {int(settings.competed_bids)}, FALSE)
+                       AS competed
+            FROM decided AS d LEFT JOIN notices AS n USING (ocid) LEFT JOIN bid_counts AS b USING (ocid)
         )
         SELECT 'process' AS subject, ocid AS subject_id, ocid,
-               ({non_competitive}) OR NOT advertised AS flagged, 1.0 AS value,
+               ({non_competitive}) OR NOT (advertised OR competed) AS flagged, 1.0 AS value,
                json_object('procedure', procedure, 'procedure_class', procedure_class,
                            'decision_date', {iso_date("decided")}, 'tender_period', {iso_date("tender_period")},
                            'first_tender_notice', {iso_date("first_notice")}, 'advertised_before', advertised,
+                           'bids_recorded', bids,
                            'include_non_competitive', {literal(settings.include_non_competitive)}) AS evidence,
                CASE WHEN {non_competitive}
                     THEN 'The contract was awarded by ' || procedure_words || ', a procedure without a call for '
@@ -125,5 +152,7 @@ INDICATOR = Indicator(
         "Non-competitive procedures are flagged as such, even when a transparency notice (such as UK5) preceded "
         "them, since that notice is not a call for competition.",
         "Framework and dynamic purchasing system call-offs are not evaluated.",
+        "A competitive procedure whose notices record bids from two or more suppliers is not flagged for want of a "
+        "call among the notices held (setting competed_bids).",
     ),
 )
