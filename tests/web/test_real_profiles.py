@@ -321,3 +321,20 @@ def test_a_supplier_with_one_buyer_is_said_in_the_singular(real_site: tuple[str,
     page = " ".join(httpx.get(f"{url}/suppliers/{quote(singles[0], safe='')}").text.split())
 
     assert "across 1 buyer</dd>" in page and "1 buyers" not in page
+
+
+def test_a_deadline_without_an_opening_date_reads_by_that_day(real_site: tuple[str, Path]) -> None:
+    # most Contracts Finder notices give the deadline for bids and not the day bidding opened
+    url, store = real_site
+    ocid = _query(
+        store,
+        """
+        SELECT ocid FROM tenders WHERE tender_period_start IS NULL AND tender_period_end IS NOT NULL
+        ORDER BY ocid LIMIT 1
+        """,
+    )[0][0]
+    deadline = httpx.get(f"{url}/api/processes/{quote(ocid, safe='')}").json()["tender_period"][1]
+
+    page = httpx.get(f"{url}/processes/{quote(ocid, safe='')}").text
+
+    assert f"<dt>Bids due</dt><dd>by {deadline}</dd>" in page and "<dd>? to" not in page
