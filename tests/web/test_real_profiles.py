@@ -338,3 +338,21 @@ def test_a_deadline_without_an_opening_date_reads_by_that_day(real_site: tuple[s
     page = httpx.get(f"{url}/processes/{quote(ocid, safe='')}").text
 
     assert f"<dt>Bids due</dt><dd>by {deadline}</dd>" in page and "<dd>? to" not in page
+
+
+def test_a_notice_dated_at_midnight_utc_shows_its_day_alone(real_site: tuple[str, Path]) -> None:
+    # bluetail's Contracts Finder notices give dates only, written as midnight UTC: in summer that is 01:00 in the
+    # UK, a time nobody published
+    url, store = real_site
+    ocid, day = _query(
+        store,
+        """
+        SELECT ocid, left(release_date, 10) FROM raw_releases
+        WHERE release_date LIKE '%T00:00:00Z' AND month(left(release_date, 10)::DATE) BETWEEN 5 AND 9
+        ORDER BY ocid LIMIT 1
+        """,
+    )[0]
+
+    page = httpx.get(f"{url}/processes/{quote(ocid, safe='')}").text
+
+    assert f"<strong>{day}</strong>" in page and f"{day} 01:00" not in page

@@ -35,7 +35,8 @@ class Notice:
     package_uri: str | None
     url: str | None
     # when it was published, for people: the day and time in the store's time zone (the day alone when the notice
-    # gives no time); ``date`` is the date as the notice gives it
+    # gives no time, or midnight UTC, as publishers who give dates only write them); ``date`` is the date as the
+    # notice gives it
     when: str | None = None
 
     @property
@@ -140,9 +141,12 @@ PARTS = {
     "notice_list": """
     SELECT r.ocid, list({{'release_id': r.release_id, 'date': r.release_date, 'tags': r.tags, 'source': r.source,
         'pointer': r.pointer, 'package_uri': json_extract_string(k.metadata, '$.uri'),
+        -- a time of exactly midnight UTC is a date given without its time (some publishers write every date
+        -- so): the day alone, not "01:00" in summer
         'when': CASE WHEN length(r.release_date) > 10
+                          AND NOT regexp_matches(r.release_date, 'T00:00(:00(\\.0+)?)?(Z|[+]00:?00)$')
                      THEN strftime(TRY_CAST(r.release_date AS TIMESTAMPTZ), '%Y-%m-%d %H:%M')
-                     ELSE TRY_CAST(r.release_date AS DATE)::VARCHAR END}}
+                     ELSE TRY_CAST(left(r.release_date, 10) AS DATE)::VARCHAR END}}
         ORDER BY r.release_date, r.seq) AS notices
     FROM raw_releases AS r LEFT JOIN packages AS k USING (package_hash) WHERE r.{only} GROUP BY r.ocid
     """,
