@@ -445,10 +445,16 @@ class Workspace:
 
     def build_facts(self, *, reporter: Reporter | None = None, organisations: bool = True) -> None:
         """Rebuild the facts the red flags, the web app and the alerts read, each step in its own transaction:
-        the canonical organisations and corporate groups (unless ``organisations`` is False), the contract
-        lifecycle, the events found in the notices (early ends, cancellations, provider exits), and the statutory
-        services with their continuity risk and subcontracting chains."""
+        the processes that copy another (``process_copies``), the canonical organisations and corporate groups
+        (unless ``organisations`` is False), the contract lifecycle, the events found in the notices (early ends,
+        cancellations, provider exits), and the statutory services with their continuity risk and subcontracting
+        chains."""
         reporter = reporter or SilentReporter()
+        self._with_memory(
+            reporter,
+            "finding copies of processes",
+            lambda: self._in_transaction("tenderwatch.analysis.copies", "build_copies"),
+        )
         if organisations:
             task = reporter.task("matching organisations", total=None, unit="")
             self._with_memory(reporter, "matching organisations", lambda: self._resolve_organisations(reporter))

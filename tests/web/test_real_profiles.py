@@ -25,7 +25,7 @@ def real_site(real_store: Path) -> Iterator[tuple[str, Path]]:
         yield url, real_store
 
 
-def _query(store: Path, sql: str, params: list | None = None) -> list[tuple]:
+def _query(store: Path, sql: str, params: list | dict | None = None) -> list[tuple]:
     with duckdb.connect(str(store), read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
 
@@ -174,6 +174,7 @@ def test_contracts_ending_soon_include_awards_whose_contract_is_not_published_ye
         SELECT l.ocid, l.award_id, l.current_end_date::DATE::VARCHAR FROM contract_lifecycle AS l
         WHERE l.row_type = 'award' AND NOT l.terminated AND l.status <> 'cancelled'
           AND l.current_end_date BETWEEN now() AND now() + INTERVAL 60 MONTH
+          AND l.ocid NOT IN (SELECT ocid FROM process_copies)  -- listed as their originals
         """,
     )
     assert awards  # the real data's awards of 2025 and 2026 run to 2027 and beyond
@@ -253,12 +254,16 @@ def test_a_buyers_total_counts_an_award_to_several_suppliers_once(real_site: tup
         store,
         """
         SELECT count(*), sum(a.value_amount)::DOUBLE FROM awards AS a
-        WHERE a.value_currency = ? AND a.status IS DISTINCT FROM 'cancelled'
+        WHERE a.value_currency = $currency AND a.status IS DISTINCT FROM 'cancelled'
           AND a.status IS DISTINCT FROM 'unsuccessful' AND a.award_id IS NOT NULL
           AND a.ocid IN (SELECT o.ocid FROM organisation_parties AS o
-                         WHERE o.organisation_id = ? AND list_contains(o.roles, 'buyer'))
+                         WHERE o.organisation_id = $buyer AND list_contains(o.roles, 'buyer'))
+          -- a copy of another of the buyer's processes counts once, as its original
+          AND a.ocid NOT IN (SELECT c.ocid FROM process_copies AS c JOIN organisation_parties AS o
+                             ON o.ocid = c.original_ocid AND o.organisation_id = $buyer
+                             AND list_contains(o.roles, 'buyer'))
         """,
-        [currency, buyer],
+        {"currency": currency, "buyer": buyer},
     )[0]
 
     profile = httpx.get(f"{url}/api/buyers/{quote(buyer, safe='')}").json()
@@ -356,3 +361,45 @@ def test_a_notice_dated_at_midnight_utc_shows_its_day_alone(real_site: tuple[str
     page = httpx.get(f"{url}/processes/{quote(ocid, safe='')}").text
 
     assert f"<strong>{day}</strong>" in page and f"{day} 01:00" not in page
+
+
+def test_a_notice_republished_under_another_ocid_is_counted_once(real_site: tuple[str, Path]) -> None:
+    # Open Opps republishes Contracts Finder notices under ocids of its own, and bluetail's research copy rewrote
+    # the ocids of the notices it matched; both keep Contracts Finder's release ids, which begin with its ocid
+    url, store = real_site
+    copies = _query(
+        store,
+        """
+        SELECT c.ocid, c.original_ocid, c.release_id,
+               (SELECT count(DISTINCT r.ocid) FROM raw_releases AS r
+                WHERE r.release_id = c.release_id AND r.ocid IN (c.ocid, c.original_ocid))
+        FROM process_copies AS c ORDER BY c.ocid
+        """,
+    )
+    publishers = {ocid.split("-")[1] for ocid, *_ in copies}
+    assert {"0c46vo", "b5fd17suppliermatch"} <= publishers
+    assert all(release.startswith(original) and held == 2 for _, original, release, held in copies)
+    # Cambridgeshire's home-care system: £300,000,000 in each of the two, once counted twice
+    copy, original = next(
+        (ocid, original)
+        for ocid, original, *_ in copies
+        if _query(store, "SELECT count(DISTINCT buyer_name) FROM processes WHERE ocid IN (?, ?)", [ocid, original])
+        == [(1,)]
+    )
+
+    page = httpx.get(f"{url}/processes/{quote(copy, safe='')}").text
+    twin = httpx.get(f"{url}/processes/{quote(original, safe='')}").text
+    ending = httpx.get(f"{url}/api/expiries", params={"months": 60, "per_page": 200}).json()
+    buyer = _query(
+        store,
+        "SELECT organisation_id FROM organisation_parties WHERE ocid = ? AND list_contains(roles, 'buyer')",
+        [original],
+    )[0][0]
+    profile = httpx.get(f"{url}/api/buyers/{quote(buyer, safe='')}").json()
+
+    assert "<strong>A copy.</strong>" in page and f'href="/processes/{quote(original, safe="")}"' in page
+    assert "Also republished as" in twin and f'href="/processes/{quote(copy, safe="")}"' in twin
+    listed = {row["ocid"] for row in ending["items"]}
+    assert listed and not listed & {ocid for ocid, *_ in copies}
+    shown = {row["ocid"] for row in profile["processes"]}
+    assert original in shown and copy not in shown

@@ -78,6 +78,15 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str, tables: frozenset[str] 
     return True
 
 
+def not_a_copy(con: duckdb.DuckDBPyConnection, column: str, tables: frozenset[str] | None = None) -> str:
+    """Return a condition (to follow AND) that leaves out the processes that copy another (``process_copies``:
+    an aggregator's copy of a notice is counted once, as its original); TRUE for a snapshot made before that
+    table."""
+    if has_table(con, "process_copies", tables):
+        return f"{column} NOT IN (SELECT ocid FROM process_copies)"
+    return "TRUE"
+
+
 def evidence_of(value: Any) -> dict[str, Any]:
     """Return a flag's or a score's evidence as a dict, whether it comes as JSON text (a JSON column) or parsed
     already (a page kept as JSON text)."""

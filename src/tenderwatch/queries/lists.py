@@ -16,6 +16,7 @@ from tenderwatch.queries import (
     flags_about,
     format_money,
     has_table,
+    not_a_copy,
     rows,
     with_tax,
 )
@@ -145,7 +146,8 @@ def expiries(
 
     Read from the contract lifecycle: each contract, and each award whose contract has not been published yet (a
     Find a Tender award notice gives the contract's dates before its contract details notice does), that was
-    neither terminated nor cancelled."""
+    neither terminated nor cancelled; a process that copies another (``process_copies``) is left out, as its
+    original is listed."""
     page, per_page = clamp_page(page, per_page)
     buyer_clause = f"AND ({BUYER_KEY} = ? OR p.buyer_id = ?)" if buyer else ""
     params: list[Any] = [months, months]
@@ -165,6 +167,7 @@ def expiries(
                count(*) OVER () AS total
         FROM contract_lifecycle AS l JOIN processes AS p USING (ocid) {BUYER_ORGANISATION}
         WHERE l.row_type IN ('contract', 'award') AND NOT l.terminated AND l.status <> 'cancelled'
+          AND {not_a_copy(con, "l.ocid")}  -- a republished copy is listed as its original
           AND (l.current_end_date BETWEEN now() AND now() + to_months(?)
                OR l.max_extent_date BETWEEN now() AND now() + to_months({int(months)}))
           {buyer_clause}
@@ -209,7 +212,9 @@ def store_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     summary = rows(
         con,
         f"""
-        SELECT (SELECT count(*) FROM processes) AS processes,
+        SELECT (SELECT count(*) FROM processes WHERE {not_a_copy(con, "ocid")}) AS processes,
+               (SELECT count(*) FROM processes) - (SELECT count(*) FROM processes WHERE {not_a_copy(con, "ocid")})
+                   AS copies,
                (SELECT count(*) FROM processes WHERE is_demo) AS demo_processes,
                {_ORGANISATION_COUNTS if resolved else _NAME_COUNTS},
                (SELECT count(*) FROM flags) AS flags,

@@ -99,8 +99,15 @@ links AS (
     WHERE {supplier_key} IS NOT NULL AND {only_supplier}
 ),
 subject_keys AS ({subject_keys}),
+copies_seen AS (
+    -- a process that copies another (an aggregator's copy of a notice, see process_copies) where the organisation
+    -- is in the original too: left out, so that the organisation's facts count the notice once
+    SELECT DISTINCT l.kind, l.party_id, l.ocid
+    FROM links AS l JOIN process_copies AS c ON c.ocid = l.ocid
+    JOIN links AS o ON o.kind = l.kind AND o.party_id = l.party_id AND o.ocid = c.original_ocid
+),
 live AS (
-    SELECT * FROM links
+    SELECT * FROM links ANTI JOIN copies_seen USING (kind, party_id, ocid)
     WHERE award_id IS NOT NULL AND status IS DISTINCT FROM 'cancelled' AND status IS DISTINCT FROM 'unsuccessful'
 ),
 awarded AS (
@@ -155,7 +162,7 @@ concentration AS (
     GROUP BY kind, party_id
 ),
 party_processes AS (
-    SELECT DISTINCT kind, party_id, ocid FROM links
+    SELECT DISTINCT kind, party_id, ocid FROM links ANTI JOIN copies_seen USING (kind, party_id, ocid)
 ),
 procedures AS (
     -- by kind of procedure: competed, without competition, a call-off, or not known (the procedure's name decides

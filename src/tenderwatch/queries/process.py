@@ -85,6 +85,9 @@ class ProcessView:
     lifecycle_lines: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
+    # the process this one copies (an aggregator's copy of its notices, see process_copies), and its own copies
+    copy_of: str | None = None
+    copies: list[str] = field(default_factory=list)
 
 
 # The ocid prefix under which Open Opps (Spend Network) republishes Contracts Finder's notices.
@@ -287,6 +290,11 @@ def process_view(
         if has_table(con, "derived_events", tables)
         else []
     )
+    copies = (
+        rows(con, "SELECT * FROM process_copies WHERE ? IN (ocid, original_ocid) ORDER BY ocid", [ocid])
+        if has_table(con, "process_copies", tables)
+        else []
+    )
     tender = (p["tender_value_amount"], p["tender_currency"])
     view = ProcessView(
         ocid=ocid,
@@ -323,6 +331,8 @@ def process_view(
         score=p["score"],
         lifecycle=lifecycle,
         events=events,
+        copy_of=next((row["original_ocid"] for row in copies if row["ocid"] == ocid), None),
+        copies=[row["ocid"] for row in copies if row["original_ocid"] == ocid],
     )
     view.lifecycle_lines = lifecycle_lines(lifecycle)
     view.charts = _value_chart(view, tender)

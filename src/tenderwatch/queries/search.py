@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from tenderwatch.queries import AWARDED_VALUE, Page, clamp_page, format_money, has_table, rows
+from tenderwatch.queries import AWARDED_VALUE, Page, clamp_page, format_money, has_table, not_a_copy, rows
 
 
 @dataclass
@@ -139,7 +139,7 @@ def search(
             JOIN processes AS p ON s.kind = 'process' AND p.ocid = s.key
             LEFT JOIN tenders AS t ON t.ocid = p.ocid
             LEFT JOIN value AS v ON v.ocid = p.ocid
-            WHERE s.score IS NOT NULL AND {where}
+            WHERE s.score IS NOT NULL AND {where} AND {not_a_copy(con, "p.ocid", tables)}
         ),
         -- buyers, suppliers and groups: each a document of its own, keyed as its page is
         others_found AS (

@@ -466,7 +466,7 @@ def build_groups(con: duckdb.DuckDBPyConnection, settings: OrganisationSettings,
 
 def _group_totals(con: duckdb.DuckDBPyConnection) -> None:
     existing = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    if not {"awards", "award_suppliers", "processes"} <= existing:
+    if not {"awards", "award_suppliers", "processes", "process_copies"} <= existing:
         return
     con.execute(
         """
@@ -483,6 +483,7 @@ def _group_totals(con: duckdb.DuckDBPyConnection) -> None:
               ON op.ocid = s.ocid AND op.party_key = coalesce(s.party_id, '~supplier:' || s.name)
             JOIN grouped AS g ON g.organisation_id = op.organisation_id
             WHERE a.status IS DISTINCT FROM 'cancelled' AND a.status IS DISTINCT FROM 'unsuccessful'
+              AND a.ocid NOT IN (SELECT ocid FROM process_copies)  -- a copy of another process counts once
         ),
         buyer AS (
             SELECT g.group_id, g.group_name, 'buyer', op.organisation_id, a.ocid, a.award_id,
@@ -493,6 +494,7 @@ def _group_totals(con: duckdb.DuckDBPyConnection) -> None:
                  AND op.party_key = coalesce(p.buyer_id, '~buyer:' || p.buyer_name)
             JOIN grouped AS g ON g.organisation_id = op.organisation_id
             WHERE a.status IS DISTINCT FROM 'cancelled' AND a.status IS DISTINCT FROM 'unsuccessful'
+              AND a.ocid NOT IN (SELECT ocid FROM process_copies)
         )
         SELECT group_id, any_value(group_name) AS group_name, role, year, currency,
                count(DISTINCT organisation_id) AS organisations, count(DISTINCT ocid) AS processes,

@@ -56,7 +56,15 @@ NORMALISED_TABLES = (
     "related_processes",
 )
 RAW_TABLES = ("loads", "packages", "raw_releases", "rejects", "pending", "compiled_releases")
-ANALYSIS_TABLES = ("flags", "flag_meta", "flag_runs", "process_scores", "organisation_scores", "contract_lifecycle")
+ANALYSIS_TABLES = (
+    "flags",
+    "flag_meta",
+    "flag_runs",
+    "process_scores",
+    "organisation_scores",
+    "contract_lifecycle",
+    "process_copies",
+)
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,9 @@ def load_fts(con: duckdb.DuckDBPyConnection) -> None:
 
 SEARCH_DOCUMENTS = """
 CREATE TABLE snap.search_documents AS
+-- a process that copies another (an aggregator's copy of a notice) is found as its original; a buyer's or a
+-- supplier's count of processes counts the two once
+WITH originals AS (SELECT * FROM processes WHERE ocid NOT IN (SELECT ocid FROM process_copies))
 SELECT row_number() OVER (ORDER BY kind, key) AS doc_id, * FROM (
     SELECT 'process' AS kind, p.ocid AS key, coalesce(p.title, p.ocid) AS title,
            concat_ws(' ', p.title, p.description, p.buyer_name, t.procurement_method_details,
@@ -99,16 +102,20 @@ SELECT row_number() OVER (ORDER BY kind, key) AS doc_id, * FROM (
            p.buyer_name AS detail, p.is_demo,
            -- what a search result shows besides: the latest notice's day, the value awarded, the red flags
            p.last_release_date::DATE::VARCHAR AS date, v.value_amount, v.value_currency, {flag_codes} AS flag_codes
-    FROM processes AS p LEFT JOIN tenders AS t USING (ocid)
+    FROM originals AS p LEFT JOIN tenders AS t USING (ocid)
     LEFT JOIN ({awarded_value}) AS v USING (ocid)
     UNION ALL
     SELECT 'buyer', {buyer_key}, mode(p.buyer_name), string_agg(DISTINCT p.buyer_name, ' '),
-           count(DISTINCT p.ocid) || ' processes', bool_and(p.is_demo), NULL, NULL, NULL, NULL
-    FROM processes AS p {buyer_organisation} WHERE {buyer_key} IS NOT NULL GROUP BY {buyer_key}
+           count(DISTINCT coalesce(c.original_ocid, p.ocid)) || ' processes', bool_and(p.is_demo), NULL, NULL,
+           NULL, NULL
+    FROM processes AS p LEFT JOIN process_copies AS c USING (ocid) {buyer_organisation}
+    WHERE {buyer_key} IS NOT NULL GROUP BY {buyer_key}
     UNION ALL
     SELECT 'supplier', {supplier_key}, mode(s.name), string_agg(DISTINCT s.name, ' '),
-           count(DISTINCT s.ocid) || ' contracts won', bool_and(p.is_demo), NULL, NULL, NULL, NULL
-    FROM award_suppliers AS s JOIN processes AS p ON p.ocid = s.ocid {supplier_organisation}
+           count(DISTINCT coalesce(c.original_ocid, s.ocid)) || ' contracts won', bool_and(p.is_demo), NULL, NULL,
+           NULL, NULL
+    FROM award_suppliers AS s JOIN processes AS p ON p.ocid = s.ocid LEFT JOIN process_copies AS c ON c.ocid = s.ocid
+    {supplier_organisation}
     WHERE {supplier_key} IS NOT NULL GROUP BY {supplier_key}
     {groups}
 )
