@@ -134,7 +134,7 @@ def plain_entities(value: Any) -> Any:
 def evidence_text(value: Any) -> str:
     """Return a value of a red flag's evidence in words a reader of the page knows: no value as "not given", a yes or
     no as "yes" or "no", a list as its items and a mapping as its keys and values, not as Python writes them."""
-    if value is None:
+    if value is None or value == "":
         return "not given"
     if isinstance(value, bool):
         return "yes" if value else "no"

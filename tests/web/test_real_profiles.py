@@ -403,3 +403,38 @@ def test_a_notice_republished_under_another_ocid_is_counted_once(real_site: tupl
     assert listed and not listed & {ocid for ocid, *_ in copies}
     shown = {row["ocid"] for row in profile["processes"]}
     assert original in shown and copy not in shown
+
+
+def test_a_profile_says_in_words_how_its_organisations_parties_were_matched(real_site: tuple[str, Path]) -> None:
+    url, store = real_site
+    alone, matched = (
+        _query(
+            store,
+            """
+            SELECT o.organisation_id FROM organisations AS o
+            WHERE o.link_methods = ? AND list_contains(o.roles, 'supplier') ORDER BY o.organisation_id LIMIT 1
+            """,
+            [methods],
+        )[0][0]
+        for methods in (["alone"], ["exact name", "identifier"])
+    )
+
+    lone = " ".join(httpx.get(f"{url}/suppliers/{quote(alone, safe='')}").text.split())
+    both = " ".join(httpx.get(f"{url}/suppliers/{quote(matched, safe='')}").text.split())
+
+    assert "named in one notice and matched to no other" in lone and "matched by alone" not in lone
+    assert "its parties in the notices matched by the same name, the same identifier" in both
+
+
+def test_an_empty_value_in_a_flags_evidence_reads_not_given(real_site: tuple[str, Path]) -> None:
+    # Contracts Finder's direct awards often publish an empty reason: the evidence says so in words
+    url, store = real_site
+    ocid = _query(
+        store,
+        "SELECT ocid FROM flags WHERE code = 'R010' AND json_extract_string(evidence, '$.rationale') = '' "
+        "ORDER BY ocid LIMIT 1",
+    )[0][0]
+
+    page = httpx.get(f"{url}/processes/{quote(ocid, safe='')}").text
+
+    assert "<dt>rationale</dt><dd>not given</dd>" in page
