@@ -438,3 +438,19 @@ def test_an_empty_value_in_a_flags_evidence_reads_not_given(real_site: tuple[str
     page = httpx.get(f"{url}/processes/{quote(ocid, safe='')}").text
 
     assert "<dt>rationale</dt><dd>not given</dd>" in page
+
+
+def test_a_copy_of_a_notice_is_in_a_statutory_service_as_its_original_only(real_site: tuple[str, Path]) -> None:
+    # the copy and the original of Cambridgeshire's home-care system: adult social care once, not twice
+    _, store = real_site
+    pairs = _query(
+        store,
+        """
+        SELECT c.ocid, c.original_ocid,
+               (SELECT count(*) FROM service_assignments AS s WHERE s.ocid = c.ocid),
+               (SELECT count(*) FROM service_assignments AS s WHERE s.ocid = c.original_ocid)
+        FROM process_copies AS c ORDER BY c.ocid
+        """,
+    )
+    assert any(original > 0 for *_, original in pairs)
+    assert all(copy == 0 for _, _, copy, _ in pairs)

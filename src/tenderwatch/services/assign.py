@@ -191,7 +191,9 @@ def assign_processes(
         JOIN tmp_sv_rule_order AS o ON o.area_rule = m.area_id || '/' || m.rule_id
         JOIN service_areas AS a USING (area_id)
         JOIN processes AS p USING (ocid)
-        WHERE NOT EXISTS (SELECT 1 FROM tmp_sv_overrides AS x
+        -- a process that copies another (an aggregator's copy of a notice) is in the service as its original
+        WHERE m.ocid NOT IN (SELECT ocid FROM process_copies)
+          AND NOT EXISTS (SELECT 1 FROM tmp_sv_overrides AS x
                           WHERE x.ocid = m.ocid AND x.area_id = m.area_id AND x.action = 'unassign')
           AND NOT EXISTS (SELECT 1 FROM tmp_sv_overrides AS x
                           WHERE x.ocid = m.ocid AND x.area_id = m.area_id AND x.action = 'assign')
