@@ -454,3 +454,16 @@ def test_a_copy_of_a_notice_is_in_a_statutory_service_as_its_original_only(real_
     )
     assert any(original > 0 for *_, original in pairs)
     assert all(copy == 0 for _, _, copy, _ in pairs)
+
+
+def test_a_copy_of_a_notice_raises_no_alert_of_its_own(real_site: tuple[str, Path]) -> None:
+    # the changes its original's notices show are found once, in the original
+    _, store = real_site
+    in_copies, in_originals = _query(
+        store,
+        """
+        SELECT (SELECT count(*) FROM changes WHERE ocid IN (SELECT ocid FROM process_copies)),
+               (SELECT count(*) FROM changes WHERE ocid IN (SELECT original_ocid FROM process_copies))
+        """,
+    )[0]
+    assert in_originals > 0 and in_copies == 0

@@ -175,6 +175,8 @@ def read_changes(con: duckdb.DuckDBPyConnection, since_seq: int, value_change_pe
         """
         CREATE OR REPLACE TEMP TABLE tmp_al_pending AS
         SELECT DISTINCT r.ocid FROM raw_releases AS r SEMI JOIN processes AS p ON p.ocid = r.ocid WHERE r.seq > ?
+          -- a process that copies another (an aggregator's copy of a notice) changes as its original does
+          AND r.ocid NOT IN (SELECT ocid FROM process_copies)
         """,
         [since_seq],
     )
@@ -246,7 +248,7 @@ def _derived_changes(
                d.summary AS sentence, {related[0]} AS related_ocid, {related[1]} AS related_release_id,
                d.event_date::TIMESTAMPTZ AS sort_released, 0 AS sort_step
         FROM derived_events AS d LEFT JOIN processes AS p ON p.ocid = d.ocid
-        WHERE d.event_type IN ({types})
+        WHERE d.event_type IN ({types}) AND d.ocid NOT IN (SELECT ocid FROM process_copies)
         """
     )
     added = _insert(con, run_id)
@@ -324,6 +326,7 @@ def ending_changes(con: duckdb.DuckDBPyConnection, months: int, run_id: int | No
         FROM contract_lifecycle AS l
         WHERE l.row_type IN ('contract', 'award') AND l.status IN ('active', 'awarded')
           AND l.current_end_date IS NOT NULL AND l.months_left BETWEEN 0 AND ?
+          AND l.ocid NOT IN (SELECT ocid FROM process_copies)
         """,
         [months],
     )
