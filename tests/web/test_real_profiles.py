@@ -467,3 +467,13 @@ def test_a_copy_of_a_notice_raises_no_alert_of_its_own(real_site: tuple[str, Pat
         """,
     )[0]
     assert in_originals > 0 and in_copies == 0
+
+
+def test_a_groups_awards_by_year_say_what_the_group_was(real_site: tuple[str, Path]) -> None:
+    # Capita Business Services won a contract in the real data: the group's row is as a supplier, for its part
+    url, store = real_site
+    group = _query(store, "SELECT group_id FROM group_totals WHERE role = 'supplier' ORDER BY group_id LIMIT 1")[0][0]
+
+    page = " ".join(httpx.get(f"{url}/groups/{quote(group, safe='')}").text.split())
+
+    assert "<th>the group as</th>" in page and "<td>supplier (its part of each award)</td>" in page
