@@ -212,3 +212,16 @@ def test_a_failure_under_the_contract_itself_asks_what_the_buyer_did_about_it(tm
     assert "Penalty: £25,000 (imposed)" in md
     assert "when it chose them" not in md  # the failures came after the award, under this contract
     assert ".?" not in md
+
+
+def test_a_store_made_before_copies_were_recorded_gives_a_profiles_pack(demo_store: Path, tmp_path: Path) -> None:
+    # a store of the version before has no process_copies table, and a pack reads the store without changing it
+    older = tmp_path / "older.duckdb"
+    shutil.copy(demo_store, older)
+    with duckdb.connect(str(older)) as con:
+        con.execute("DROP TABLE process_copies")
+
+    pack = run_cli("brief", "buyer", "GB-GOR-D9802", "--format", "md", db=older)
+
+    assert pack.returncode == 0, pack.stderr
+    assert "Department for Courts and Rehabilitation" in pack.stdout

@@ -360,11 +360,9 @@ def profile_foi_request(found: Profile, buyer: str | None) -> str:
             "the list of subcontractors engaged to deliver those contracts, with the value of each subcontract;",
         ]
         if ending:
-            wanted.insert(
-                1,
-                f"for the contracts that end within the next 18 months ({'; '.join(ending)}), the decision record "
-                "about what follows each;",
-            )
+            # the supplier's contracts ending soon may be with other buyers: none is named to this one
+            wanted.insert(1, "for each of those contracts that ends within the next 18 months, the decision record "
+                             "about what follows it;")  # fmt: skip
     items = "\n".join(f"{number}. {line}" for number, line in enumerate(wanted, 1))
     return (
         f"To: the Freedom of Information officer, {buyer or '[the buyer]'}\n\n"

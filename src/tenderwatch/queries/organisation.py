@@ -103,7 +103,7 @@ copies_seen AS (
     -- a process that copies another (an aggregator's copy of a notice, see process_copies) where the organisation
     -- is in the original too: left out, so that the organisation's facts count the notice once
     SELECT DISTINCT l.kind, l.party_id, l.ocid
-    FROM links AS l JOIN process_copies AS c ON c.ocid = l.ocid
+    FROM links AS l JOIN {process_copies} AS c ON c.ocid = l.ocid
     JOIN links AS o ON o.kind = l.kind AND o.party_id = l.party_id AND o.ocid = c.original_ocid
 ),
 live AS (
@@ -297,13 +297,16 @@ WHERE {only}
 """
 
 
-def page_sql(parties: str | None = None, *, ocids: str | None = None, subject_keys: str | None = None) -> str:
+def page_sql(
+    parties: str | None = None, *, ocids: str | None = None, subject_keys: str | None = None, copies: bool = True
+) -> str:
     """Return the profile query: for the party ids in the table ``parties`` (every buyer and supplier among them),
     or by default for the one given by the ``$kind`` and ``$party`` parameters.
 
     ``ocids``, a table of the processes those parties took part in, lets every table be read for those processes
     only (a read snapshot builds profiles a slice at a time this way); ``subject_keys``, a table made from
-    SUBJECT_KEYS, saves working it out again for each slice.
+    SUBJECT_KEYS, saves working it out again for each slice. ``copies`` is False for a store made before
+    ``process_copies`` (read only, so that the table cannot be added): no process then counts as a copy.
     """
 
     def scoped(table: str, columns: str = "*") -> str:
@@ -339,6 +342,9 @@ def page_sql(parties: str | None = None, *, ocids: str | None = None, subject_ke
             ProcedureSettings(), "t.procurement_method", "t.procurement_method_details"
         ),
         "FLAGS_SHOWN": FLAGS_SHOWN,
+        "process_copies": "process_copies"
+        if copies
+        else "(SELECT NULL::VARCHAR AS ocid, NULL::VARCHAR AS original_ocid WHERE FALSE)",
         **tables,
     }
     if parties:
@@ -430,7 +436,7 @@ def _page(con: duckdb.DuckDBPyConnection, kind: str, key: str, tables: frozenset
                 if row["period_end"] is not None:
                     row["period_end"] = datetime.datetime.fromisoformat(row["period_end"])
         return pages
-    return rows(con, page_sql(), {"kind": kind, "party": key})
+    return rows(con, page_sql(copies=has_table(con, "process_copies", tables)), {"kind": kind, "party": key})
 
 
 def organisation_of(
