@@ -46,6 +46,10 @@ def test_status_shows_counts_by_publisher_dates_tables_and_rejects(real_store: P
     assert "release dates: 2011-02-27 to 2026-10-06" in text
     assert "awards" in text and "rejects:" in text and "bods-statement" in text  # the ownership file
     assert "in 1,616 processes, from 1 run\n" in text  # one load: "1 run", not "1 runs"
+    # Open Opps' and bluetail's copies of Contracts Finder notices
+    copies = query(real_store, "SELECT count(*) FROM process_copies")[0][0]
+    assert copies > 10
+    assert f"{copies} processes republish another's notices under another ocid" in text
     # the publishers' columns line up, also after the longest prefix label
     lines = text.split("by ocid prefix and publisher:\n")[1].split("tables:")[0].splitlines()
     assert any(line.startswith("  (no registered prefix) ") for line in lines)

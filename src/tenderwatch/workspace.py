@@ -231,6 +231,8 @@ class Status:
     table_rows: dict[str, int]
     loads: int
     needs_rebuild: bool
+    # processes that copy another process's notices (``process_copies``), counted once, as their originals
+    copies: int = 0
 
 
 @dataclass
@@ -729,6 +731,7 @@ class Workspace:
             table_rows={name: one(f"SELECT count(*) FROM {name}") for name in NORMALISED_TABLES},
             loads=one("SELECT count(*) FROM loads"),
             needs_rebuild=self.store.needs_rebuild(),
+            copies=one("SELECT count(*) FROM process_copies") if "process_copies" in self.store.table_names() else 0,
         )
 
     def rejects(self, limit: int = 50) -> list[RejectRow]:

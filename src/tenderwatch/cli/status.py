@@ -22,7 +22,8 @@ def command(
     db: DbOption = None,
     settings_file: SettingsOption = None,
 ) -> None:
-    """Show what the store holds: releases and processes by publisher and ocid prefix, dates, tables, rejects.
+    """Show what the store holds: releases and processes by publisher and ocid prefix, dates, tables,
+    processes that copy another's notices, rejects.
 
     Example: tenderwatch status --rejects
     """
@@ -61,6 +62,12 @@ def command(
     out("tables:", markup=False)
     for name, count in status.table_rows.items():
         out(f"  {name:<22} {count:>12,} rows", markup=False)
+    if status.copies:
+        out(
+            f"{plural(status.copies, 'process', 'processes')} republish another's notices under another ocid "
+            "(see process_copies): counted once, as the originals",
+            markup=False,
+        )
     if status.rejects:
         parts = ", ".join(f"{count:,} {scope}" for scope, count in status.rejects.items())
         out(f"rejects: {parts}", markup=False)
