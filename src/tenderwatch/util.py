@@ -149,6 +149,11 @@ def evidence_text(value: Any) -> str:
     return str(plain_entities(value))
 
 
+def listed(words: list[str]) -> str:
+    """Return words as a sentence lists them: "a", "a and b", "a, b and c"."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def plural(count: int, word: str, words: str | None = None) -> str:
     """Return ``count`` with its noun, singular or plural."""
     return f"{count:,} {word if count == 1 else (words or word + 's')}"

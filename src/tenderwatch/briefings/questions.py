@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from tenderwatch.util import listed
+
 if TYPE_CHECKING:
     from tenderwatch.briefings import Fact, Question
     from tenderwatch.queries.organisation import Profile
@@ -294,27 +296,22 @@ def foi_request(
             "any review, lessons-learned report or risk assessment, made while planning this contract, of earlier "
             "outsourced contracts of yours or of other public bodies in the area that ended early or failed;"
         )
+    return _request(buyer, f"{subject}{reference}", f"this contract{reference}", wanted)
+
+
+def _request(buyer: str | None, subject: str, about: str, wanted: list[str]) -> str:
+    """Return a request under the Freedom of Information Act 2000 to the buyer for the numbered ``wanted``."""
     items = "\n".join(f"{number}. {line}" for number, line in enumerate(wanted, 1))
     return (
         f"To: the Freedom of Information officer, {buyer or '[the buyer]'}\n\n"
-        f"Request for information: {subject}{reference}\n\n"
+        f"Request for information: {subject}\n\n"
         "Under section 1 of the Freedom of Information Act 2000, please send me the following information about "
-        f"this contract{reference}:\n\n{items}\n\n{_closing()}"
-    )
-
-
-def _closing() -> str:
-    return (
+        f"{about}:\n\n{items}\n\n"
         "If any part is withheld, please say which exemption applies, release the rest, and, where the public "
         "interest test applies, explain how it was weighed. I would like the information by e-mail in electronic "
         "form. Please reply within 20 working days, as the Act requires.\n\n"
         "Yours faithfully,\n[name]\n[address for correspondence]"
     )
-
-
-def _listed(names: list[str]) -> str:
-    names = [f'"{name}"' for name in names]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def profile_foi_request(found: Profile, buyer: str | None) -> str:
@@ -336,11 +333,11 @@ def profile_foi_request(found: Profile, buyer: str | None) -> str:
                 "or decision record about what follows each, including any assessment of bringing the service "
                 "in-house;"
             )
-        suppliers = [item["name"] for item in found.counterparts[:3] if item.get("name")]
+        suppliers = [f'"{item["name"]}"' for item in found.counterparts[:3] if item.get("name")]
         if suppliers:
             wanted.append(
                 f"the key performance indicators and the latest performance reports of your contracts with "
-                f"{_listed(suppliers)};"
+                f"{listed(suppliers)};"
             )
         if direct:
             wanted.append(
@@ -363,13 +360,7 @@ def profile_foi_request(found: Profile, buyer: str | None) -> str:
             # the supplier's contracts ending soon may be with other buyers: none is named to this one
             wanted.insert(1, "for each of those contracts that ends within the next 18 months, the decision record "
                              "about what follows it;")  # fmt: skip
-    items = "\n".join(f"{number}. {line}" for number, line in enumerate(wanted, 1))
-    return (
-        f"To: the Freedom of Information officer, {buyer or '[the buyer]'}\n\n"
-        f"Request for information: {subject}\n\n"
-        f"Under section 1 of the Freedom of Information Act 2000, please send me the following information about "
-        f"{about}:\n\n{items}\n\n{_closing()}"
-    )
+    return _request(buyer, subject, about, wanted)
 
 
 def public_question(buyer: str | None, subject: str, facts: list[Fact], questions: list[Question]) -> str:

@@ -78,13 +78,18 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str, tables: frozenset[str] 
     return True
 
 
-def not_a_copy(con: duckdb.DuckDBPyConnection, column: str, tables: frozenset[str] | None = None) -> str:
-    """Return a condition (to follow AND) that leaves out the processes that copy another (``process_copies``:
-    an aggregator's copy of a notice is counted once, as its original); TRUE for a snapshot made before that
-    table."""
+def copies_table(con: duckdb.DuckDBPyConnection, tables: frozenset[str] | None = None) -> str:
+    """Return what to read the processes that copy another from (``process_copies``: an aggregator's copy of a
+    notice is counted once, as its original): the table, or no rows for a store or snapshot made before it (read
+    only, so that it cannot be added)."""
     if has_table(con, "process_copies", tables):
-        return f"{column} NOT IN (SELECT ocid FROM process_copies)"
-    return "TRUE"
+        return "process_copies"
+    return "(SELECT NULL::VARCHAR AS ocid, NULL::VARCHAR AS original_ocid, NULL::VARCHAR AS release_id WHERE FALSE)"
+
+
+def not_a_copy(con: duckdb.DuckDBPyConnection, column: str, tables: frozenset[str] | None = None) -> str:
+    """Return a condition (to follow AND) that leaves out the processes that copy another."""
+    return f"{column} NOT IN (SELECT ocid FROM {copies_table(con, tables)})"
 
 
 def evidence_of(value: Any) -> dict[str, Any]:

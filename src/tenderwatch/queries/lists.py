@@ -12,6 +12,7 @@ from tenderwatch.queries import (
     BUYER_ORGANISATION,
     Page,
     clamp_page,
+    copies_table,
     evidence_of,
     flags_about,
     format_money,
@@ -20,6 +21,7 @@ from tenderwatch.queries import (
     rows,
     with_tax,
 )
+from tenderwatch.util import listed
 
 
 @dataclass
@@ -57,8 +59,7 @@ _SUBJECT_WORDS = {"process": "processes", "procuring_entity": "procuring entitie
 
 
 def _subjects_in_words(subjects: tuple[str, ...]) -> str:
-    words = [_SUBJECT_WORDS.get(subject, subject + "s") for subject in subjects]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return listed([_SUBJECT_WORDS.get(subject, subject + "s") for subject in subjects])
 
 
 def flag_list(
@@ -209,12 +210,12 @@ _NAME_COUNTS = """
 def store_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Return what the store holds, in a few numbers, for the home page."""
     resolved = has_table(con, "organisations") and bool(con.execute("SELECT 1 FROM organisations LIMIT 1").fetchall())
+    copies = copies_table(con)
     summary = rows(
         con,
         f"""
-        SELECT (SELECT count(*) FROM processes WHERE {not_a_copy(con, "ocid")}) AS processes,
-               (SELECT count(*) FROM processes) - (SELECT count(*) FROM processes WHERE {not_a_copy(con, "ocid")})
-                   AS copies,
+        SELECT (SELECT count(*) FROM processes) - (SELECT count(*) FROM {copies}) AS processes,
+               (SELECT count(*) FROM {copies}) AS copies,
                (SELECT count(*) FROM processes WHERE is_demo) AS demo_processes,
                {_ORGANISATION_COUNTS if resolved else _NAME_COUNTS},
                (SELECT count(*) FROM flags) AS flags,

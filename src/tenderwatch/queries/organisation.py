@@ -16,6 +16,7 @@ from tenderwatch.queries import (
     SUPPLIER_KEY,
     Chart,
     buyer_organisation,
+    copies_table,
     evidence_of,
     format_money,
     has_table,
@@ -298,15 +299,19 @@ WHERE {only}
 
 
 def page_sql(
-    parties: str | None = None, *, ocids: str | None = None, subject_keys: str | None = None, copies: bool = True
+    parties: str | None = None,
+    *,
+    ocids: str | None = None,
+    subject_keys: str | None = None,
+    copies: str = "process_copies",
 ) -> str:
     """Return the profile query: for the party ids in the table ``parties`` (every buyer and supplier among them),
     or by default for the one given by the ``$kind`` and ``$party`` parameters.
 
     ``ocids``, a table of the processes those parties took part in, lets every table be read for those processes
     only (a read snapshot builds profiles a slice at a time this way); ``subject_keys``, a table made from
-    SUBJECT_KEYS, saves working it out again for each slice. ``copies`` is False for a store made before
-    ``process_copies`` (read only, so that the table cannot be added): no process then counts as a copy.
+    SUBJECT_KEYS, saves working it out again for each slice. ``copies`` is what to read the processes that copy
+    another from (see :func:`tenderwatch.queries.copies_table`).
     """
 
     def scoped(table: str, columns: str = "*") -> str:
@@ -342,9 +347,7 @@ def page_sql(
             ProcedureSettings(), "t.procurement_method", "t.procurement_method_details"
         ),
         "FLAGS_SHOWN": FLAGS_SHOWN,
-        "process_copies": "process_copies"
-        if copies
-        else "(SELECT NULL::VARCHAR AS ocid, NULL::VARCHAR AS original_ocid WHERE FALSE)",
+        "process_copies": copies,
         **tables,
     }
     if parties:
@@ -436,7 +439,7 @@ def _page(con: duckdb.DuckDBPyConnection, kind: str, key: str, tables: frozenset
                 if row["period_end"] is not None:
                     row["period_end"] = datetime.datetime.fromisoformat(row["period_end"])
         return pages
-    return rows(con, page_sql(copies=has_table(con, "process_copies", tables)), {"kind": kind, "party": key})
+    return rows(con, page_sql(copies=copies_table(con, tables)), {"kind": kind, "party": key})
 
 
 def organisation_of(

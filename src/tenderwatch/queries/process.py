@@ -15,6 +15,7 @@ from tenderwatch.queries import (
     SUPPLIER_ORGANISATION,
     Chart,
     buyer_organisation,
+    copies_table,
     evidence_of,
     format_money,
     has_table,
@@ -290,10 +291,8 @@ def process_view(
         if has_table(con, "derived_events", tables)
         else []
     )
-    copies = (
-        rows(con, "SELECT * FROM process_copies WHERE ? IN (ocid, original_ocid) ORDER BY ocid", [ocid])
-        if has_table(con, "process_copies", tables)
-        else []
+    copies = rows(
+        con, f"SELECT * FROM {copies_table(con, tables)} WHERE ? IN (ocid, original_ocid) ORDER BY ocid", [ocid]
     )
     tender = (p["tender_value_amount"], p["tender_currency"])
     view = ProcessView(
