@@ -16,9 +16,9 @@ tree. (a) and the command straight from the file run three times (`--runs`), and
 machine is noisy. The load runs once.
 
 Cardinal itself (`ocdscardinal indicators`) is run side by side when an `ocdscardinal` binary is on PATH;
-its Python package has no command, and building it needs the crates registry. Without it, the script
-prints the figure measured for Cardinal 0.0.8 on this machine kind (21.4 s for 1,000,000 such releases)
-as the reference.
+its Python package has no command (it exposes only the coverage function), and building it needs the crates
+registry. Without it, the script prints the figure measured for Cardinal 0.0.8 on this machine kind (21.4 s for
+1,000,000 such releases) as the reference.
 """
 
 from __future__ import annotations
