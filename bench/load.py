@@ -9,6 +9,11 @@ normalises them; ocdskit compile (the OCDS reference merge) only compiles them. 
 the wall time, releases per second, megabytes per second and the peak memory of the whole process tree (the
 command and any worker processes, as proportional set size, so pages shared after a fork count once), and
 then the ratio of throughputs.
+
+It also times, in the same run and on the same file, the two cheapest things a load into a DuckDB store can do,
+as DuckDB's own native readers do them with nothing else: storing each line's text in a table (the floor of
+keeping every release verbatim), and reading each line into typed columns (the floor of normalising). Their ratios
+to ``ocdskit compile`` bound what any load into a DuckDB store could reach on this machine.
 """
 
 from __future__ import annotations
@@ -83,6 +88,32 @@ def measure(command: list[str], stdin: Path | None = None, env: dict[str, str] |
     return elapsed, peak
 
 
+# The floors: DuckDB alone, in a file of the store's format, with its native readers and both cores.
+FLOOR = """
+import sys, duckdb
+path, store, step = sys.argv[1:4]
+con = duckdb.connect(store, config={"storage_compatibility_version": "v1.5.0"})
+if step == "store":
+    con.execute("CREATE TABLE lines (data VARCHAR USING COMPRESSION zstd)")
+    con.execute("INSERT INTO lines SELECT json FROM read_ndjson_objects(?)", [path])
+else:
+    con.execute("CREATE TABLE parsed AS SELECT * FROM read_json(?, format='newline_delimited', "
+                "maximum_object_size=1000000000)", [path])
+con.execute("CHECKPOINT")
+con.close()
+"""
+
+
+def floor(source: Path, workdir: Path, step: str) -> tuple[float, int]:
+    """Time one floor (``store`` or ``parse``) on a new DuckDB file; return its wall time and peak memory."""
+    store = workdir / f"floor-{step}.duckdb"
+    for path in (store, Path(f"{store}.wal")):
+        path.unlink(missing_ok=True)
+    measured = measure([sys.executable, "-c", FLOOR, str(source), str(store), step])
+    store.unlink(missing_ok=True)
+    return measured
+
+
 def compile_package() -> None:
     """Byte-compile tenderwatch's modules, as installing the package does. Python only reads compiled modules it
     finds: from a source tree (an editable install) with ``PYTHONDONTWRITEBYTECODE`` set, every timed run would
@@ -101,6 +132,7 @@ def main() -> None:
     parser.add_argument("--schema", type=Path, default=DEFAULT_SCHEMA, help="OCDS release schema for ocdskit")
     parser.add_argument("--workdir", type=Path, default=None, help="folder for the input and the store")
     parser.add_argument("--skip-ocdskit", action="store_true", help="measure tenderwatch only")
+    parser.add_argument("--skip-floors", action="store_true", help="do not time DuckDB's readers alone")
     args = parser.parse_args()
     compile_package()
 
@@ -136,6 +168,9 @@ def main() -> None:
         ocdskit = Path(sys.executable).parent / "ocdskit"
         theirs = measure([str(ocdskit), "compile", "--schema", str(args.schema)], stdin=source)
         rows.append(("ocdskit compile (compile only)", *theirs))
+    if not args.skip_floors:
+        rows.append(("floor: DuckDB stores each line, nothing else", *floor(source, workdir, "store")))
+        rows.append(("floor: DuckDB reads lines into typed columns", *floor(source, workdir, "parse")))
 
     print()
     print(f"{'tool':<46} {'wall s':>8} {'releases/s':>11} {'MB/s':>7} {'peak mem MB':>12}")
@@ -143,8 +178,12 @@ def main() -> None:
         print(
             f"{name:<46} {elapsed:>8.2f} {args.n / elapsed:>11,.0f} {megabytes / elapsed:>7.1f} {peak / 1e6:>12,.0f}"
         )
-    if len(rows) == 2:
-        print(f"\nthroughput ratio, tenderwatch / ocdskit: {rows[1][1] / rows[0][1]:.2f}x")
+    if not args.skip_ocdskit:
+        ocdskit_time = rows[1][1]
+        print(f"\nthroughput ratio, tenderwatch / ocdskit: {ocdskit_time / rows[0][1]:.2f}x")
+        for name, elapsed, _ in rows[2:]:
+            print(f"throughput ratio, {name.removeprefix('floor: ')} / ocdskit: {ocdskit_time / elapsed:.2f}x")
+        print(f"the goal, 20 times ocdskit, is {ocdskit_time / 20:.2f} s for this input")
     print(f"\nreproduce: python bench/load.py --n {args.n} --seed {args.seed}")
     if args.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
