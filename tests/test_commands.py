@@ -203,6 +203,34 @@ def test_flags_on_a_store_of_an_older_version_asks_for_a_rebuild(tmp_path: Path,
     assert query(db, "SELECT count(*) FROM bids WHERE len(tenderer_keys) = len(tenderer_ids)") == [(36,)]
 
 
+def test_a_store_whose_analysis_tables_an_older_version_made_needs_no_rebuild(tmp_path: Path, real: Path) -> None:
+    db = tmp_path / "store.duckdb"
+    source = str(real / "armenia_2018_release_package.json")
+    assert run_cli("load", source, db=db).returncode == 0
+    lifecycle = query(db, "SELECT count(*) FROM contract_lifecycle")[0][0]
+    assert lifecycle > 0
+    # what an older version left: a table of the analysis with a column fewer, one it did not have at all, and the
+    # fingerprint it took of every table it derived (the normalised tables are as this version makes them)
+    with duckdb.connect(str(db)) as con:
+        con.execute("ALTER TABLE contract_lifecycle DROP COLUMN months_left")
+        con.execute("DROP TABLE process_copies")
+        con.execute("UPDATE meta SET value = 'older' WHERE key = 'normalised_schema'")
+
+    status = run_cli("status", db=db)
+    assert status.returncode == 0 and "run `tenderwatch rebuild`" not in status.stdout, status.stdout
+    flags = run_cli("flags", "-i", "R004", "--format", "json", db=db)
+    assert flags.returncode == 0, flags.stderr  # no rebuild asked for
+    assert json.loads(flags.stdout)["indicators"][0]["evaluated"] == 19
+    # the two tables are made again as this version documents them, and the next load fills them, storing nothing
+    columns = query(db, "SELECT column_name FROM duckdb_columns() WHERE table_name = 'contract_lifecycle'")
+    assert ("months_left",) in columns
+    assert query(db, "SELECT count(*) FROM process_copies") == [(0,)]
+    again = run_cli("load", source, db=db)
+    assert again.returncode == 0 and "0 loaded, 100 already stored" in again.stdout, again.stdout
+    assert query(db, "SELECT count(*) FROM contract_lifecycle")[0][0] == lifecycle
+    assert query(db, "SELECT value FROM meta WHERE key = 'analysis_due'") == [("no",)]
+
+
 def test_every_command_and_group_answers_help_through_the_real_entry_point() -> None:
     overview = run_cli("--help")
     assert overview.returncode == 0, overview.stderr
@@ -234,6 +262,28 @@ def test_running_out_of_memory_is_one_line_and_loses_nothing(tmp_path: Path, rea
     assert again.returncode == 0, again.stderr
     assert "99 loaded" in again.stdout
     assert query(store, "SELECT count(*) FROM pending")[0][0] == 0
+
+
+def test_a_fault_of_our_own_is_one_line_naming_a_report_with_the_details(tmp_path: Path, real: Path) -> None:
+    store = tmp_path / "store.duckdb"
+    assert run_cli("load", str(real / "uk_fts_2026-09-03_page5_excerpt.json"), db=store).returncode == 0
+    # a store damaged by hand: a table that every store has is gone, which no command foresees
+    with duckdb.connect(str(store)) as con:
+        con.execute("DROP TABLE awards")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    status = run_cli("status", db=store, env={"TMPDIR": str(reports)})
+    assert status.returncode == 70
+    line = status.stderr.strip()
+    assert "Traceback" not in line and len(line.splitlines()) == 1, line
+    assert line.startswith("error: tenderwatch stopped on a fault of its own (CatalogException: ")
+    assert "nothing already stored is lost" in line
+    [report] = reports.glob("tenderwatch-fault-*.txt")
+    assert str(report) in line
+    details = report.read_text(encoding="utf-8")
+    assert details.startswith("command: tenderwatch status --db ") and "Traceback" in details
+    assert "Table with name awards does not exist" in details
+    assert query(store, "SELECT count(*) FROM raw_releases")[0][0] == 3
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full, a device that is always full")

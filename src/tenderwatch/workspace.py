@@ -60,6 +60,7 @@ from tenderwatch.pipeline import (
 from tenderwatch.settings import Settings, load_settings
 from tenderwatch.store import (
     ALL_COMPILED_TEXTS,
+    ANALYSIS_DUE,
     NORMALISED_TABLES,
     Store,
     data_changed,
@@ -76,8 +77,6 @@ COMPILE_CHUNK_RELEASES = 2048
 NORMALISE_SLICE = 10_000
 # Compiled releases an export sorts in memory at a time (see _write_sorted).
 EXPORT_BUCKET = 10_000
-# The meta key that says whether an analysis is owed: set with each normalised slice, cleared by a complete one.
-ANALYSIS_DUE = "analysis_due"
 _COMMIT = object()  # tells the writing thread to commit
 # Releases handed to DuckDB at a time (a transaction holds batch_size of them, in several hand-overs).
 HAND_OVER_ROWS = 5_000

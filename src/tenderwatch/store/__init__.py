@@ -55,6 +55,9 @@ NORMALISED_TABLES = (
     "transactions",
     "related_processes",
 )
+# The key in the meta table that says the analysis after a load must run at the next load, sync or rebuild even when
+# no process changed (a load stopped before its analysis, or tables of the analysis new in this version).
+ANALYSIS_DUE = "analysis_due"
 RAW_TABLES = ("loads", "packages", "raw_releases", "rejects", "pending", "compiled_releases")
 ANALYSIS_TABLES = (
     "flags",
@@ -205,10 +208,15 @@ def tables() -> Mapping[str, Table]:
 
 
 def normalised_schema_hash() -> str:
-    """Return a fingerprint of the normalised tables' definitions, to tell when a rebuild is needed."""
+    """Return a fingerprint of the normalised tables' definitions, to tell when a rebuild is needed.
+
+    Only the normalised tables count: they are what a rebuild re-makes from the raw store. A table of the analysis
+    (or of another group made after normalising) whose columns changed is made again on opening, and filled by
+    the next analysis (:meth:`Store.remake_changed_tables`).
+    """
     digest = hashlib.sha256()
     described = tables()
-    for name in derived_tables():
+    for name in NORMALISED_TABLES:
         digest.update(name.encode())
         for column in described[name].columns:
             digest.update(f"{column.name} {column.type};".encode())
@@ -240,6 +248,15 @@ def macro_definitions(sql: str) -> dict[str, tuple[list[str], str]]:
         match[1].lower(): ([param.strip() for param in match[2].split(",")], match[3].strip())
         for match in re.finditer(pattern, text)
     }
+
+
+def _canonical_types(con: duckdb.DuckDBPyConnection, types: Collection[str]) -> dict[str, str]:
+    """Return each of ``types`` (as the columns' files spell them) as DuckDB spells it in its catalogue."""
+    unique = sorted(set(types))
+    if not unique:
+        return {}
+    row = con.execute("SELECT " + ", ".join(f"typeof(NULL::{kind})" for kind in unique)).fetchone()
+    return dict(zip(unique, row or (), strict=True))
 
 
 # The storage format of a new store. By default DuckDB writes the oldest format that every version since 0.10 reads,
@@ -305,6 +322,7 @@ class Store:
 
     def _migrate(self) -> None:
         existing = self.table_names()
+        made_before = bool(existing)
         if existing and "meta" not in existing:
             raise StoreError(f"{self.path} is a DuckDB database but not a tenderwatch store", "give another --db path")
         self.con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
@@ -328,6 +346,41 @@ class Store:
                 self.create_tables(missing)
                 if "track_record" in missing and self.settings.starter_register:
                     self._import_starter_register()
+        if made_before:
+            self.remake_changed_tables(existing)
+
+    def remake_changed_tables(self, existing: Collection[str]) -> None:
+        """Make again, empty, every table of the analysis (and of the other groups made after normalising) whose
+        columns another version made differently, and mark the analysis due when any was made again or is new
+        (not in ``existing``), so that the next load, sync or rebuild fills them. The normalised tables are left to
+        :meth:`needs_rebuild`, and the tables users keep (the register, the sources, the alerts) are never dropped.
+        """
+        names = tuple(name for name in derived_tables() if name not in NORMALISED_TABLES)
+        changed = tuple(name for name in self.changed_tables(names) if name in existing)
+        if changed:
+            self.create_tables(changed)
+        if changed or any(name not in existing for name in names):
+            self.set_meta(ANALYSIS_DUE, "yes")
+
+    def changed_tables(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """Return those of ``names`` whose columns in the store (names and types, in order) differ from their
+        documented ones; a table the store lacks counts as changed."""
+        described = tables()
+        documented = _canonical_types(self.con, tuple(c.type for name in names for c in described[name].columns))
+        rows = self.con.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+            "WHERE NOT internal AND schema_name = 'main' AND database_name = current_database() "
+            "ORDER BY table_name, column_index"
+        ).fetchall()
+        actual: dict[str, list[tuple[str, str]]] = {}
+        for table, column, kind in rows:
+            actual.setdefault(table, []).append((column, kind))
+        changed = []
+        for name in names:
+            wanted = [(column.name, documented[column.type]) for column in described[name].columns]
+            if actual.get(name) != wanted:
+                changed.append(name)
+        return tuple(changed)
 
     def _import_starter_register(self) -> None:
         """Fill a new store's track-record register with the events tenderwatch ships (each with its source)."""
@@ -373,8 +426,19 @@ class Store:
         self.create_tables(NORMALISED_TABLES)
 
     def needs_rebuild(self) -> bool:
-        """Return whether the normalised tables were made by another version of tenderwatch."""
-        return self.meta("normalised_schema") != normalised_schema_hash()
+        """Return whether the normalised tables were made by another version of tenderwatch.
+
+        A store whose fingerprint differs but whose normalised tables have every documented column (as a version
+        whose fingerprint also covered the analysis tables left them) needs no rebuild: a writable store then
+        takes the new fingerprint."""
+        current = normalised_schema_hash()
+        if self.meta("normalised_schema") == current:
+            return False
+        if self.changed_tables(NORMALISED_TABLES):
+            return True
+        if not self.read_only:
+            self.set_meta("normalised_schema", current)
+        return False
 
     def close(self) -> None:
         """Close the store (a checkpoint is written)."""
