@@ -133,6 +133,8 @@ def cli_page() -> str:
         "full disk; in either case nothing already stored is lost, and the command can simply be run again.",
         "A command stopped with Ctrl-C says so and exits with code 130; what it stored is kept, and the same command",
         "goes on from there (a load skips the releases already stored and finishes the processes left pending).",
+        "A fault of tenderwatch's own (a bug) is also one line, with exit code 70: it names a report file, in the",
+        "system's temporary folder, that holds the command and the stack trace to send with a bug report.",
         "",
     ]
 

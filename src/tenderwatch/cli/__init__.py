@@ -1,21 +1,30 @@
 """The ``tenderwatch`` command-line interface: one module per command, each a thin layer over the library.
 
 Errors a user can cause are printed as one line (``error: what went wrong: what to do``) with exit code 1;
-no stack trace.
+no stack trace. A fault of tenderwatch's own is also one line, with exit code 70, and its stack trace goes to a
+report file the line names.
 """
 
 from __future__ import annotations
 
 import errno
 import importlib
+import os
 import re
 import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from tenderwatch.cli.output import error_console
 from tenderwatch.exceptions import TenderwatchError
+
+# Exit code of a fault of tenderwatch's own (EX_SOFTWARE of sysexits.h): a user's mistake exits with 1.
+FAULT = 70
 
 # Alphabetical: name -> (module of this package, attribute): a command's function, or the Typer app of a command
 # with subcommands.
@@ -125,10 +134,28 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0)
     except Exception as error:
         line = _resource_error(error)
-        if line is None:
-            raise
-        error_console.print(f"error: {line}", markup=False)
-        sys.exit(1)
+        if line is not None:
+            error_console.print(f"error: {line}", markup=False)
+            sys.exit(1)
+        error_console.print(f"error: {_fault_line(error, args)}", markup=False)
+        sys.exit(FAULT)
+
+
+def _fault_line(error: BaseException, args: list[str]) -> str:
+    """Write the stack trace of a fault of ours to a report file; return the line that tells the user of it."""
+    summary = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else 'no message'}"
+    if len(summary) > 200:
+        summary = summary[:199] + "\u2026"
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    report = Path(tempfile.gettempdir()) / f"tenderwatch-fault-{stamp}-{os.getpid()}.txt"
+    try:
+        report.write_text(
+            f"command: tenderwatch {' '.join(args)}\n\n{''.join(traceback.format_exception(error))}", encoding="utf-8"
+        )
+        where = f"the details are in {report}: please report them with the command you ran"
+    except OSError:
+        where = "please report it with the command you ran"
+    return f"tenderwatch stopped on a fault of its own ({summary}); nothing already stored is lost; {where}"
 
 
 def _resource_error(error: BaseException) -> str | None:
