@@ -340,27 +340,29 @@ class Store:
         if not (set(NORMALISED_TABLES) <= self.table_names()):
             self.create_normalised_tables()
         existing = self.table_names()
+        if made_before:
+            self.remake_changed_tables(existing)
         for group, _, _ in TABLE_GROUPS[2:]:
             missing = tuple(name for name in group_tables(group) if name not in existing)
             if missing:
                 self.create_tables(missing)
                 if "track_record" in missing and self.settings.starter_register:
                     self._import_starter_register()
-        if made_before:
-            self.remake_changed_tables(existing)
 
     def remake_changed_tables(self, existing: Collection[str]) -> None:
         """Make again, empty, every table of the analysis (and of the other groups made after normalising) whose
         columns another version made differently, and mark the analysis due when any was made again or is new
-        (not in ``existing``), so that the next load, sync or rebuild fills them. The normalised tables are left to
-        :meth:`needs_rebuild`, and the tables users keep (the register, the sources, the alerts) are never dropped.
+        (not in ``existing``; :meth:`_migrate` makes those next), so that the next load, sync or rebuild fills them.
+        The analysis is marked due first, so that a process killed in between leaves it due. The normalised tables
+        are left to :meth:`needs_rebuild`, and the tables users keep (the register, the sources, the alerts) are
+        never dropped.
         """
         names = tuple(name for name in derived_tables() if name not in NORMALISED_TABLES)
         changed = tuple(name for name in self.changed_tables(names) if name in existing)
-        if changed:
-            self.create_tables(changed)
         if changed or any(name not in existing for name in names):
             self.set_meta(ANALYSIS_DUE, "yes")
+        if changed:
+            self.create_tables(changed)
 
     def changed_tables(self, names: tuple[str, ...]) -> tuple[str, ...]:
         """Return those of ``names`` whose columns in the store (names and types, in order) differ from their
