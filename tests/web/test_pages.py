@@ -393,17 +393,19 @@ def test_a_contract_page_gives_an_estimate_as_the_notice_does(tmp_path: Path) ->
             tender("ocds-b5fd17-est1", value=gbp(0), minValue=gbp(94446)),
             tender("ocds-b5fd17-est2", value=gbp(200000), minValue=gbp(100000)),
             tender("ocds-aaaaaa-est3", value=gbp(75000)),
+            tender("ocds-aaaaaa-est4", value=gbp(0)),  # no value stated, as Open Opportunities gives it
         ])  # fmt: skip
     with serving(db, {"TENDERWATCH_WEB_WORKERS": "1"}) as url:
         shown = {
             ocid: httpx.get(f"{url}/api/processes/{ocid}", timeout=30).json()["tender_value"]
-            for ocid in ("ocds-b5fd17-est1", "ocds-b5fd17-est2", "ocds-aaaaaa-est3")
+            for ocid in ("ocds-b5fd17-est1", "ocds-b5fd17-est2", "ocds-aaaaaa-est3", "ocds-aaaaaa-est4")
         }
         page = httpx.get(f"{url}/processes/ocds-b5fd17-est1", timeout=30).text
     assert shown == {
         "ocds-b5fd17-est1": "at least £94,446",
         "ocds-b5fd17-est2": "£100,000 to £200,000",
         "ocds-aaaaaa-est3": "£75,000",
+        "ocds-aaaaaa-est4": "£0 (as published: often means no value was given)",
     }
     assert "<dt>Estimated value</dt><dd>at least £94,446</dd>" in page
 

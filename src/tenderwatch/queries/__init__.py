@@ -47,14 +47,20 @@ class Money:
 
 
 def format_money(amount: Any, currency: str | None) -> str:
-    """Format an amount for people: £1,234,567 for pounds, else 1,234,567 EUR."""
+    """Format an amount for people: £1,234,567 for pounds, else 1,234,567 EUR.
+
+    Zero is said to be as published: publishers (Open Opportunities, Contracts Finder) give 0 where a notice
+    states no value, and "£0.00" would read as a contract worth nothing."""
     if amount is None:
         return "not published"
     value = float(amount)
-    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
-    if currency == "GBP":
-        return f"£{text}"
-    return f"{text} {currency}" if currency else text
+    text = f"{value:,.0f}" if abs(value) >= 100 or value == 0 else f"{value:,.2f}"
+    text = f"£{text}" if currency == "GBP" else f"{text} {currency}" if currency else text
+    return f"{text} {ZERO_AS_PUBLISHED}" if value == 0 else text
+
+
+# What follows an amount of zero (see format_money).
+ZERO_AS_PUBLISHED = "(as published: often means no value was given)"
 
 
 def with_tax(text: str | None, includes_tax: bool | None) -> str | None:
