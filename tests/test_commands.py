@@ -185,11 +185,10 @@ def test_progress_bars_are_drawn_when_asked_and_absent_in_plain_output(tmp_path:
 def test_flags_on_a_store_of_an_older_version_asks_for_a_rebuild(tmp_path: Path, real: Path) -> None:
     db = tmp_path / "store.duckdb"
     assert run_cli("load", str(real / "armenia_2018_release_package.json"), db=db).returncode == 0  # with bids
-    # what an older version left: tables without the keys this one keeps, and its own schema fingerprint
+    # what an older version left: tables without the keys this one keeps
     with duckdb.connect(str(db)) as con:
         con.execute("ALTER TABLE bids DROP COLUMN tenderer_keys")
         con.execute("ALTER TABLE parties DROP COLUMN party_key")
-        con.execute("UPDATE meta SET value = 'older' WHERE key = 'normalised_schema'")
 
     refused = run_cli("flags", "-i", "R028", db=db)
     assert refused.returncode != 0
@@ -209,12 +208,11 @@ def test_a_store_whose_analysis_tables_an_older_version_made_needs_no_rebuild(tm
     assert run_cli("load", source, db=db).returncode == 0
     lifecycle = query(db, "SELECT count(*) FROM contract_lifecycle")[0][0]
     assert lifecycle > 0
-    # what an older version left: a table of the analysis with a column fewer, one it did not have at all, and the
-    # fingerprint it took of every table it derived (the normalised tables are as this version makes them)
+    # what an older version left: a table of the analysis with a column fewer, and one it did not have at all (the
+    # normalised tables are as this version makes them)
     with duckdb.connect(str(db)) as con:
         con.execute("ALTER TABLE contract_lifecycle DROP COLUMN months_left")
         con.execute("DROP TABLE process_copies")
-        con.execute("UPDATE meta SET value = 'older' WHERE key = 'normalised_schema'")
 
     status = run_cli("status", db=db)
     assert status.returncode == 0 and "run `tenderwatch rebuild`" not in status.stdout, status.stdout

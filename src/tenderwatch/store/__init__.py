@@ -14,7 +14,6 @@ Tables in two groups:
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
 import uuid
 from collections.abc import Collection, Mapping
@@ -205,22 +204,6 @@ def tables() -> Mapping[str, Table]:
             )
             result[row["table"]] = Table(row["table"], row["description"], columns, group)
     return MappingProxyType(result)
-
-
-def normalised_schema_hash() -> str:
-    """Return a fingerprint of the normalised tables' definitions, to tell when a rebuild is needed.
-
-    Only the normalised tables count: they are what a rebuild re-makes from the raw store. A table of the analysis
-    (or of another group made after normalising) whose columns changed is made again on opening, and filled by
-    the next analysis (:meth:`Store.remake_changed_tables`).
-    """
-    digest = hashlib.sha256()
-    described = tables()
-    for name in NORMALISED_TABLES:
-        digest.update(name.encode())
-        for column in described[name].columns:
-            digest.update(f"{column.name} {column.type};".encode())
-    return digest.hexdigest()[:16]
 
 
 def store_variables(settings: Settings) -> dict[str, float | int]:
@@ -419,8 +402,6 @@ class Store:
             )
             self.con.execute(f"DROP TABLE IF EXISTS {name}")
             self.con.execute(f"CREATE TABLE {name} ({columns})")
-        if names == NORMALISED_TABLES:
-            self.set_meta("normalised_schema", normalised_schema_hash())
         self.con.execute("COMMIT")
 
     def create_normalised_tables(self) -> None:
@@ -428,19 +409,10 @@ class Store:
         self.create_tables(NORMALISED_TABLES)
 
     def needs_rebuild(self) -> bool:
-        """Return whether the normalised tables were made by another version of tenderwatch.
-
-        A store whose fingerprint differs but whose normalised tables have every documented column (as a version
-        whose fingerprint also covered the analysis tables left them) needs no rebuild: a writable store then
-        takes the new fingerprint."""
-        current = normalised_schema_hash()
-        if self.meta("normalised_schema") == current:
-            return False
-        if self.changed_tables(NORMALISED_TABLES):
-            return True
-        if not self.read_only:
-            self.set_meta("normalised_schema", current)
-        return False
+        """Return whether the normalised tables were made by another version of tenderwatch: whether any of them
+        lacks a documented column, or has one of another type (tables made after normalising are made again on
+        opening instead: see :meth:`remake_changed_tables`)."""
+        return bool(self.changed_tables(NORMALISED_TABLES))
 
     def close(self) -> None:
         """Close the store (a checkpoint is written)."""
