@@ -151,3 +151,23 @@ def test_check_and_areas(db: str) -> None:
     found = {area["area_id"]: area for area in json.loads(out)}
     assert found["childrens_therapies"]["processes"] == 2 and found["childrens_therapies"]["high_risk"] == 2
     assert found["waste"]["duties"][0]["url"] == "https://www.legislation.gov.uk/ukpga/1990/43/section/45"
+
+
+def test_a_buyer_the_notices_name_without_an_id_is_the_commissioner_of_its_services(
+    real_services_store: Path,
+) -> None:
+    # Contracts Finder's award notices for North Lincolnshire's school taxis name the council with no id
+    code, out, _ = run("risk", "--buyer", "North Lincolnshire", "--db", str(real_services_store))
+
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("Home-to-school transport for North Lincolnshire Council: continuity risk ")
+    assert "    duties at stake: Education Act 1996, section 508B" in lines
+    assert any(line.startswith("      provider: Premier Cars, ") for line in lines)
+    assert any(line.startswith("      provider: Ash Taxis, ") for line in lines)
+    with duckdb.connect(str(real_services_store), read_only=True) as con:
+        commissioners = con.execute(
+            "SELECT DISTINCT commissioner_name, commissioner_id LIKE 'TW-%' FROM service_contracts "
+            "WHERE area_id = 'school_transport' AND commissioner_name LIKE 'North Lincolnshire%'"
+        ).fetchall()
+    assert commissioners == [("North Lincolnshire Council", True)]  # its organisation, as its profile shows it

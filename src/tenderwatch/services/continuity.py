@@ -97,10 +97,24 @@ def build_provision(
             QUALIFY row_number() OVER (PARTITION BY op.ocid, op.party_id ORDER BY op.organisation_id) = 1
             """
         )
+        # a buyer the notices name without an id (as Contracts Finder's and Open Opportunities' notices often do):
+        # the organisation its name was matched to
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE tmp_sv_namedbuyer AS
+            SELECT op.ocid, op.organisation_id, o.name AS org_name
+            FROM organisation_parties AS op LEFT JOIN organisations AS o USING (organisation_id)
+            WHERE op.party_id IS NULL AND list_contains(op.roles, 'buyer') AND op.organisation_id IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY op.ocid ORDER BY op.organisation_id) = 1
+            """
+        )
     else:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE tmp_sv_orgparty (ocid VARCHAR, party_id VARCHAR, organisation_id VARCHAR, "
             "org_name VARCHAR, group_name VARCHAR)"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE tmp_sv_namedbuyer (ocid VARCHAR, organisation_id VARCHAR, org_name VARCHAR)"
         )
     con.execute(
         """
@@ -125,8 +139,17 @@ def build_provision(
         LEFT JOIN tmp_sv_orgparty AS op USING (ocid, party_id)
         LEFT JOIN first_party AS pa USING (ocid, party_id)
         LEFT JOIN processes AS pr USING (ocid)
+        UNION ALL
+        -- a buyer named without an id commissions too: by the organisation its name was matched to, else by name
+        SELECT pr.ocid, NULL AS party_id, 'buyer' AS role,
+               coalesce(nb.organisation_id, 'NAME:' || lower(trim(pr.buyer_name))) AS commissioner_id,
+               coalesce(nb.org_name, pr.buyer_name) AS commissioner_name, NULL AS region
+        FROM processes AS pr
+        LEFT JOIN tmp_sv_namedbuyer AS nb USING (ocid)
+        WHERE pr.buyer_id IS NULL AND nullif(trim(pr.buyer_name), '') IS NOT NULL
         """
     )
+    con.execute("DROP TABLE tmp_sv_namedbuyer")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE tmp_sv_subprocs AS
