@@ -306,3 +306,20 @@ def test_a_party_id_of_many_organisations_is_warned_of(tmp_path: Path, real_stor
         )
     }
     assert flagged <= supplied
+
+
+def test_scores_by_organisation_count_each_one_once_and_keep_others_apart(real_store: Path) -> None:
+    def scores(where: str) -> list[tuple]:
+        return query(
+            real_store,
+            "SELECT subject_id, name, processes, flagged_processes, value_at_risk FROM organisation_scores "
+            f"WHERE {where} ORDER BY subject_id",
+        )
+
+    # Contracts Finder numbers the parties of each notice 0, 1, 2...: those numbers are no organisation's key
+    assert scores("regexp_full_match(subject_id, '[0-9]{1,4}')") == []
+    assert max(row[2] for row in scores("subject = 'supplier'")) < 20
+    # Cambridgeshire's two notices name it without an id, and bluetail republished one of them under another ocid:
+    # one organisation, two processes, the £300,000,000 home-care system at stake once
+    [cambridgeshire] = scores("subject = 'buyer' AND name = 'Cambridgeshire County Council'")
+    assert cambridgeshire[0].startswith("TW-") and cambridgeshire[2:] == (2, 1, 300_000_000)

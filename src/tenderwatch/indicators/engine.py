@@ -24,7 +24,7 @@ from tenderwatch.exceptions import SettingsError
 from tenderwatch.indicators import INDICATORS
 from tenderwatch.indicators.settings import FlagSettings
 from tenderwatch.indicators.views import R8_MACRO, create_views, read_by, shared_by, view_statements
-from tenderwatch.queries import AWARDED_VALUE, evidence_of, flags_about
+from tenderwatch.queries import AWARDED_VALUE, evidence_of, flags_about, has_table, not_a_copy
 from tenderwatch.store import DATA_VERSION, NORMALISED_TABLES, tables
 
 
@@ -552,18 +552,39 @@ def _score(con: duckdb.DuckDBPyConnection, settings: FlagSettings) -> None:
         """
     )
     con.execute("DELETE FROM organisation_scores")
+    matched = (
+        "SELECT ocid, party_key, min(organisation_id) AS organisation_id FROM organisation_parties "
+        "WHERE organisation_id IS NOT NULL GROUP BY ocid, party_key"
+        if has_table(con, "organisation_parties")
+        else "SELECT NULL::VARCHAR AS ocid, NULL::VARCHAR AS party_key, NULL::VARCHAR AS organisation_id LIMIT 0"
+    )
     con.execute(
-        """
+        f"""
         INSERT INTO organisation_scores
-        WITH members AS (
-            SELECT 'buyer' AS subject, s.buyer_id AS subject_id, p.buyer_name AS name, s.*
-            FROM process_scores AS s JOIN processes AS p USING (ocid) WHERE s.buyer_id IS NOT NULL
+        -- an organisation across processes: the one its party was matched to (docs/organisations.md), else by the
+        -- store's key (tw_party_key): its id, unless the id is a number a notice gives each of its parties
+        -- (Contracts Finder's 0, 1, 2...), else its identifier, else its name
+        WITH matched AS ({matched}),
+        members AS (
+            SELECT 'buyer' AS subject,
+                   coalesce(o.organisation_id,
+                            tw_party_key(p.buyer_id, p.buyer_identifier_scheme, p.buyer_identifier_id, p.buyer_name))
+                       AS subject_id,
+                   p.buyer_name AS name, s.*
+            FROM process_scores AS s JOIN processes AS p USING (ocid)
+            LEFT JOIN matched AS o ON o.ocid = p.ocid AND o.party_key = coalesce(p.buyer_id, '~buyer:' || p.buyer_name)
             UNION ALL
-            SELECT 'supplier', a.party_id, a.name, s.*
+            SELECT 'supplier', a.subject_id, a.name, s.*
             FROM process_scores AS s
             -- each supplier once per process, by the first of its names there
-            JOIN (SELECT ocid, party_id, min(name) AS name FROM award_suppliers WHERE party_id IS NOT NULL
-                  GROUP BY ocid, party_id) AS a USING (ocid)
+            JOIN (SELECT u.ocid,
+                         coalesce(o.organisation_id,
+                                  tw_party_key(u.party_id, u.identifier_scheme, u.identifier_id, u.name))
+                             AS subject_id,
+                         min(u.name) AS name
+                  FROM award_suppliers AS u
+                  LEFT JOIN matched AS o ON o.ocid = u.ocid AND o.party_key = u.party_id
+                  GROUP BY ALL) AS a USING (ocid)
         )
         , names AS (  -- the most common spelling, ties broken alphabetically
             SELECT subject, subject_id, arg_min(name, (-n, name)) AS name
@@ -575,6 +596,7 @@ def _score(con: duckdb.DuckDBPyConnection, settings: FlagSettings) -> None:
                avg(m.score::DECIMAL(38, 15))::DOUBLE, sum(m.value_amount) FILTER (WHERE m.flags_raised > 0),
                m.value_currency
         FROM members AS m LEFT JOIN names AS n USING (subject, subject_id)
+        WHERE m.subject_id IS NOT NULL AND {not_a_copy(con, "m.ocid")}
         GROUP BY m.subject, m.subject_id, m.value_currency
         """
     )
