@@ -144,8 +144,13 @@ def evidence_text(value: Any) -> str:
         return "; ".join(f"{str(key).replace('_', ' ')}: {evidence_text(item)}" for key, item in value.items())
     if isinstance(value, float):
         # amounts and measures, with their thousands separated and no ".0" (whole numbers, such as a year or a
-        # count, come as integers and are left as they are)
-        return f"{int(value):,}" if value.is_integer() else f"{value:,}"
+        # count, come as integers and are left as they are); from 1 up to two decimals, as money is written (an HHI
+        # of 3,247.67, not 3,247.6738520164877), and below 1 four significant digits (a share of 0.4746)
+        if value.is_integer():
+            return f"{int(value):,}"
+        if abs(value) >= 1:
+            return f"{value:,.2f}".rstrip("0").rstrip(".")
+        return f"{value:.4g}"
     return str(plain_entities(value))
 
 

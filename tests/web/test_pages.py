@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -619,3 +620,10 @@ def test_a_flags_evidence_is_in_words_not_in_python(server: str) -> None:
     assert "<dt>estimated value</dt><dd>1,200,000,000</dd>" in evidence
     for raw in ("<dd>None</dd>", "<dd>False</dd>", "<dd>True</dd>", "<dd>[", "<dd>{"):
         assert raw not in evidence
+    # a market's concentration and its largest share, as measures are written, not to sixteen decimals
+    flagged = re.search(r'href="(/processes/[^"]+)"', httpx.get(server + "/flags?code=R051").text)
+    assert flagged, "R051 flagged no process"
+    market = httpx.get(server + flagged.group(1)).text
+    fractions = re.findall(r"<dd>-?[0-9,]*\.([0-9]+)</dd>", market)
+    assert fractions, "no evidence with a fraction on the page"
+    assert max(len(digits) for digits in fractions) <= 4, fractions
