@@ -147,6 +147,7 @@ def build_provision(
         FROM processes AS pr
         LEFT JOIN tmp_sv_namedbuyer AS nb USING (ocid)
         WHERE pr.buyer_id IS NULL AND nullif(trim(pr.buyer_name), '') IS NOT NULL
+          AND pr.ocid NOT IN (SELECT ocid FROM ranked WHERE rank = 1)  -- a buyer party with an id comes first
         """
     )
     con.execute("DROP TABLE tmp_sv_namedbuyer")
