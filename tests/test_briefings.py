@@ -196,8 +196,24 @@ def test_buyer_and_supplier_packs(demo_store: Path) -> None:
     assert f"information about your contracts with {supplier_name}:" in foi
     assert "notice of termination" in foi and "this contract" not in foi
     missing = run_cli("brief", "supplier", "nobody", db=demo_store)
-    assert missing.returncode == 1 and missing.stderr.startswith("error: the store holds no supplier 'nobody'")
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("error: the store holds no supplier named 'nobody' or with that id")
     assert "`tenderwatch org show NAME`" in missing.stderr  # where to find the id
+
+
+def test_a_buyer_is_found_by_its_name_and_a_name_that_fits_several_asks_which(real_store: Path) -> None:
+    # Contracts Finder's notices name North Lincolnshire Council with no id
+    pack = run_cli("brief", "buyer", "north lincolnshire", "--format", "md", db=real_store)
+    assert pack.returncode == 0, pack.stderr
+    assert pack.stdout.startswith("# North Lincolnshire Council\n") and "Premier Cars" in pack.stdout
+    several = run_cli("brief", "buyer", "Cambridgeshire", "--format", "md", db=real_store)
+    assert several.returncode == 1 and several.stdout == ""
+    line = several.stderr.strip()
+    assert line.startswith("error: the name 'Cambridgeshire' fits 2 buyers: ") and len(line.splitlines()) == 1
+    assert "Cambridgeshire County Council (TW-" in line and line.endswith("give the id of the one you mean")
+    # a supplier's name is no buyer
+    supplier = run_cli("brief", "buyer", "Premier Cars", db=real_store)
+    assert supplier.returncode == 1 and "holds no buyer named 'Premier Cars'" in supplier.stderr
 
 
 def test_a_failure_under_the_contract_itself_asks_what_the_buyer_did_about_it(tmp_path: Path) -> None:

@@ -1028,16 +1028,48 @@ class Workspace:
         if output not in FORMATS:
             raise InputError(f"unknown format {output!r}", f"use one of {', '.join(FORMATS)}")
         found = build_brief(self.store.con, kind, key)
+        if found is None and kind != "process":
+            found = self._brief_by_name(kind, key)
         if found is None:
             hint = (
                 "give the process's ocid, as the web app's search or `tenderwatch flags` shows it"
                 if kind == "process"
-                else "find the organisation's id with `tenderwatch org show NAME`, or give its party id as published"
+                else "give its name or a part of it, its organisation id (`tenderwatch org show NAME` finds it) or "
+                "its party id as published"
             )
-            raise InputError(f"the store holds no {kind} {key!r}", hint)
+            raise InputError(f"the store holds no {kind} named {key!r} or with that id", hint)
         if output == "pdf":
             return to_pdf(found)
         return (to_markdown(found) if output == "md" else to_html(found)).encode()
+
+    def _brief_by_name(self, kind: str, name: str) -> Any:
+        """Return the pack of the one buyer or supplier a name (exact, or a part of it) stands for, as `tenderwatch
+        org show` finds it; None when no organisation in that role has it. Raise when it fits several."""
+        from tenderwatch.briefings import build_brief  # noqa: PLC0415
+        from tenderwatch.queries import has_table  # noqa: PLC0415
+        from tenderwatch.resolve import NAME_MATCHES_LISTED, OrganisationNotFoundError, find_organisation  # noqa: PLC0415
+
+        con = self.store.con
+        if not has_table(con, "organisations"):
+            return None
+        try:
+            first, others = find_organisation(con, name)
+        except OrganisationNotFoundError:
+            return None
+        fitting = con.execute(
+            "SELECT organisation_id, name FROM organisations WHERE list_contains(?, organisation_id) "
+            "AND list_contains(roles, ?) ORDER BY parties DESC, organisation_id",
+            [[first, *(other["organisation_id"] for other in others)], kind],
+        ).fetchall()
+        if len(fitting) > 1:
+            names = "; ".join(f"{label} ({org_id})" for org_id, label in fitting[:5])
+            # a part of a name is looked for in the first organisations it fits only: there may be more
+            count = f"{len(fitting)} or more" if 1 + len(others) >= NAME_MATCHES_LISTED else str(len(fitting))
+            raise InputError(
+                f"the name {name!r} fits {count} {kind}s: {names}{'; ...' if len(fitting) > 5 else ''}",
+                "give the id of the one you mean",
+            )
+        return build_brief(con, kind, fitting[0][0]) if fitting else None
 
     def export_compiled_releases(
         self, out: IO[bytes], *, reporter: Reporter | None = None, bucket: int = EXPORT_BUCKET

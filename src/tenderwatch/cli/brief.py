@@ -35,8 +35,9 @@ def command(
     key: Annotated[
         str,
         typer.Argument(
-            help="The ocid of the process; for a buyer or supplier, its organisation id (as in the web addresses), "
-            "or a party id or registered identifier that stands for one organisation."
+            help="The ocid of the process; for a buyer or supplier, its name or a part of it (as `tenderwatch org "
+            "show` finds it: a name that fits several asks for one of their ids), its organisation id (as in the web "
+            "addresses), or a party id or registered identifier that stands for one organisation."
         ),
     ],
     output_format: Annotated[Format, typer.Option("--format", help="html, pdf or md (Markdown).")] = Format.html,

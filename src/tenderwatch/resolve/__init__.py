@@ -37,6 +37,7 @@ from tenderwatch.resolve.resolver import ResolutionResult, ensure_tables, instal
 from tenderwatch.resolve.settings import OrganisationSettings, load_organisation_settings
 
 __all__ = [
+    "NAME_MATCHES_LISTED",
     "GroupsFileError",
     "OrganisationNotFoundError",
     "OrganisationProfile",
@@ -45,6 +46,7 @@ __all__ = [
     "ResolutionResult",
     "add_rule",
     "ensure_ownership_table",
+    "find_organisation",
     "load_organisation_settings",
     "load_ownership",
     "name_key",
@@ -56,6 +58,10 @@ __all__ = [
     "read_overrides",
     "resolve_organisations",
 ]
+
+
+# Organisations a part of a name can fit that are looked at, the most parties first.
+NAME_MATCHES_LISTED = 20
 
 
 class OrganisationNotFoundError(TenderwatchError):
@@ -251,7 +257,13 @@ def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = 
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _find(con: duckdb.DuckDBPyConnection, name_or_id: str) -> tuple[str, list[dict[str, Any]]]:
+def find_organisation(con: duckdb.DuckDBPyConnection, name_or_id: str) -> tuple[str, list[dict[str, Any]]]:
+    """Return the organisation a name or id stands for (an organisation id, an identifier such as GB-COH-00242246,
+    or a name, exact or in part: the one with the most parties first), and the others the name also fits (their
+    id, name, parties and identifiers).
+
+    :raises OrganisationNotFoundError: if nothing fits
+    """
     text = name_or_id.strip()
     if not text:
         raise OrganisationNotFoundError("give a name or an id")
@@ -280,14 +292,14 @@ def _find(con: duckdb.DuckDBPyConnection, name_or_id: str) -> tuple[str, list[di
     if not candidates and normalised:
         candidates = _dicts(
             con,
-            """
+            f"""
             SELECT o.organisation_id, o.name, o.parties, o.identifiers
             FROM organisations AS o
             WHERE o.organisation_id IN (
                 SELECT organisation_id FROM organisation_names WHERE contains(name_normalised, ?)
             )
             ORDER BY o.parties DESC, o.organisation_id
-            LIMIT 20
+            LIMIT {NAME_MATCHES_LISTED}
             """,
             [normalised],
         )
@@ -404,7 +416,7 @@ def organisation_profile(con: duckdb.DuckDBPyConnection, name_or_id: str, *, lim
         raise OrganisationNotFoundError(
             "the store has no organisation tables yet", "run `tenderwatch rebuild` or load some data"
         )
-    organisation_id, alternatives = _find(con, name_or_id)
+    organisation_id, alternatives = find_organisation(con, name_or_id)
     organisation = _dicts(con, "SELECT * FROM organisations WHERE organisation_id = ?", [organisation_id])[0]
     chain = _dicts(
         con,
