@@ -945,6 +945,7 @@ def test_r051_flags_every_process_of_a_concentrated_market(run: Runner) -> None:
     flag = found["R051", "process", "ocds-m-90n0"]
     assert flag.value == pytest.approx(50**2 + 25**2 + 5 * 5**2)
     assert flag.evidence["largest_supplier"] == "GB-COH-M1" and flag.evidence["market_suppliers"] == 7
+    assert flag.evidence["largest_supplier_name"] == "Supplier M1"  # the key's name, as the sentence gives it
     assert flag.sentence == (
         "This contract is in a highly concentrated market: 7 suppliers shared the £2,000,000 awarded for sewage, "
         "refuse, cleaning and environmental services (CPV 90) across all buyers in 20 processes, an HHI of 3,250 "

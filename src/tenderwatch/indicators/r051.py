@@ -80,7 +80,7 @@ def sql(settings: Settings, common: object) -> str:
                json_object('hhi', h.hhi, 'threshold', {threshold!r}, 'cpv', p.cpv, 'region', nullif(p.region, ''),
                            'currency', p.currency, 'market_total', m.total, 'market_processes', m.processes,
                            'market_suppliers', m.suppliers, 'largest_supplier', l.supplier_key,
-                           'largest_share', l.share) AS evidence,
+                           'largest_supplier_name', n.supplier_name, 'largest_share', l.share) AS evidence,
                'This contract is in a highly concentrated market: ' || {number("m.suppliers")}
                || ' suppliers shared the '
                || {money("m.total", "p.currency")} || ' awarded for ' || {cpv_label("p.cpv")}
