@@ -24,7 +24,15 @@ from tenderwatch.exceptions import SettingsError
 from tenderwatch.indicators import INDICATORS
 from tenderwatch.indicators.settings import FlagSettings
 from tenderwatch.indicators.views import R8_MACRO, create_views, read_by, shared_by, view_statements
-from tenderwatch.queries import AWARDED_VALUE, evidence_of, flags_about, has_table, not_a_copy
+from tenderwatch.queries import (
+    AWARDED_VALUE,
+    buyer_organisation,
+    evidence_of,
+    flags_about,
+    matched_parties,
+    not_a_copy,
+    supplier_organisation,
+)
 from tenderwatch.store import DATA_VERSION, NORMALISED_TABLES, tables
 
 
@@ -552,38 +560,30 @@ def _score(con: duckdb.DuckDBPyConnection, settings: FlagSettings) -> None:
         """
     )
     con.execute("DELETE FROM organisation_scores")
-    matched = (
-        "SELECT ocid, party_key, min(organisation_id) AS organisation_id FROM organisation_parties "
-        "WHERE organisation_id IS NOT NULL GROUP BY ocid, party_key"
-        if has_table(con, "organisation_parties")
-        else "SELECT NULL::VARCHAR AS ocid, NULL::VARCHAR AS party_key, NULL::VARCHAR AS organisation_id LIMIT 0"
-    )
+    parties = matched_parties(con)  # the organisation each party was matched to, as the pages join it
     con.execute(
         f"""
         INSERT INTO organisation_scores
         -- an organisation across processes: the one its party was matched to (docs/organisations.md), else by the
         -- store's key (tw_party_key): its id, unless the id is a number a notice gives each of its parties
         -- (Contracts Finder's 0, 1, 2...), else its identifier, else its name
-        WITH matched AS ({matched}),
-        members AS (
+        WITH members AS (
             SELECT 'buyer' AS subject,
-                   coalesce(o.organisation_id,
+                   coalesce(ob.organisation_id,
                             tw_party_key(p.buyer_id, p.buyer_identifier_scheme, p.buyer_identifier_id, p.buyer_name))
                        AS subject_id,
-                   p.buyer_name AS name, s.*
-            FROM process_scores AS s JOIN processes AS p USING (ocid)
-            LEFT JOIN matched AS o ON o.ocid = p.ocid AND o.party_key = coalesce(p.buyer_id, '~buyer:' || p.buyer_name)
+                   p.buyer_name AS name, q.*
+            FROM process_scores AS q JOIN processes AS p USING (ocid) {buyer_organisation(parties)}
             UNION ALL
-            SELECT 'supplier', a.subject_id, a.name, s.*
-            FROM process_scores AS s
+            SELECT 'supplier', a.subject_id, a.name, q.*
+            FROM process_scores AS q
             -- each supplier once per process, by the first of its names there
-            JOIN (SELECT u.ocid,
-                         coalesce(o.organisation_id,
-                                  tw_party_key(u.party_id, u.identifier_scheme, u.identifier_id, u.name))
+            JOIN (SELECT s.ocid,
+                         coalesce(os.organisation_id,
+                                  tw_party_key(s.party_id, s.identifier_scheme, s.identifier_id, s.name))
                              AS subject_id,
-                         min(u.name) AS name
-                  FROM award_suppliers AS u
-                  LEFT JOIN matched AS o ON o.ocid = u.ocid AND o.party_key = u.party_id
+                         min(s.name) AS name
+                  FROM award_suppliers AS s {supplier_organisation(parties)}
                   GROUP BY ALL) AS a USING (ocid)
         )
         , names AS (  -- the most common spelling, ties broken alphabetically

@@ -93,6 +93,15 @@ def copies_table(con: duckdb.DuckDBPyConnection, tables: frozenset[str] | None =
     return "(SELECT NULL::VARCHAR AS ocid, NULL::VARCHAR AS original_ocid, NULL::VARCHAR AS release_id WHERE FALSE)"
 
 
+def matched_parties(con: duckdb.DuckDBPyConnection) -> str:
+    """Return what to read the organisation each party was matched to from, for :func:`buyer_organisation` and
+    :func:`supplier_organisation`: ``organisation_parties``, or no rows in a store whose organisations are not
+    resolved (such as the one ``tenderwatch flags --from`` makes)."""
+    if has_table(con, "organisation_parties"):
+        return "organisation_parties"
+    return "(SELECT NULL::VARCHAR AS ocid, NULL::VARCHAR AS party_key, NULL::VARCHAR AS organisation_id WHERE FALSE)"
+
+
 def not_a_copy(con: duckdb.DuckDBPyConnection, column: str, tables: frozenset[str] | None = None) -> str:
     """Return a condition (to follow AND) that leaves out the processes that copy another."""
     return f"{column} NOT IN (SELECT ocid FROM {copies_table(con, tables)})"

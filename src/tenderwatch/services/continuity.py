@@ -38,6 +38,7 @@ import datetime as dt
 import duckdb
 
 from tenderwatch.indicators.base import literal
+from tenderwatch.queries import buyer_organisation, matched_parties
 from tenderwatch.records import identifier_key_sql, name_key_sql
 from tenderwatch.services.settings import PARTS, ServicesSettings
 
@@ -87,7 +88,11 @@ def build_provision(
         con.execute("CREATE OR REPLACE TEMP TABLE tmp_sv_today AS SELECT current_date::TIMESTAMPTZ AS today")
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE tmp_sv_today AS SELECT ?::DATE::TIMESTAMPTZ AS today", [today])
-    if _has(con, "organisation_parties") and _has(con, "organisations"):
+    resolved = _has(con, "organisation_parties") and _has(con, "organisations")
+    # the organisation of each party and its name, as the pages join them (none before organisations are resolved)
+    parties = matched_parties(con)
+    names = "organisations" if resolved else "(SELECT NULL::VARCHAR AS organisation_id, NULL::VARCHAR AS name LIMIT 0)"
+    if resolved:
         con.execute(
             """
             CREATE OR REPLACE TEMP TABLE tmp_sv_orgparty AS
@@ -97,27 +102,13 @@ def build_provision(
             QUALIFY row_number() OVER (PARTITION BY op.ocid, op.party_id ORDER BY op.organisation_id) = 1
             """
         )
-        # a buyer the notices name without an id (as Contracts Finder's and Open Opportunities' notices often do):
-        # the organisation its name was matched to
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE tmp_sv_namedbuyer AS
-            SELECT op.ocid, op.organisation_id, o.name AS org_name
-            FROM organisation_parties AS op LEFT JOIN organisations AS o USING (organisation_id)
-            WHERE op.party_id IS NULL AND list_contains(op.roles, 'buyer') AND op.organisation_id IS NOT NULL
-            QUALIFY row_number() OVER (PARTITION BY op.ocid ORDER BY op.organisation_id) = 1
-            """
-        )
     else:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE tmp_sv_orgparty (ocid VARCHAR, party_id VARCHAR, organisation_id VARCHAR, "
             "org_name VARCHAR, group_name VARCHAR)"
         )
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE tmp_sv_namedbuyer (ocid VARCHAR, organisation_id VARCHAR, org_name VARCHAR)"
-        )
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE tmp_sv_comm AS
         WITH roles AS (
             SELECT ocid, buyer_id AS party_id, 1 AS rank FROM processes WHERE buyer_id IS NOT NULL
@@ -134,23 +125,23 @@ def build_provision(
                coalesce(op.org_name, pa.name, CASE WHEN pr.buyer_id = r.party_id THEN pr.buyer_name END)
                    AS commissioner_name,
                coalesce(nullif(trim(pa.region), ''),
-                        nullif(regexp_extract(upper(trim(pa.postal_code)), '^([A-Z]{1,2})[0-9]', 1), '')) AS region
+                        nullif(regexp_extract(upper(trim(pa.postal_code)), '^([A-Z]{{1,2}})[0-9]', 1), '')) AS region
         FROM ranked AS r
         LEFT JOIN tmp_sv_orgparty AS op USING (ocid, party_id)
         LEFT JOIN first_party AS pa USING (ocid, party_id)
         LEFT JOIN processes AS pr USING (ocid)
         UNION ALL
-        -- a buyer named without an id commissions too: by the organisation its name was matched to, else by name
-        SELECT pr.ocid, NULL AS party_id, 'buyer' AS role,
-               coalesce(nb.organisation_id, 'NAME:' || lower(trim(pr.buyer_name))) AS commissioner_id,
-               coalesce(nb.org_name, pr.buyer_name) AS commissioner_name, NULL AS region
-        FROM processes AS pr
-        LEFT JOIN tmp_sv_namedbuyer AS nb USING (ocid)
-        WHERE pr.buyer_id IS NULL AND nullif(trim(pr.buyer_name), '') IS NOT NULL
-          AND pr.ocid NOT IN (SELECT ocid FROM ranked WHERE rank = 1)  -- a buyer party with an id comes first
+        -- a buyer named without an id (as most of Contracts Finder's and Open Opportunities' notices name it)
+        -- commissions too: as the organisation its name was matched to, else by name
+        SELECT p.ocid, NULL AS party_id, 'buyer' AS role,
+               coalesce(ob.organisation_id, 'NAME:' || lower(trim(p.buyer_name))) AS commissioner_id,
+               coalesce(o.name, p.buyer_name) AS commissioner_name, NULL AS region
+        FROM processes AS p {buyer_organisation(parties)}
+        LEFT JOIN {names} AS o ON o.organisation_id = ob.organisation_id
+        WHERE p.buyer_id IS NULL AND nullif(trim(p.buyer_name), '') IS NOT NULL
+          AND p.ocid NOT IN (SELECT ocid FROM ranked WHERE rank = 1)  -- a buyer party with an id comes first
         """
     )
-    con.execute("DROP TABLE tmp_sv_namedbuyer")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE tmp_sv_subprocs AS

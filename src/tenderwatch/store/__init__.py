@@ -324,7 +324,7 @@ class Store:
             self.create_normalised_tables()
         existing = self.table_names()
         if made_before:
-            self.remake_changed_tables(existing)
+            self._remake_changed_tables(existing)
         for group, _, _ in TABLE_GROUPS[2:]:
             missing = tuple(name for name in group_tables(group) if name not in existing)
             if missing:
@@ -332,7 +332,7 @@ class Store:
                 if "track_record" in missing and self.settings.starter_register:
                     self._import_starter_register()
 
-    def remake_changed_tables(self, existing: Collection[str]) -> None:
+    def _remake_changed_tables(self, existing: Collection[str]) -> None:
         """Make again, empty, every table of the analysis (and of the other groups made after normalising) whose
         columns another version made differently, and mark the analysis due when any was made again or is new
         (not in ``existing``; :meth:`_migrate` makes those next), so that the next load, sync or rebuild fills them.
@@ -340,8 +340,10 @@ class Store:
         are left to :meth:`needs_rebuild`, and the tables users keep (the register, the sources, the alerts) are
         never dropped.
         """
+        derived = self.changed_tables(derived_tables())  # one look at the catalogue, for needs_rebuild too
+        self._normalised_changed = any(name in NORMALISED_TABLES for name in derived)
         names = tuple(name for name in derived_tables() if name not in NORMALISED_TABLES)
-        changed = tuple(name for name in self.changed_tables(names) if name in existing)
+        changed = tuple(name for name in derived if name in existing and name not in NORMALISED_TABLES)
         if changed or any(name not in existing for name in names):
             self.set_meta(ANALYSIS_DUE, "yes")
         if changed:
@@ -407,12 +409,19 @@ class Store:
     def create_normalised_tables(self) -> None:
         """Drop and create every normalised table (their rows must then be rebuilt)."""
         self.create_tables(NORMALISED_TABLES)
+        self._normalised_changed = False
+
+    # Whether the normalised tables differ from their documented columns, as opening the store found (None: not
+    # looked at yet, as on a read-only store)
+    _normalised_changed: bool | None = None
 
     def needs_rebuild(self) -> bool:
         """Return whether the normalised tables were made by another version of tenderwatch: whether any of them
         lacks a documented column, or has one of another type (tables made after normalising are made again on
-        opening instead: see :meth:`remake_changed_tables`)."""
-        return bool(self.changed_tables(NORMALISED_TABLES))
+        opening instead: see :meth:`_remake_changed_tables`)."""
+        if self._normalised_changed is None:
+            self._normalised_changed = bool(self.changed_tables(NORMALISED_TABLES))
+        return self._normalised_changed
 
     def close(self) -> None:
         """Close the store (a checkpoint is written)."""
